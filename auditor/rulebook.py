@@ -1,0 +1,178 @@
+"""The rule framework: what a rule declares, how rule files are found and run.
+
+A rule is one class in one file under `rules/` (Fixit's model): its id, name,
+severity, fix safety and docs are class attributes, and its own VALID / INVALID
+examples, each with the schema it needs, live beside the check. The test suite
+turns every example into two tests: the audit must (not) report the rule, and the
+real database must (not) reject the statement with the error the rule names.
+
+Rule files are loaded by path, not as an installed `rules` package (that name
+belongs to a popular Django package), so the same loader can take a user's own
+rule folder later.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Iterable, Iterator
+
+from auditor.findings import Evidence, Finding, FixSafety
+from auditor.model import Severity, Table
+from auditor.sites import WriteSite
+
+RULE_ID = re.compile(r"^UPS\d{3}$")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A rule example: a schema and one statement, with what the database does.
+
+    `sql` must run as written (literal values, no bind parameters) so the
+    database can be asked. For an invalid example `sqlstate` is the PostgreSQL
+    SQLSTATE it raises and `sqlite_error` a substring of SQLite's message.
+    `setup` runs after the schema (rows the statement needs). `python` is an
+    optional Python snippet for the whole-pipeline test; by default the
+    framework wraps `sql` in a psycopg `cur.execute(...)`.
+    """
+
+    valid: bool
+    schema: str
+    sql: str
+    dialects: tuple[str, ...] = ("postgres",)
+    sqlstate: str | None = None
+    sqlite_error: str | None = None
+    setup: str = ""
+    python: str | None = None
+    note: str = ""
+
+
+def Valid(schema: str, sql: str, **kwargs) -> Example:  # noqa: N802 - reads like Fixit's Valid(...)
+    return Example(valid=True, schema=schema, sql=sql, **kwargs)
+
+
+def Invalid(schema: str, sql: str, **kwargs) -> Example:  # noqa: N802
+    return Example(valid=False, schema=schema, sql=sql, **kwargs)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What `Rule.check` yields; the framework adds the rule's metadata."""
+
+    message: str
+    fix: str
+    evidence: tuple[Evidence, ...] = ()
+
+
+class Rule:
+    """Base class. Subclasses set the metadata and implement `check`."""
+
+    id: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    fix_safety: ClassVar[FixSafety]
+    dialects: ClassVar[tuple[str, ...]]  # where the rule's claim holds
+    # Ruff-style docs, Markdown.
+    what: ClassVar[str]
+    why: ClassVar[str]
+    example: ClassVar[str]
+    use_instead: ClassVar[str]
+    examples: ClassVar[tuple[Example, ...]] = ()
+
+    def check(self, site: WriteSite, table: Table) -> Iterable[Violation]:
+        """Violations at one write site whose statement parsed and whose table is known."""
+        raise NotImplementedError
+
+    def findings(self, site: WriteSite, table: Table) -> Iterator[Finding]:
+        if site.dialect not in self.dialects:
+            return
+        for violation in self.check(site, table):
+            yield Finding(
+                rule=self.id,
+                name=self.name,
+                severity=self.severity,
+                location=site.location,
+                message=violation.message,
+                fix=violation.fix,
+                fix_safety=self.fix_safety,
+                table=str(table.name),
+                sql=site.statement.normalized_sql if site.statement else site.call.sql,
+                sql_origin=site.call.origin,
+                evidence=violation.evidence,
+            )
+
+    @classmethod
+    def docs_markdown(cls) -> str:
+        return (
+            f"## {cls.id} `{cls.name}`\n\n"
+            f"Severity: {cls.severity}. Fix: {cls.fix_safety.value}. "
+            f"Dialects: {', '.join(cls.dialects)}.\n\n"
+            f"### What it does\n\n{cls.what.strip()}\n\n"
+            f"### Why is this bad?\n\n{cls.why.strip()}\n\n"
+            f"### Example\n\n{cls.example.strip()}\n\n"
+            f"### Use instead\n\n{cls.use_instead.strip()}\n"
+        )
+
+
+REQUIRED_ATTRIBUTES = ("id", "name", "severity", "fix_safety", "dialects", "what", "why", "example", "use_instead")
+
+
+class RuleLoadError(Exception):
+    pass
+
+
+def _load_module(path: Path):
+    module_name = f"auditor._loaded_rules.{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise RuleLoadError(f"{path}: not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def validate_rule(rule: type[Rule], path: Path) -> None:
+    missing = [a for a in REQUIRED_ATTRIBUTES if not getattr(rule, a, None)]
+    if missing:
+        raise RuleLoadError(f"{path}: rule {rule.__name__} lacks {', '.join(missing)}")
+    if not RULE_ID.match(rule.id):
+        raise RuleLoadError(f"{path}: rule id {rule.id!r} is not UPS + three digits")
+
+
+def load_rules(folder: Path) -> list[Rule]:
+    """Every Rule subclass defined in `folder/*.py`, sorted by id; one file, one rule."""
+    rules: list[Rule] = []
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        module = _load_module(path)
+        defined = [
+            obj
+            for obj in vars(module).values()
+            if isinstance(obj, type) and issubclass(obj, Rule) and obj is not Rule and obj.__module__ == module.__name__
+        ]
+        if len(defined) != 1:
+            raise RuleLoadError(f"{path}: expected exactly one Rule class, found {len(defined)}")
+        validate_rule(defined[0], path)
+        rules.append(defined[0]())
+    ids = [r.id for r in rules]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise RuleLoadError(f"duplicate rule ids in {folder}: {', '.join(sorted(duplicates))}")
+    return sorted(rules, key=lambda r: r.id)
+
+
+_BUILTIN: list[Rule] | None = None
+
+
+def builtin_rules() -> list[Rule]:
+    global _BUILTIN
+    if _BUILTIN is None:
+        from auditor.resources import rules_dir
+
+        _BUILTIN = load_rules(rules_dir())
+    return _BUILTIN

@@ -1,0 +1,107 @@
+"""Write sites: the places in Python code that write rows, and what their SQL says.
+
+Two stages fill these in:
+* `auditor.python` finds SQL handed to execute-like calls -> `SqlCall`
+  (it knows Python, not SQL);
+* `auditor.sql.statement` parses the SQL text -> `WriteStatement`
+  (it knows SQL, not Python).
+The engine pairs them into a `WriteSite`, which is what rules see.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from auditor.model import KeyElement, Location, TableName
+
+
+@dataclass(frozen=True)
+class SqlCall:
+    """SQL text handed to an execute-like call, found by reading (never running) Python.
+
+    `sql` is None when the argument could not be resolved to a constant string;
+    `unresolved_reason` then says why (e.g. "name 'QUERY' is not a constant").
+    `origin` is where the SQL text itself was written, when that is not the call
+    (a module constant, possibly in another module of the project).
+    """
+
+    location: Location  # the call: the place to fix
+    api: str  # the called attribute or function: execute, executemany, fetchrow, text, ...
+    sql: str | None
+    origin: Location | None = None
+    unresolved_reason: str | None = None
+    driver: str | None = None  # module-level hint: psycopg, psycopg2, asyncpg, sqlite3, sqlalchemy, pymysql, ...
+
+
+class WriteKind(enum.Enum):
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+    MERGE = "merge"
+    REPLACE = "replace"  # MySQL REPLACE INTO / SQLite INSERT OR REPLACE
+
+
+class ConflictAction(enum.Enum):
+    NOTHING = "do nothing"
+    UPDATE = "do update"
+    DUPLICATE_KEY_UPDATE = "on duplicate key update"  # MySQL/MariaDB: no target
+
+
+@dataclass(frozen=True)
+class ConflictClause:
+    """`ON CONFLICT [target] DO ...` (PostgreSQL/SQLite) or `ON DUPLICATE KEY UPDATE` (MySQL)."""
+
+    action: ConflictAction
+    target: tuple[KeyElement, ...] = ()  # empty: targetless, or ON CONSTRAINT
+    constraint: str | None = None  # ON CONFLICT ON CONSTRAINT <name>, folded
+    index_predicate: str | None = None  # canonical SQL of `ON CONFLICT (...) WHERE <pred>`
+    index_predicate_conjuncts: tuple[str, ...] = ()  # canonical SQL of each AND-ed term
+    predicate_has_parameter: bool = False  # a bind parameter inside the index predicate
+    update_columns: tuple[str, ...] = ()  # columns assigned by DO UPDATE SET / ODKU
+
+    @property
+    def target_set(self) -> frozenset[str]:
+        return frozenset(e.text for e in self.target)
+
+    def describe_target(self) -> str:
+        if self.constraint:
+            return f"ON CONSTRAINT {self.constraint}"
+        if self.target:
+            text = "(" + ", ".join(e.text for e in self.target) + ")"
+            if self.index_predicate:
+                text += f" WHERE {self.index_predicate}"
+            return text
+        return "(no target)"
+
+
+@dataclass(frozen=True)
+class WriteStatement:
+    """What one SQL write statement does, dialect-neutral."""
+
+    kind: WriteKind
+    table: TableName  # schema None when the statement does not qualify it
+    columns: tuple[str, ...] = ()  # inserted (or updated) columns, folded; () if not listed
+    conflict: ConflictClause | None = None
+    or_action: str | None = None  # SQLite INSERT OR <REPLACE|IGNORE|...>, MySQL IGNORE
+    normalized_sql: str = ""  # placeholders normalised; for display and live verification
+
+
+class SiteStatus(enum.Enum):
+    CHECKED = "checked"  # statement parsed, table found in the catalog
+    UNKNOWN_TABLE = "unknown table"  # statement parsed, table not in the catalog
+    UNRESOLVED = "unresolved"  # the SQL is not a constant we could evaluate
+    UNPARSED = "unparsed"  # the SQL is known but sqlglot could not parse it
+
+
+@dataclass(frozen=True)
+class WriteSite:
+    call: SqlCall
+    dialect: str
+    statement: WriteStatement | None
+    status: SiteStatus
+    detail: str | None = None  # why unresolved / unparsed / which table is unknown
+
+    @property
+    def location(self) -> Location:
+        return self.call.location

@@ -1,0 +1,1 @@
+"""SQL text: placeholder normalisation, canonical forms, statement analysis (sqlglot)."""

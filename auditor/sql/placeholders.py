@@ -1,0 +1,66 @@
+"""Driver placeholder styles, normalised before parsing.
+
+Drivers spell bind parameters five ways: `%s` and `%(name)s` (psycopg, PyMySQL),
+`$1` (asyncpg), `?` (sqlite3, qmark) and `:name` (sqlite3 named, SQLAlchemy text()).
+We rewrite each to the qmark form `?`, which sqlglot parses in every dialect, and
+keep the original names in order. String literals, quoted identifiers, dollar-quoted
+bodies and comments are copied untouched, and so are `::` casts. With pyformat
+drivers a literal percent sign is written `%%`; it becomes `%` here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# One alternation, tried left to right at each position; the first groups are
+# regions to copy verbatim, the named groups are placeholders.
+_TOKEN = re.compile(
+    r"""
+      (?P<squote>'(?:[^']|'')*')                      # 'string'
+    | (?P<dquote>"(?:[^"]|"")*")                      # "identifier"
+    | (?P<btick>`[^`]*`)                              # `mysql identifier`
+    | (?P<dollar>\$(?P<tag>[A-Za-z_]\w*)?\$.*?\$(?P=tag)?\$)  # $$ body $$ / $tag$ body $tag$
+    | (?P<line_comment>--[^\n]*)
+    | (?P<block_comment>/\*.*?\*/)
+    | (?P<cast>::)
+    | (?P<pct_escape>%%)
+    | %\((?P<pyformat>\w+)\)s
+    | (?P<format>%s)
+    | \$(?P<numeric>\d+)
+    | (?P<qmark>\?)
+    | (?<![:\w]):(?P<named>[A-Za-z_]\w*)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class NormalizedSql:
+    sql: str  # with every placeholder as `?`
+    parameters: tuple[str, ...]  # each placeholder's name, or its 1-based position as text
+    styles: frozenset[str]  # which styles were seen: format, pyformat, numeric, qmark, named
+
+
+def normalize_placeholders(sql: str) -> NormalizedSql:
+    out: list[str] = []
+    params: list[str] = []
+    styles: set[str] = set()
+    pos = 0
+    for match in _TOKEN.finditer(sql):
+        out.append(sql[pos : match.start()])
+        pos = match.end()
+        kind = match.lastgroup
+        if kind == "tag":  # a dollar quote with a tag reports its inner group last
+            kind = "dollar"
+        if kind in ("squote", "dquote", "btick", "dollar", "line_comment", "block_comment", "cast"):
+            out.append(match.group(0))
+        elif kind == "pct_escape":
+            out.append("%")
+        else:
+            styles.add(kind)
+            value = match.group(kind)
+            params.append(value if value and kind != "format" and kind != "qmark" else str(len(params) + 1))
+            out.append("?")
+    out.append(sql[pos:])
+    return NormalizedSql("".join(out), tuple(params), frozenset(styles))

@@ -1,0 +1,71 @@
+"""Shared fixtures: throwaway databases on the real servers.
+
+Addresses come from the environment, with the machine's defaults:
+  UPSERT_AUDIT_PG_URL     postgresql://postgres@127.0.0.1:5432/test
+  UPSERT_AUDIT_MYSQL_URL  mysql://root@127.0.0.1:3306/test
+Each test gets its own uniquely named database and drops it afterwards. When a
+server is unreachable a test skips on a developer machine but FAILS in CI
+(CI=true): the database is the oracle, and a silent skip would hide that.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+
+PG_URL = os.environ.get("UPSERT_AUDIT_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+MYSQL_URL = os.environ.get("UPSERT_AUDIT_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unreachable(what: str, error: Exception):
+    message = f"{what} unreachable: {error}"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlparse(url)
+    return urlunparse(parts._replace(path="/" + name))
+
+
+@pytest.fixture
+def pg_database():
+    """URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    psycopg = pytest.importorskip("psycopg")
+    name = f"ua_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(PG_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        _unreachable("PostgreSQL", error)
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield _with_database(PG_URL, name)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def mariadb_database():
+    """(connect kwargs) of a fresh MariaDB database, dropped after the test."""
+    pymysql = pytest.importorskip("pymysql")
+    parts = urlparse(MYSQL_URL)
+    params = dict(host=parts.hostname or "127.0.0.1", port=parts.port or 3306, user=parts.username or "root", password=parts.password or "")
+    name = f"ua_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = pymysql.connect(connect_timeout=5, autocommit=True, **params)
+    except pymysql.MySQLError as error:
+        _unreachable("MariaDB", error)
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}`")
+        yield dict(params, database=name)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
