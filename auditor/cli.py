@@ -1,0 +1,135 @@
+"""Command line: `upsert-audit check | report | rules`.
+
+Exit codes (the contract hooks and CI depend on): 0 nothing found, 1 findings,
+2 usage, configuration or internal error - and 2 when there were write sites
+but no schema to check them against, because "not checked" must never look
+like "clean".
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from auditor import __version__
+from auditor.config import ConfigError, load_config
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _add_audit_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", default=".", help="project folder to audit (default: .)")
+    parser.add_argument("--dialect", help="postgres, sqlite or mysql (default: from config, else the drivers used)")
+    parser.add_argument(
+        "--schema",
+        action="append",
+        metavar="PATH",
+        help="schema/migration .sql file or folder; repeatable (default: every .sql file under the project)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="upsert-audit",
+        description="Check Python code's SQL writes against the schema's real unique keys.",
+    )
+    parser.add_argument("--version", action="version", version=f"upsert-audit {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check", help="audit a project and print findings")
+    _add_audit_arguments(check)
+    check.add_argument("--format", choices=("text", "json"), default="text")
+
+    report = commands.add_parser("report", help="write the Markdown audit report")
+    _add_audit_arguments(report)
+    report.add_argument("-o", "--output", default="upsert-audit-report.md", help="report file (- for stdout)")
+
+    rules = commands.add_parser("rules", help="list the rules, or print one rule's docs")
+    rules.add_argument("rule_id", nargs="?")
+    return parser
+
+
+def _exit_code(result) -> int:
+    if result.findings:
+        return EXIT_FINDINGS
+    if result.summary.write_sites and not result.schema_found:
+        return EXIT_ERROR
+    return EXIT_CLEAN
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a report."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _run_audit(args):
+    from auditor.engine import run_audit
+
+    config = load_config(Path(args.path), dialect=args.dialect, schema=args.schema)
+    return run_audit(config)
+
+
+def cmd_check(args) -> int:
+    result = _run_audit(args)
+    if args.format == "json":
+        from auditor.output.json_output import render_json
+
+        sys.stdout.write(render_json(result))
+    else:
+        from auditor.output.text import render_text
+
+        sys.stdout.write(render_text(result))
+    return _exit_code(result)
+
+
+def cmd_report(args) -> int:
+    from auditor.output.report import render_report
+
+    result = _run_audit(args)
+    text = render_report(result)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        output = Path(args.output)
+        _write_atomically(output, text)
+        print(f"Wrote {output} ({len(result.findings)} finding(s)).", file=sys.stderr)
+    return _exit_code(result)
+
+
+def cmd_rules(args) -> int:
+    from auditor.rulebook import builtin_rules
+
+    rules = builtin_rules()
+    if args.rule_id:
+        wanted = args.rule_id.strip()
+        rule = next((r for r in rules if wanted in (r.id, r.name)), None)
+        if rule is None:
+            print(f"upsert-audit: no rule {wanted!r}; run `upsert-audit rules` for the list", file=sys.stderr)
+            return EXIT_ERROR
+        print(rule.docs_markdown())
+        return EXIT_CLEAN
+    for rule in rules:
+        print(f"{rule.id}  {rule.name:<36} {rule.severity!s:<8} {', '.join(rule.dialects)}")
+    return EXIT_CLEAN
+
+
+COMMANDS = {"check": cmd_check, "report": cmd_report, "rules": cmd_rules}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as error:
+        print(f"upsert-audit: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except Exception:  # an internal error must still exit 2, with the trace for the bug report
+        traceback.print_exc()
+        print("upsert-audit: internal error (please report it with the trace above)", file=sys.stderr)
+        return EXIT_ERROR

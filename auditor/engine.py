@@ -1,0 +1,167 @@
+"""The audit pipeline: schema catalog + write sites -> rules -> findings.
+
+    files -> schema files -> Catalog
+          -> Python files -> SqlCalls -> WriteStatements -> WriteSites
+    (Catalog, WriteSites) -> rules -> Findings
+
+Each stage is a function of the previous ones' records; this module only wires
+them together and counts what was and was not checked, so every output can be
+honest about coverage.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.config import Config
+from auditor.dialects import MYSQL, POSTGRES, SQLITE
+from auditor.findings import Finding
+from auditor.model import Catalog, Diagnostic
+from auditor.python import python_files, scan_python_files
+from auditor.rulebook import Rule, builtin_rules
+from auditor.schema import discover_schema_files, load_sql_schema
+from auditor.sites import SiteStatus, SqlCall, WriteSite
+from auditor.sql.statement import parse_write_statements
+
+# The dialect a driver speaks. SQLAlchemy and Django speak whatever their
+# engine is configured with, which we cannot know without running code.
+DRIVER_DIALECT = {
+    "psycopg": POSTGRES,
+    "psycopg2": POSTGRES,
+    "asyncpg": POSTGRES,
+    "sqlite3": SQLITE,
+    "aiosqlite": SQLITE,
+    "pymysql": MYSQL,
+    "MySQLdb": MYSQL,
+    "mysqldb": MYSQL,
+    "mysql.connector": MYSQL,
+}
+
+DEFAULT_DIALECT = POSTGRES
+
+
+@dataclass
+class Summary:
+    python_files: int = 0
+    python_files_parsed: int = 0
+    schema_files: int = 0
+    tables: int = 0
+    write_sites: int = 0  # every SQL write handed to an execute-like call, plus unresolved calls
+    resolved: int = 0  # SQL known and parsed, table found in the catalog
+    checked: int = 0  # resolved sites in a dialect the rules cover
+    unresolved: int = 0  # SQL not a constant we could evaluate
+    unparsed: int = 0  # SQL known, sqlglot could not parse it
+    unknown_tables: list[str] = field(default_factory=list)
+    findings_by_rule: dict[str, int] = field(default_factory=dict)
+    findings_by_severity: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class AuditResult:
+    config: Config
+    dialect: str
+    catalog: Catalog
+    sites: list[WriteSite]
+    findings: list[Finding]
+    diagnostics: list[Diagnostic]
+    summary: Summary
+    rules: list[Rule]
+
+    @property
+    def schema_found(self) -> bool:
+        return bool(self.catalog.sources)
+
+
+def project_dialect(config: Config, calls: list[SqlCall]) -> str:
+    """Configuration wins; else the dialect most of the project's drivers speak."""
+    if config.dialect:
+        return config.dialect
+    votes = Counter(DRIVER_DIALECT[c.driver] for c in calls if c.driver in DRIVER_DIALECT)
+    return votes.most_common(1)[0][0] if votes else DEFAULT_DIALECT
+
+
+def site_dialect(config: Config, call: SqlCall, default: str) -> str:
+    if config.dialect:
+        return config.dialect
+    return DRIVER_DIALECT.get(call.driver or "", default)
+
+
+def schema_files(config: Config) -> list[Path]:
+    if not config.schema:
+        return discover_schema_files(config.root)
+    files: list[Path] = []
+    for path in config.schema:
+        files.extend(discover_schema_files(path) if path.is_dir() else [path])
+    return files
+
+
+def write_sites(call: SqlCall, dialect: str, catalog: Catalog) -> list[WriteSite]:
+    """The write sites one execute-like call contributes (a script may hold several)."""
+    if call.sql is None:
+        return [WriteSite(call, dialect, None, SiteStatus.UNRESOLVED, call.unresolved_reason)]
+    statements, error = parse_write_statements(call.sql, dialect)
+    if error is not None:
+        return [WriteSite(call, dialect, None, SiteStatus.UNPARSED, error)]
+    sites = []
+    for statement in statements:
+        table = catalog.lookup(statement.table)
+        status = SiteStatus.CHECKED if table else SiteStatus.UNKNOWN_TABLE
+        detail = None if table else f"table {statement.table} is not in the schema"
+        sites.append(WriteSite(call, dialect, statement, status, detail))
+    return sites
+
+
+def run_rules(sites: list[WriteSite], catalog: Catalog, rules: list[Rule]) -> list[Finding]:
+    findings: list[Finding] = []
+    for site in sites:
+        if site.status is not SiteStatus.CHECKED:
+            continue
+        table = catalog.lookup(site.statement.table)
+        for rule in rules:
+            findings.extend(rule.findings(site, table))
+    return sorted(findings, key=lambda f: (f.location, f.rule))
+
+
+def summarize(
+    sites: list[WriteSite], findings: list[Finding], catalog: Catalog, rules: list[Rule], scan_seen: int, scan_parsed: int, n_schema: int
+) -> Summary:
+    status = Counter(s.status for s in sites)
+    covered = {d for rule in rules for d in rule.dialects}
+    return Summary(
+        python_files=scan_seen,
+        python_files_parsed=scan_parsed,
+        schema_files=n_schema,
+        tables=len(catalog.tables),
+        write_sites=len(sites),
+        resolved=status[SiteStatus.CHECKED],
+        # A resolved site counts as checked only if some rule covers its dialect.
+        checked=sum(1 for s in sites if s.status is SiteStatus.CHECKED and s.dialect in covered),
+        unresolved=status[SiteStatus.UNRESOLVED],
+        unparsed=status[SiteStatus.UNPARSED],
+        unknown_tables=sorted({str(s.statement.table) for s in sites if s.status is SiteStatus.UNKNOWN_TABLE}),
+        findings_by_rule=dict(sorted(Counter(f.rule for f in findings).items())),
+        findings_by_severity={str(k): v for k, v in sorted(Counter(f.severity for f in findings).items(), reverse=True)},
+    )
+
+
+def run_audit(config: Config, rules: list[Rule] | None = None) -> AuditResult:
+    rules = builtin_rules() if rules is None else rules
+    scan = scan_python_files(config.root, python_files(config.root))
+    dialect = project_dialect(config, scan.calls)
+
+    files = schema_files(config)
+    catalog = load_sql_schema(files, config.root, dialect)
+
+    sites = [site for call in scan.calls for site in write_sites(call, site_dialect(config, call, dialect), catalog)]
+    findings = run_rules(sites, catalog, rules)
+    diagnostics = [*scan.diagnostics, *catalog.diagnostics]
+    diagnostics += [
+        Diagnostic(s.location.path, f"SQL could not be parsed: {s.detail}", s.location.line, "sql-parse-error")
+        for s in sites
+        if s.status is SiteStatus.UNPARSED
+    ]
+    summary = summarize(sites, findings, catalog, rules, scan.files_seen, scan.files_parsed, len(files))
+    return AuditResult(config, dialect, catalog, sites, findings, diagnostics, summary, rules)
+

@@ -1,0 +1,1 @@
+"""Renderers of an AuditResult: text for terminals, JSON for machines, the Markdown report."""

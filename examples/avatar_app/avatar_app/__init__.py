@@ -1,0 +1,1 @@
+"""Example service audited by upsert-audit."""
