@@ -64,3 +64,20 @@ def normalize_placeholders(sql: str) -> NormalizedSql:
             out.append("?")
     out.append(sql[pos:])
     return NormalizedSql("".join(out), tuple(params), frozenset(styles))
+
+
+def numbered_placeholders(sql: str) -> str:
+    """PostgreSQL's `$1, $2, ...` form of any placeholder style, for PREPARE."""
+    normalized = normalize_placeholders(sql).sql
+    out: list[str] = []
+    pos = 0
+    count = 0
+    for match in _TOKEN.finditer(normalized):
+        if match.lastgroup != "qmark":
+            continue
+        count += 1
+        out.append(normalized[pos : match.start()])
+        out.append(f"${count}")
+        pos = match.end()
+    out.append(normalized[pos:])
+    return "".join(out)
