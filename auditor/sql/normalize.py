@@ -19,6 +19,8 @@ SQLGLOT_DIALECT = {"postgres": "postgres", "sqlite": "sqlite", "mysql": "mysql"}
 
 _PLAIN_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_$]*$")
 
+_TEXT_TYPES = {exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR, exp.DataType.Type.NVARCHAR}
+
 
 def identifier_name(node: exp.Expression | str | None, dialect: str) -> str | None:
     """Folded name of an Identifier / Column / Table-name node (or a plain string)."""
@@ -47,11 +49,23 @@ def _strip(node: exp.Expression) -> exp.Expression:
 def canonical_sql(node: exp.Expression, dialect: str) -> str:
     """Canonical text of an expression: folded identifiers, no redundant parens."""
     node = _strip(node).copy()
-    # Parentheses around a function argument or a whole expression are noise;
-    # inside an operator they may carry precedence, and sqlglot prints them as needed.
+    # PostgreSQL deparses stored expressions with implicit casts made explicit
+    # (`lower((email)::text)`, `'active'::text`); a cast to a text type is noise here.
+    for cast in list(node.find_all(exp.Cast)):
+        if cast.to.this in _TEXT_TYPES:
+            cast.replace(cast.this)
+    if isinstance(node, exp.Cast) and node.to.this in _TEXT_TYPES:
+        node = node.this
+    # Parentheses are noise unless they group an operand of an operator; a
+    # comparison inside AND/OR binds tighter anyway (PostgreSQL prints
+    # `(a IS NULL) AND (b > 0)` for `a IS NULL AND b > 0`).
     for paren in list(node.find_all(exp.Paren)):
-        if not isinstance(paren.parent, exp.Binary):
+        parent = paren.parent
+        if not isinstance(parent, exp.Binary) or (
+            isinstance(parent, exp.Connector) and isinstance(paren.this, (exp.Predicate, exp.Not, exp.Column))
+        ):
             paren.replace(paren.this)
+    node = _strip(node)
     for ident in node.find_all(exp.Identifier):
         name = fold_identifier(ident.this, bool(ident.args.get("quoted")), dialect)
         ident.set("this", name)
