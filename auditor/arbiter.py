@@ -1,0 +1,77 @@
+"""PostgreSQL's arbiter inference for ON CONFLICT, as pure functions.
+
+Mirrors `infer_arbiter_indexes` (src/backend/optimizer/util/plancat.c): a key
+arbitrates a column/expression target iff it is a valid unique index whose key
+elements equal the target's as a set (order and repeats do not matter; subsets
+and supersets never match; INCLUDE columns are not key elements), and, if it is
+partial, the statement's index predicate implies the key's predicate. We prove
+implication conservatively: every conjunct of the key's predicate must appear
+among the statement's conjuncts (canonical text). Exclusion constraints are
+never inferred from a target; only `ON CONSTRAINT` reaches them. SQLite matches
+targets the same way for the cases our rules cover (checked by the rule tests).
+
+The rules share one `Inference` per statement, so each rule is a few lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sqlglot
+
+from auditor.model import KeyKind, Table, UniqueKey
+from auditor.sites import ConflictClause
+from auditor.sql.normalize import SQLGLOT_DIALECT, conjuncts
+
+
+@lru_cache(maxsize=1024)
+def predicate_conjuncts(predicate: str, dialect: str) -> frozenset[str]:
+    return frozenset(conjuncts(sqlglot.parse_one(predicate, read=SQLGLOT_DIALECT.get(dialect, dialect)), dialect))
+
+
+def predicate_implied(conflict: ConflictClause, key: UniqueKey, dialect: str) -> bool:
+    if key.predicate is None:
+        return True
+    return predicate_conjuncts(key.predicate, dialect) <= set(conflict.index_predicate_conjuncts)
+
+
+@dataclass(frozen=True)
+class Inference:
+    arbiters: tuple[UniqueKey, ...]  # keys PostgreSQL would use for a column/expression target
+    partial_misses: tuple[UniqueKey, ...]  # same elements, but the predicate is not implied
+    expression_misses: tuple[UniqueKey, ...]  # expression keys over exactly the target's bare columns
+    exclusion_misses: tuple[UniqueKey, ...]  # exclusion constraints over the target's elements
+    related: tuple[UniqueKey, ...]  # keys sharing a column with the target (for messages)
+
+    @property
+    def explained_miss(self) -> bool:
+        """No arbiter, but a more specific rule than UPS001 says why."""
+        return bool(self.partial_misses or self.expression_misses or self.exclusion_misses)
+
+
+def infer(conflict: ConflictClause, table: Table, dialect: str) -> Inference:
+    """Inference for a statement with a column/expression target."""
+    target = conflict.target_set
+    target_columns = {c for e in conflict.target for c in e.columns}
+    bare_target = not any(e.is_expression for e in conflict.target)
+    arbiters, partial, expression, exclusion, related = [], [], [], [], []
+    for key in table.keys:
+        if not key.valid:
+            continue
+        if key.kind is KeyKind.EXCLUSION:
+            if key.element_set == target:
+                exclusion.append(key)
+            continue
+        key_columns = {c for e in key.elements for c in e.columns}
+        if key_columns & target_columns:
+            related.append(key)
+        if key.element_set == target:
+            (arbiters if predicate_implied(conflict, key, dialect) else partial).append(key)
+        elif bare_target and key.has_expression and key_columns == target_columns:
+            expression.append(key)
+    return Inference(tuple(arbiters), tuple(partial), tuple(expression), tuple(exclusion), tuple(related))
+
+
+def has_column_target(conflict: ConflictClause | None) -> bool:
+    return conflict is not None and bool(conflict.target)

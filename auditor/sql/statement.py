@@ -1,0 +1,136 @@
+"""What a SQL write statement does: parse it (sqlglot) into a WriteStatement.
+
+Placeholders of every driver style are normalised first (auditor.sql.placeholders),
+so `%s`, `%(name)s`, `$1`, `?` and `:name` all parse the same way in every dialect.
+Statements that write nothing (SELECT, DDL, SET, ...) are dropped: they are not
+write sites. This function never raises: unparseable SQL comes back as an error
+text for the caller to report.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from auditor.dialects import fold_identifier
+from auditor.model import TableName
+from auditor.sites import ConflictAction, ConflictClause, WriteKind, WriteStatement
+from auditor.sql.normalize import SQLGLOT_DIALECT, conjuncts, identifier_name, key_element, predicate_text
+from auditor.sql.placeholders import normalize_placeholders
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)  # opaque-Command warnings are ours to handle
+
+# sqlglot keeps MySQL/SQLite `REPLACE INTO` as an opaque Command.
+_REPLACE_INTO = re.compile(
+    r"^\s*REPLACE\s+(?:LOW_PRIORITY\s+|DELAYED\s+)?(?:INTO\s+)?(?P<table>[`\"\w.]+)\s*(?:\((?P<columns>[^)]*)\))?",
+    re.I,
+)
+
+
+def _table(node: exp.Expression, dialect: str) -> TableName:
+    """The target table of an INSERT/UPDATE/DELETE/MERGE, unqualified → schema None."""
+    if isinstance(node, exp.Schema):
+        node = node.this
+    if not isinstance(node, exp.Table):
+        node = node.find(exp.Table)
+    schema = identifier_name(node.args.get("db"), dialect) if node.args.get("db") else None
+    return TableName(schema, identifier_name(node.this, dialect))
+
+
+def _has_parameter(node: exp.Expression | None) -> bool:
+    return node is not None and any(True for _ in node.find_all(exp.Placeholder, exp.Parameter))
+
+
+def _assigned_columns(assignments: list[exp.Expression], dialect: str) -> tuple[str, ...]:
+    return tuple(identifier_name(a.this, dialect) for a in assignments if isinstance(a, exp.EQ))
+
+
+def conflict_clause(node: exp.OnConflict, dialect: str) -> ConflictClause:
+    if node.args.get("duplicate"):
+        return ConflictClause(
+            action=ConflictAction.DUPLICATE_KEY_UPDATE,
+            update_columns=_assigned_columns(node.expressions, dialect),
+        )
+    action_text = str(node.args.get("action") or "").upper()
+    action = ConflictAction.UPDATE if "UPDATE" in action_text else ConflictAction.NOTHING
+    predicate = node.args.get("index_predicate")
+    constraint = node.args.get("constraint")
+    return ConflictClause(
+        action=action,
+        target=tuple(key_element(k, dialect) for k in node.args.get("conflict_keys") or []),
+        constraint=identifier_name(constraint, dialect) if constraint is not None else None,
+        index_predicate=predicate_text(predicate, dialect),
+        index_predicate_conjuncts=conjuncts(predicate, dialect),
+        predicate_has_parameter=_has_parameter(predicate),
+        update_columns=_assigned_columns(node.expressions, dialect) if action is ConflictAction.UPDATE else (),
+    )
+
+
+def _insert(tree: exp.Insert, dialect: str, sql: str) -> WriteStatement:
+    target = tree.this
+    columns = tuple(identifier_name(c, dialect) for c in target.expressions) if isinstance(target, exp.Schema) else ()
+    alternative = (tree.args.get("alternative") or "").upper() or None  # SQLite INSERT OR <x>
+    if tree.args.get("ignore"):
+        alternative = "IGNORE"
+    conflict = tree.args.get("conflict")
+    kind = WriteKind.REPLACE if alternative == "REPLACE" else WriteKind.INSERT
+    return WriteStatement(
+        kind=kind,
+        table=_table(target, dialect),
+        columns=columns,
+        conflict=conflict_clause(conflict, dialect) if conflict is not None else None,
+        or_action=alternative,
+        normalized_sql=sql,
+    )
+
+
+def _replace_command(text: str, dialect: str, sql: str) -> WriteStatement | None:
+    match = _REPLACE_INTO.match(text)
+    if not match:
+        return None
+    parts = [p.strip("`\"") for p in match["table"].split(".")]
+    columns = tuple(fold_identifier(c.strip().strip("`\""), False, dialect) for c in (match["columns"] or "").split(",") if c.strip())
+    table = TableName(fold_identifier(parts[0], False, dialect) if len(parts) > 1 else None, fold_identifier(parts[-1], False, dialect))
+    return WriteStatement(WriteKind.REPLACE, table, columns, None, "REPLACE", sql)
+
+
+def write_statement(tree: exp.Expression, dialect: str, sql: str) -> WriteStatement | None:
+    """The WriteStatement of one parsed statement, or None if it writes nothing."""
+    if isinstance(tree, exp.Insert):
+        return _insert(tree, dialect, sql)
+    if isinstance(tree, exp.Update):
+        return WriteStatement(WriteKind.UPDATE, _table(tree.this, dialect), _assigned_columns(tree.expressions, dialect), normalized_sql=sql)
+    if isinstance(tree, exp.Delete):
+        return WriteStatement(WriteKind.DELETE, _table(tree.this, dialect), normalized_sql=sql)
+    if isinstance(tree, exp.Merge):
+        return WriteStatement(WriteKind.MERGE, _table(tree.this, dialect), normalized_sql=sql)
+    if isinstance(tree, exp.Command):
+        body = tree.expression.name if isinstance(tree.expression, exp.Expression) else str(tree.expression or "")
+        return _replace_command(f"{tree.this} {body}", dialect, sql)
+    return None
+
+
+def parse_write_statements(sql: str, dialect: str) -> tuple[list[WriteStatement], str | None]:
+    """Every write statement in `sql` (a script may hold several), or ([], error)."""
+    normalized = normalize_placeholders(sql).sql
+    read = SQLGLOT_DIALECT.get(dialect, dialect)
+    try:
+        trees = [t for t in sqlglot.parse(normalized, read=read) if t is not None]
+    except SqlglotError as error:
+        return [], str(error).splitlines()[0]
+    except Exception as error:  # noqa: BLE001 - sqlglot bugs must not end the audit
+        return [], f"{type(error).__name__}: {error}"
+    # One statement: keep the user's own text (placeholders normalised) for display
+    # and for planning on a live database; several: each statement's own SQL.
+    single = len(trees) == 1
+    statements = []
+    for tree in trees:
+        text = normalized.strip().rstrip(";").strip() if single else tree.sql(dialect=read)
+        statement = write_statement(tree, dialect, text)
+        if statement is not None:
+            statements.append(statement)
+    return statements, None

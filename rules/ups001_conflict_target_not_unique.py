@@ -1,0 +1,158 @@
+"""UPS001: the ON CONFLICT target matches no unique key (the avatar incident)."""
+
+from auditor.arbiter import has_column_target, infer
+from auditor.evidence import sql_table_name, table_keys_evidence
+from auditor.findings import FixSafety
+from auditor.model import Severity
+from auditor.rulebook import Invalid, Rule, Valid, Violation
+from auditor.sites import ConflictAction
+
+INCIDENT_SCHEMA = """
+CREATE TABLE avatar_configurations (
+    id serial PRIMARY KEY,
+    user_id int NOT NULL,
+    persona text,
+    updated_at timestamptz
+);
+"""
+COMPOSITE_SCHEMA = """
+CREATE TABLE members (
+    id int PRIMARY KEY,
+    tenant_id int NOT NULL,
+    email text NOT NULL,
+    name text,
+    UNIQUE (tenant_id, email)
+);
+"""
+INCLUDE_SCHEMA = "CREATE TABLE counters (k text NOT NULL, n int, CONSTRAINT counters_k_key UNIQUE (k) INCLUDE (n));"
+
+
+class ConflictTargetNotUnique(Rule):
+    id = "UPS001"
+    name = "conflict-target-not-unique"
+    severity = Severity.ERROR
+    fix_safety = FixSafety.MIGRATION
+    dialects = ("postgres", "sqlite")
+
+    what = """
+Checks that the columns (or expressions) named in `INSERT ... ON CONFLICT (...)` are exactly
+the key of a primary key, unique constraint or unique index of the table. Order does not
+matter; a subset or a superset of a composite key does not match, and INCLUDE columns are
+not part of a key.
+"""
+    why = """
+The database picks the conflict arbiter by inference, and when no unique key matches the
+target exactly it refuses the statement every time it runs: PostgreSQL raises `42P10 there is
+no unique or exclusion constraint matching the ON CONFLICT specification`, SQLite raises
+`ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint`. Every save through
+this statement fails in production, however it behaved against a test schema that had the key.
+"""
+    example = """
+```sql
+-- avatar_configurations has no unique key on user_id
+INSERT INTO avatar_configurations (user_id, persona) VALUES (%s, %s)
+ON CONFLICT (user_id) DO UPDATE SET persona = EXCLUDED.persona;
+```
+"""
+    use_instead = """
+Add the key the code relies on, in a migration that first removes duplicate rows (keeping the
+most recent one), then builds the index without blocking writes:
+
+```sql
+CREATE UNIQUE INDEX CONCURRENTLY avatar_configurations_user_id_key
+    ON avatar_configurations (user_id);
+ALTER TABLE avatar_configurations
+    ADD CONSTRAINT avatar_configurations_user_id_key UNIQUE USING INDEX avatar_configurations_user_id_key;
+```
+
+or target a key the table already has.
+"""
+
+    examples = (
+        Invalid(
+            INCIDENT_SCHEMA,
+            "INSERT INTO avatar_configurations (user_id, persona) VALUES (1, 'x') "
+            "ON CONFLICT (user_id) DO UPDATE SET persona = EXCLUDED.persona",
+            dialects=("postgres", "sqlite"),
+            sqlstate="42P10",
+            sqlite_error="ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint",
+            note="the incident",
+        ),
+        Invalid(
+            COMPOSITE_SCHEMA,
+            "INSERT INTO members (id, tenant_id, email) VALUES (1, 1, 'a@x') ON CONFLICT (email) DO NOTHING",
+            dialects=("postgres", "sqlite"),
+            sqlstate="42P10",
+            sqlite_error="ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint",
+            note="a subset of a composite key",
+        ),
+        Invalid(
+            COMPOSITE_SCHEMA,
+            "INSERT INTO members (id, tenant_id, email, name) VALUES (1, 1, 'a@x', 'A') "
+            "ON CONFLICT (tenant_id, email, name) DO UPDATE SET name = EXCLUDED.name",
+            dialects=("postgres", "sqlite"),
+            sqlstate="42P10",
+            sqlite_error="ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint",
+            note="a superset of a composite key",
+        ),
+        Invalid(
+            INCLUDE_SCHEMA,
+            "INSERT INTO counters (k, n) VALUES ('a', 1) ON CONFLICT (k, n) DO UPDATE SET n = EXCLUDED.n",
+            sqlstate="42P10",
+            note="INCLUDE columns are not key columns",
+        ),
+        Valid(
+            INCIDENT_SCHEMA.replace("user_id int NOT NULL", "user_id int NOT NULL UNIQUE"),
+            "INSERT INTO avatar_configurations (user_id, persona) VALUES (1, 'x') "
+            "ON CONFLICT (user_id) DO UPDATE SET persona = EXCLUDED.persona",
+            dialects=("postgres", "sqlite"),
+            note="the incident, fixed",
+        ),
+        Valid(
+            COMPOSITE_SCHEMA,
+            "INSERT INTO members (id, tenant_id, email) VALUES (1, 1, 'a@x') "
+            "ON CONFLICT (email, tenant_id) DO UPDATE SET name = EXCLUDED.name",
+            dialects=("postgres", "sqlite"),
+            note="column order does not matter",
+        ),
+        Valid(
+            COMPOSITE_SCHEMA,
+            "INSERT INTO members (id, tenant_id, email) VALUES (1, 1, 'a@x') ON CONFLICT (tenant_id, email, tenant_id) DO NOTHING",
+            note="repeated columns are allowed",
+        ),
+        Valid(
+            INCLUDE_SCHEMA,
+            "INSERT INTO counters (k, n) VALUES ('a', 1) ON CONFLICT (k) DO UPDATE SET n = counters.n + 1",
+            note="the key column alone matches a key with INCLUDE columns",
+        ),
+    )
+
+    def check(self, site, table):
+        conflict = site.statement.conflict
+        if not has_column_target(conflict) or conflict.action is ConflictAction.DUPLICATE_KEY_UPDATE:
+            return
+        inference = infer(conflict, table, site.dialect)
+        if inference.arbiters or inference.explained_miss:
+            return
+        name = sql_table_name(table, site.dialect)
+        target = ", ".join(e.text for e in conflict.target)
+        near = ", ".join(k.describe() for k in inference.related) or "none on these columns"
+        key_name = "_".join([table.name.name, *(c for e in conflict.target for c in e.columns)] + ["key"])
+        if site.dialect == "postgres":
+            sql = (
+                f"CREATE UNIQUE INDEX CONCURRENTLY {key_name} ON {name} ({target});\n"
+                f"ALTER TABLE {name} ADD CONSTRAINT {key_name} UNIQUE USING INDEX {key_name};"
+            )
+        else:
+            sql = f"CREATE UNIQUE INDEX {key_name} ON {name} ({target});"
+        yield Violation(
+            message=(
+                f"ON CONFLICT ({target}) matches no primary key, unique constraint or unique index of {name} "
+                f"(keys on these columns: {near}); the database rejects this statement every time it runs"
+            ),
+            fix=(
+                f"Add a unique key on {name} ({target}) in a migration that first removes duplicate rows "
+                f"(keeping the most recent), then:\n{sql}\nor change the target to an existing key."
+            ),
+            evidence=table_keys_evidence(table),
+        )
