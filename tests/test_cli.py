@@ -180,7 +180,7 @@ def test_bad_input_gives_diagnostics_and_the_audit_goes_on(tmp_path, capsys):
         {
             "schema.sql": INCIDENT_SCHEMA + "\nCREATE TABLE broken (;\n",
             "app/store.py": INCIDENT_CODE,
-            "app/broken.py": "def f(:\n    pass\n",
+            "app/broken.py": "def f(:\n    cur.execute('INSERT INTO t VALUES (1)')\n",
             "app/latin1.py": b"# no coding line\ns = '\xe9\xff'\ncur.execute('INSERT INTO t VALUES (1)')\n",
             "app/weird_sql.py": "import psycopg\ncur.execute('INSERT INTO avatar_configurations VALUES (((')\n",
         },

@@ -1,0 +1,85 @@
+"""Finding SQL handed to execute-like calls in Python code, by reading it (never importing it).
+
+One byte pre-filter, one `ast` parse, one visitor pass per file; LibCST only for
+files whose syntax the running Python cannot parse.
+"""
+
+from __future__ import annotations
+
+import ast
+import gc
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.model import Diagnostic
+from auditor.python.calls import ExecuteCallVisitor
+from auditor.python.constants import ConstantFolder
+from auditor.python.drivers import module_driver
+from auditor.python.fallback import scan_with_libcst
+from auditor.python.files import PREFILTER, decode_source, python_files
+from auditor.python.modules import ProjectIndex, module_info, module_name_for
+from auditor.sites import SqlCall
+
+
+@dataclass
+class PythonScan:
+    calls: list[SqlCall] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files_seen: int = 0
+    files_parsed: int = 0
+
+
+def _parse(text: str) -> ast.Module:
+    # The cyclic GC does nothing useful while a tree is being built and costs a lot on big files.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return ast.parse(text)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def scan_file(path: Path, root: Path, index: ProjectIndex, folder: ConstantFolder, scan: PythonScan) -> None:
+    relative = path.relative_to(root)
+    rel = relative.as_posix()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        scan.diagnostics.append(Diagnostic(rel, f"could not be read: {error.strerror or error}", None, "read-error"))
+        return
+    if not PREFILTER.search(data):
+        return
+    scan.files_parsed += 1
+    source = decode_source(data)
+    if source.text is None:
+        scan.diagnostics.append(Diagnostic(rel, source.error, None, "decode-error"))
+        return
+    try:
+        tree = _parse(source.text)
+    except SyntaxError as error:
+        calls = scan_with_libcst(source.text, rel)
+        if calls is None:
+            scan.diagnostics.append(Diagnostic(rel, f"not valid Python: {error.msg}", error.lineno, "syntax-error"))
+        else:
+            scan.calls.extend(calls)
+        return
+    name, is_package = module_name_for(relative)
+    info = module_info(tree, name, rel, is_package)
+    index.register(info)
+    visitor = ExecuteCallVisitor(folder, info, module_driver(tree))
+    visitor.visit(tree)
+    scan.calls.extend(visitor.calls)
+
+
+def scan_python_files(root: Path, files: list[Path]) -> PythonScan:
+    root = Path(root).resolve()
+    index = ProjectIndex(root)
+    folder = ConstantFolder(index)
+    scan = PythonScan(files_seen=len(files))
+    for path in files:
+        scan_file(Path(path).resolve(), root, index, folder, scan)
+    return scan
+
+
+__all__ = ["PythonScan", "python_files", "scan_python_files"]
