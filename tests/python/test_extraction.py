@@ -1,0 +1,197 @@
+"""Finding SQL handed to execute-like calls, by reading the code only."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from auditor.python import python_files, scan_python_files
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "avatar_app"
+
+
+def project(root: Path, files: dict[str, str | bytes]) -> Path:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content))
+    return root
+
+
+def scan(root: Path):
+    return scan_python_files(root, python_files(root))
+
+
+def sqls(result) -> list[str | None]:
+    return [c.sql for c in result.calls]
+
+
+def test_literal_shapes(tmp_path):
+    result = scan(project(tmp_path, {"app.py": '''
+        import psycopg2
+        from psycopg2.extras import execute_values
+
+        def save(cur, conn, pool, rows):
+            cur.execute("INSERT INTO a (x) VALUES (%s)", (1,))
+            cur.execute("INSERT INTO b (x) "
+                        "VALUES (%s)")
+            cur.execute(
+                """
+                INSERT INTO c (x) VALUES (%s)
+                """.strip()
+            )
+            cur.executemany(query="INSERT INTO d (x) VALUES (%s)", vars_list=rows)
+            execute_values(cur, "INSERT INTO e (x) VALUES %s", rows)
+            cur.execute("INSERT INTO f (x) " + "VALUES (1)")
+    '''}))
+    assert sqls(result)[:2] == ["INSERT INTO a (x) VALUES (%s)", "INSERT INTO b (x) VALUES (%s)"]
+    assert result.calls[2].sql is None and "strip" in result.calls[2].unresolved_reason
+    assert sqls(result)[3:] == ["INSERT INTO d (x) VALUES (%s)", "INSERT INTO e (x) VALUES %s", "INSERT INTO f (x) VALUES (1)"]
+    assert {c.driver for c in result.calls} == {"psycopg2"}
+    assert [(c.api, c.location.line, c.location.column) for c in result.calls][:2] == [("execute", 6, 5), ("execute", 7, 5)]
+
+
+def test_constants_across_modules_with_origin(tmp_path):
+    result = scan(project(tmp_path, {
+        "app/__init__.py": "",
+        "app/sql.py": '''
+            TABLE = "users"
+            UPSERT = (
+                f"INSERT INTO {TABLE} (id) VALUES ($1) "
+                "ON CONFLICT (id) DO NOTHING"
+            )
+            TWICE = "a"
+            TWICE = "b"
+        ''',
+        "app/store.py": '''
+            import asyncpg
+            from app.sql import UPSERT
+            from . import sql as queries
+            import app.sql
+            from .sql import TWICE
+
+            async def save(conn):
+                await conn.execute(UPSERT, 1)
+                await conn.fetchrow(queries.UPSERT)
+                await conn.execute(app.sql.UPSERT)
+                await conn.execute(TWICE)
+        ''',
+    }))
+    expected = "INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING"
+    assert sqls(result)[:3] == [expected] * 3
+    assert {(c.origin.path, c.origin.line) for c in result.calls[:3]} == {("app/sql.py", 4)}
+    assert result.calls[0].driver == "asyncpg" and result.calls[1].api == "fetchrow"
+    assert result.calls[3].sql is None and "assigned more than once" in result.calls[3].unresolved_reason
+
+
+def test_locals_parameters_and_formatting(tmp_path):
+    result = scan(project(tmp_path, {"app.py": '''
+        import sqlite3
+        from sqlalchemy import text, insert
+
+        T = "events"
+
+        def write(conn, query, table, stmt_obj):
+            sql = "INSERT INTO t (a) VALUES (?)"
+            conn.execute(sql)
+            conn.execute(query)
+            conn.execute("INSERT INTO %s (a) VALUES (1)" % T)
+            conn.execute("INSERT INTO {} (a) VALUES (1)".format(T))
+            conn.execute("INSERT INTO %s (a) VALUES (1)" % table)
+            conn.execute(text("INSERT INTO t (a) VALUES (:a)"), {"a": 1})
+            conn.execute(insert(Model).values(a=1))
+            stmt = insert(Model).on_conflict_do_nothing()
+            conn.execute(stmt)
+            conn.execute(build_sql())
+    '''}))
+    by_line = {c.location.line: c for c in result.calls}
+    assert by_line[9].sql == "INSERT INTO t (a) VALUES (?)" and by_line[9].origin is None
+    assert by_line[10].unresolved_reason == "name 'query' is a function parameter"
+    assert by_line[11].sql == by_line[12].sql == "INSERT INTO events (a) VALUES (1)"
+    assert by_line[13].sql is None and "not constants" in by_line[13].unresolved_reason
+    assert by_line[14].sql == "INSERT INTO t (a) VALUES (:a)"  # text() unwrapped: one site, at execute
+    assert 15 not in by_line and 17 not in by_line  # SQLAlchemy constructs are not raw SQL
+    assert "build_sql" in by_line[18].unresolved_reason
+    assert {c.driver for c in result.calls} == {"sqlite3"}
+
+
+def test_sql_outside_execute_calls_is_not_a_site(tmp_path):
+    result = scan(project(tmp_path, {"app.py": '''
+        """INSERT INTO docs (a) VALUES (1) ON CONFLICT (a) DO NOTHING"""
+        import logging
+        log = logging.getLogger(__name__)
+        # cur.execute("INSERT INTO commented (a) VALUES (1)")
+        UNUSED = "INSERT INTO unused (a) VALUES (1)"
+
+        def f(cur):
+            """cur.execute("INSERT INTO docstring (a) VALUES (1)")"""
+            log.info("INSERT INTO logged (a) VALUES (1) ON CONFLICT (a) DO NOTHING")
+            print("INSERT INTO printed (a) VALUES (1)")
+            cur.execute("INSERT INTO real (a) VALUES (1)")
+    '''}))
+    assert sqls(result) == ["INSERT INTO real (a) VALUES (1)"]
+
+
+def test_files_without_execute_calls_are_not_parsed(tmp_path):
+    result = scan(project(tmp_path, {"a.py": "x = 1\n", "b.py": "cur.execute('DELETE FROM t')\n", "venv/lib.py": "cur.execute('x')\n"}))
+    assert (result.files_seen, result.files_parsed) == (2, 1)
+
+
+def test_bad_files_are_diagnosed_and_the_rest_is_scanned(tmp_path):
+    result = scan(project(tmp_path, {
+        "broken.py": "def f(:\n    cur.execute('INSERT INTO t VALUES (1)')\n",
+        "latin1.py": b"cur.execute('INSERT INTO t VALUES (1)')\ns = '\xe9\xff'\n",
+        "declared.py": b"# -*- coding: latin-1 -*-\ncur.execute('INSERT INTO caf\xe9 VALUES (1)')\n",
+        "nul.py": b"cur.execute('x')\x00\n",
+        "good.py": "cur.execute('INSERT INTO ok VALUES (1)')\n",
+    }))
+    assert {(d.path, d.kind) for d in result.diagnostics} == {
+        ("broken.py", "syntax-error"), ("latin1.py", "decode-error"), ("nul.py", "decode-error"),
+    }
+    assert sorted(filter(None, sqls(result))) == ["INSERT INTO café VALUES (1)", "INSERT INTO ok VALUES (1)"]
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="the running Python parses PEP 695 itself")
+def test_newer_syntax_goes_through_the_libcst_fallback(tmp_path):
+    result = scan(project(tmp_path, {"modern.py": '''
+        import sqlite3
+
+        UPSERT = "INSERT INTO t (a) VALUES (?) ON CONFLICT (a) DO NOTHING"
+
+        def first[T](items: list[T]) -> T:
+            return items[0]
+
+        def save(conn, sql):
+            conn.execute("INSERT INTO t (a) VALUES (1)")
+            conn.execute(UPSERT)
+            conn.execute(sql)
+    '''}))
+    assert result.diagnostics == []
+    assert sqls(result) == ["INSERT INTO t (a) VALUES (1)", "INSERT INTO t (a) VALUES (?) ON CONFLICT (a) DO NOTHING", None]
+    assert result.calls[1].origin.line == 4 and result.calls[0].driver == "sqlite3"
+
+
+def test_audited_code_is_never_imported(tmp_path):
+    marker = tmp_path / "imported.marker"
+    project(tmp_path, {
+        "evil/__init__.py": f"open({str(marker)!r}, 'w').write('x')\nimport sys\nsys.exit(3)\n",
+        "evil/sql.py": f"open({str(marker)!r}, 'w').write('x')\nQ = 'INSERT INTO t VALUES (1)'\n",
+        "app.py": "from evil.sql import Q\nimport evil\ncur.execute(Q)\n",
+    })
+    result = scan(tmp_path)
+    assert sqls(result) == ["INSERT INTO t VALUES (1)"]
+    assert not marker.exists()
+
+
+def test_the_example_project(tmp_path):
+    result = scan(EXAMPLE)
+    assert len(result.calls) == 6  # five writes and one SELECT; the log line is not a call
+    first = result.calls[0]
+    assert first.location.path == "avatar_app/storage.py" and first.origin.path == "avatar_app/queries.py"
+    assert first.sql.startswith("INSERT INTO avatar_configurations (user_id, persona, settings, updated_at)")
