@@ -32,6 +32,7 @@ class Finding:
     message: str
     fix: str  # the recommended fix, in words (and SQL where it helps)
     fix_safety: FixSafety
+    fix_code: str | None = None  # paste-ready SQL (or code) that applies the fix
     table: str | None = None
     sql: str | None = None
     sql_origin: Location | None = None  # related location: where the SQL was written

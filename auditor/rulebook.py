@@ -63,8 +63,9 @@ class Violation:
     """What `Rule.check` yields; the framework adds the rule's metadata."""
 
     message: str
-    fix: str
+    fix: str  # what to do, in words
     evidence: tuple[Evidence, ...] = ()
+    fix_code: str | None = None  # paste-ready SQL that does it
 
 
 class Rule:
@@ -98,8 +99,9 @@ class Rule:
                 message=violation.message,
                 fix=violation.fix,
                 fix_safety=self.fix_safety,
+                fix_code=violation.fix_code,
                 table=str(table.name),
-                sql=site.statement.normalized_sql if site.statement else site.call.sql,
+                sql=(site.call.sql or "").strip() or None,  # as the user wrote it
                 sql_origin=site.call.origin,
                 evidence=violation.evidence,
             )

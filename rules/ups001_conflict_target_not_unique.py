@@ -136,7 +136,8 @@ or target a key the table already has.
             return
         name = sql_table_name(table, site.dialect)
         target = ", ".join(e.text for e in conflict.target)
-        near = ", ".join(k.describe() for k in inference.related) or "none on these columns"
+        near = "; ".join(k.describe() for k in inference.related)
+        near = f"keys on these columns: {near}" if near else "the table has no key on these columns"
         key_name = "_".join([table.name.name, *(c for e in conflict.target for c in e.columns)] + ["key"])
         if site.dialect == "postgres":
             sql = (
@@ -148,11 +149,12 @@ or target a key the table already has.
         yield Violation(
             message=(
                 f"ON CONFLICT ({target}) matches no primary key, unique constraint or unique index of {name} "
-                f"(keys on these columns: {near}); the database rejects this statement every time it runs"
+                f"({near}); the database rejects this statement every time it runs"
             ),
             fix=(
                 f"Add a unique key on {name} ({target}) in a migration that first removes duplicate rows "
-                f"(keeping the most recent), then:\n{sql}\nor change the target to an existing key."
+                f"(keeping the most recent), then builds it as below; or change the target to an existing key."
             ),
             evidence=table_keys_evidence(table),
+            fix_code=sql,
         )

@@ -92,6 +92,7 @@ Write the predicate as a literal, not a bind parameter (see UPS007).
                 f"(WHERE {key.predicate}), but {given} the index's WHERE clause (could not prove implication); "
                 f"the database finds no arbiter and rejects the statement"
             ),
-            fix=f"Repeat the index predicate in the conflict target:\nON CONFLICT ({target}) WHERE {key.predicate}",
+            fix="Repeat the index's predicate, as a literal, in the conflict target.",
             evidence=tuple(key_evidence(k) for k in inference.partial_misses),
+            fix_code=f"ON CONFLICT ({target}) WHERE {key.predicate}",
         )

@@ -77,6 +77,7 @@ INSERT INTO users (id, email) VALUES (1, 'A@x') ON CONFLICT (lower(email)) DO NO
                 f"ON CONFLICT ({target}) names the bare column, but the unique key of {name} on it is the "
                 f"expression index {key.name} ({elements_sql(key)}); the database finds no arbiter and rejects the statement"
             ),
-            fix=f"Target the index expression:\nON CONFLICT ({elements_sql(key)})",
+            fix="Target the index expression instead of the bare column.",
             evidence=tuple(key_evidence(k) for k in inference.expression_misses),
+            fix_code=f"ON CONFLICT ({elements_sql(key)})",
         )

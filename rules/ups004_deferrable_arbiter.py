@@ -94,10 +94,10 @@ CREATE UNIQUE INDEX CONCURRENTLY codes_code_arbiter ON codes (code);
                 f"{how} is DEFERRABLE ({keys} on {name}); PostgreSQL rejects the statement when it runs "
                 f"(55000), even when nothing conflicts"
             ),
-            fix=(
-                "Give the arbiter a non-deferrable unique index on the same columns, or target another key:\n"
+            fix="Give the arbiter a non-deferrable unique index on the same columns, or target another key.",
+            evidence=tuple(key_evidence(k) for k in deferrable),
+            fix_code=(
                 f"CREATE UNIQUE INDEX CONCURRENTLY {table.name.name}_{'_'.join(c for e in deferrable[0].elements for c in e.columns)}_arbiter "
                 f"ON {name} ({columns});"
             ),
-            evidence=tuple(key_evidence(k) for k in deferrable),
         )

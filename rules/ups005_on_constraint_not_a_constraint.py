@@ -76,6 +76,7 @@ INSERT INTO tags (id, slug) VALUES (1, 'a') ON CONFLICT (slug) DO NOTHING;
                 f"ON CONSTRAINT {conflict.constraint} names a unique index of {name}, not a constraint; "
                 f"PostgreSQL rejects the statement (42704)"
             ),
-            fix=f"Infer the arbiter from the index instead:\nON CONFLICT {target}",
+            fix="Infer the arbiter from the index's own columns (and predicate) instead of naming it.",
             evidence=(key_evidence(key),),
+            fix_code=f"ON CONFLICT {target}",
         )

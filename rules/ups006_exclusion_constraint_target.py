@@ -70,8 +70,9 @@ overlapping row should change.
                     f"ON CONFLICT ({', '.join(e.text for e in conflict.target)}) on {name} aims at the exclusion "
                     f"constraint {key.name}, which a column list can never infer; PostgreSQL rejects the statement (42P10)"
                 ),
-                fix=f"Name the constraint, with DO NOTHING only:\nON CONFLICT ON CONSTRAINT {key.name} DO NOTHING",
+                fix="Name the constraint, with DO NOTHING only.",
                 evidence=(key_evidence(key),),
+                fix_code=f"ON CONFLICT ON CONSTRAINT {key.name} DO NOTHING",
             )
         elif conflict.constraint and conflict.action is ConflictAction.UPDATE:
             key = table.key_named(conflict.constraint)
@@ -81,6 +82,7 @@ overlapping row should change.
                         f"ON CONSTRAINT {key.name} is an exclusion constraint of {name}; PostgreSQL does not support "
                         f"DO UPDATE with exclusion constraints (42809)"
                     ),
-                    fix=f"Use DO NOTHING, or decide in the application what an overlapping row should change:\nON CONFLICT ON CONSTRAINT {key.name} DO NOTHING",
+                    fix="Use DO NOTHING, or decide in the application what an overlapping row should change.",
                     evidence=(key_evidence(key),),
+                    fix_code=f"ON CONFLICT ON CONSTRAINT {key.name} DO NOTHING",
                 )

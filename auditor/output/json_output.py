@@ -26,6 +26,7 @@ def finding_record(finding: Finding) -> dict:
         "message": finding.message,
         "fix": finding.fix,
         "fix_safety": finding.fix_safety.value,
+        "fix_code": finding.fix_code,
         "table": finding.table,
         "sql": finding.sql,
         "sql_origin": _location(finding.sql_origin),

@@ -13,9 +13,9 @@ def _finding_block(finding: Finding) -> list[str]:
     for evidence in finding.evidence:
         where = f"  ({evidence.origin})" if evidence.origin else ""
         lines.append(f"    schema: {evidence.description}{where}")
-    fix_lines = finding.fix.strip().splitlines() or [""]
-    lines.append(f"    fix ({finding.fix_safety.value}): {fix_lines[0]}")
-    lines.extend(f"      {line}" for line in fix_lines[1:])
+    lines.append(f"    fix ({finding.fix_safety.value}): {finding.fix.strip()}")
+    if finding.fix_code:
+        lines.extend(f"      {line}" for line in finding.fix_code.strip().splitlines())
     return lines
 
 
