@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.model import Diagnostic
-from auditor.python.calls import ExecuteCallVisitor
+from auditor.python.calls import execute_calls
 from auditor.python.constants import ConstantFolder
 from auditor.python.drivers import module_driver
-from auditor.python.fallback import scan_with_libcst
 from auditor.python.files import PREFILTER, decode_source, python_files
 from auditor.python.modules import ProjectIndex, module_info, module_name_for
 from auditor.sites import SqlCall
@@ -58,6 +57,8 @@ def scan_file(path: Path, root: Path, index: ProjectIndex, folder: ConstantFolde
     try:
         tree = _parse(source.text)
     except SyntaxError as error:
+        from auditor.python.fallback import scan_with_libcst  # LibCST loads only when needed
+
         calls = scan_with_libcst(source.text, rel)
         if calls is None:
             scan.diagnostics.append(Diagnostic(rel, f"not valid Python: {error.msg}", error.lineno, "syntax-error"))
@@ -67,9 +68,7 @@ def scan_file(path: Path, root: Path, index: ProjectIndex, folder: ConstantFolde
     name, is_package = module_name_for(relative)
     info = module_info(tree, name, rel, is_package)
     index.register(info)
-    visitor = ExecuteCallVisitor(folder, info, module_driver(tree))
-    visitor.visit(tree)
-    scan.calls.extend(visitor.calls)
+    scan.calls.extend(execute_calls(tree, source.text, info, folder, module_driver(source.text)))
 
 
 def scan_python_files(root: Path, files: list[Path]) -> PythonScan:

@@ -9,16 +9,13 @@ is reported unresolved. It runs only for such files, so its cost (about 11x
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from auditor.model import Location
 from auditor.python.calls import EXECUTE_NAMES, SQL_KEYWORDS, SQL_SECOND
+from auditor.python.drivers import module_driver
 from auditor.sites import SqlCall
-
-_DRIVER_IMPORT = re.compile(r"^\s*(?:import|from)\s+(psycopg2|psycopg|asyncpg|aiosqlite|sqlite3|pymysql|MySQLdb|mysql\.connector|sqlalchemy|django)\b", re.M)
 
 
 def _string_value(node: cst.BaseExpression) -> str | None:
@@ -76,7 +73,6 @@ def scan_with_libcst(text: str, path: str) -> list[SqlCall] | None:
                     value = _string_value(small.value)
                     if value is not None:
                         constants[small.targets[0].target.value] = (value, small.value)
-    match = _DRIVER_IMPORT.search(text)
-    visitor = _Visitor(path, match.group(1) if match else None, constants)
+    visitor = _Visitor(path, module_driver(text), constants)
     MetadataWrapper(module, unsafe_skip_copy=True).visit(visitor)
     return visitor.calls
