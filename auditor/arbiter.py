@@ -25,6 +25,14 @@ from auditor.sites import ConflictClause
 from auditor.sql.normalize import SQLGLOT_DIALECT, conjuncts
 
 
+# What each database says when inference finds no arbiter (verified; rule examples use it).
+NO_ARBITER_ERRORS = {
+    "dialects": ("postgres", "sqlite"),
+    "sqlstate": "42P10",  # there is no unique or exclusion constraint matching the ON CONFLICT specification
+    "sqlite_error": "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint",
+}
+
+
 @lru_cache(maxsize=1024)
 def predicate_conjuncts(predicate: str, dialect: str) -> frozenset[str]:
     return frozenset(conjuncts(sqlglot.parse_one(predicate, read=SQLGLOT_DIALECT.get(dialect, dialect)), dialect))

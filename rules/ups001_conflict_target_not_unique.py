@@ -1,6 +1,6 @@
 """UPS001: the ON CONFLICT target matches no unique key (the avatar incident)."""
 
-from auditor.arbiter import has_column_target, infer
+from auditor.arbiter import NO_ARBITER_ERRORS, has_column_target, infer
 from auditor.evidence import sql_table_name, table_keys_evidence
 from auditor.findings import FixSafety
 from auditor.model import Severity
@@ -73,26 +73,20 @@ or target a key the table already has.
             INCIDENT_SCHEMA,
             "INSERT INTO avatar_configurations (user_id, persona) VALUES (1, 'x') "
             "ON CONFLICT (user_id) DO UPDATE SET persona = EXCLUDED.persona",
-            dialects=("postgres", "sqlite"),
-            sqlstate="42P10",
-            sqlite_error="ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint",
+            **NO_ARBITER_ERRORS,
             note="the incident",
         ),
         Invalid(
             COMPOSITE_SCHEMA,
             "INSERT INTO members (id, tenant_id, email) VALUES (1, 1, 'a@x') ON CONFLICT (email) DO NOTHING",
-            dialects=("postgres", "sqlite"),
-            sqlstate="42P10",
-            sqlite_error="ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint",
+            **NO_ARBITER_ERRORS,
             note="a subset of a composite key",
         ),
         Invalid(
             COMPOSITE_SCHEMA,
             "INSERT INTO members (id, tenant_id, email, name) VALUES (1, 1, 'a@x', 'A') "
             "ON CONFLICT (tenant_id, email, name) DO UPDATE SET name = EXCLUDED.name",
-            dialects=("postgres", "sqlite"),
-            sqlstate="42P10",
-            sqlite_error="ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint",
+            **NO_ARBITER_ERRORS,
             note="a superset of a composite key",
         ),
         Invalid(

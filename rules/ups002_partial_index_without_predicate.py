@@ -1,6 +1,6 @@
 """UPS002: a partial unique index targeted without a predicate that implies its WHERE."""
 
-from auditor.arbiter import has_column_target, infer
+from auditor.arbiter import NO_ARBITER_ERRORS, has_column_target, infer
 from auditor.evidence import key_evidence, sql_table_name
 from auditor.findings import FixSafety
 from auditor.model import Severity
@@ -50,16 +50,12 @@ Write the predicate as a literal, not a bind parameter (see UPS007).
         Invalid(
             SCHEMA,
             "INSERT INTO accounts (id, email) VALUES (1, 'a@x') ON CONFLICT (email) DO UPDATE SET id = EXCLUDED.id",
-            dialects=("postgres", "sqlite"),
-            sqlstate="42P10",
-            sqlite_error="ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint",
+            **NO_ARBITER_ERRORS,
         ),
         Invalid(
             SCHEMA,
             "INSERT INTO accounts (id, email) VALUES (1, 'a@x') ON CONFLICT (email) WHERE email <> '' DO NOTHING",
-            dialects=("postgres", "sqlite"),
-            sqlstate="42P10",
-            sqlite_error="ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint",
+            **NO_ARBITER_ERRORS,
             note="an unrelated predicate does not imply the index's",
         ),
         Valid(

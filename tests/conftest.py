@@ -69,3 +69,23 @@ def mariadb_database():
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
         admin.close()
+
+
+def write_files(root, files: dict):
+    """Write {relative path: text or bytes} under root (text is dedented); return root."""
+    import textwrap
+
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content))
+    return root
+
+
+@pytest.fixture
+def make_project(tmp_path):
+    """make_project({path: content}) writes a throwaway project into tmp_path and returns it."""
+    return lambda files: write_files(tmp_path, files)

@@ -45,17 +45,6 @@ def check_json(path: Path, capsys, *extra: str) -> tuple[int, dict]:
     return code, json.loads(out)
 
 
-def write_project(root: Path, files: dict[str, str | bytes]) -> Path:
-    for name, content in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-    return root
-
-
 def line_of(path: Path, needle: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
 
@@ -114,7 +103,7 @@ def test_python_dash_m_auditor_runs_the_cli():
     assert [f["rule"] for f in json.loads(proc.stdout)["findings"]] == ["UPS001"]
 
 
-def test_report_is_written_with_every_section(tmp_path, capsys):
+def test_report_is_written_with_every_section(make_project, tmp_path, capsys):
     output = tmp_path / "upsert-audit-report.md"
     code, _, err = run(["report", str(EXAMPLE), "-o", str(output)], capsys)
     assert code == 1
@@ -133,24 +122,24 @@ def test_report_is_written_with_every_section(tmp_path, capsys):
 # --- clean, findings, errors: exit codes 0 / 1 / 2 ---
 
 
-def test_clean_project_exits_0(tmp_path, capsys):
+def test_clean_project_exits_0(make_project, tmp_path, capsys):
     fixed = INCIDENT_SCHEMA.replace("user_id int NOT NULL", "user_id int NOT NULL UNIQUE")
-    project = write_project(tmp_path, {"schema.sql": fixed, "app/store.py": INCIDENT_CODE})
+    project = make_project({"schema.sql": fixed, "app/store.py": INCIDENT_CODE})
     code, doc = check_json(project, capsys)
     assert code == 0
     assert doc["findings"] == []
     assert doc["summary"]["checked"] == 1
 
 
-def test_incident_in_a_fresh_project_exits_1(tmp_path, capsys):
-    project = write_project(tmp_path, {"schema.sql": INCIDENT_SCHEMA, "app/store.py": INCIDENT_CODE})
+def test_incident_in_a_fresh_project_exits_1(make_project, tmp_path, capsys):
+    project = make_project({"schema.sql": INCIDENT_SCHEMA, "app/store.py": INCIDENT_CODE})
     code, doc = check_json(project, capsys)
     assert code == 1
     assert [(f["rule"], f["path"], f["line"]) for f in doc["findings"]] == [("UPS001", "app/store.py", 6)]
 
 
-def test_missing_schema_is_reported_and_never_clean(tmp_path, capsys):
-    project = write_project(tmp_path, {"app/store.py": INCIDENT_CODE})
+def test_missing_schema_is_reported_and_never_clean(make_project, tmp_path, capsys):
+    project = make_project({"app/store.py": INCIDENT_CODE})
     code, out, _ = run(["check", str(project)], capsys)
     assert code == 2
     assert "no schema found" in out
@@ -160,11 +149,9 @@ def test_missing_schema_is_reported_and_never_clean(tmp_path, capsys):
     assert doc["summary"]["unknown_tables"] == ["avatar_configurations"]
 
 
-def test_schema_flag_overrides_discovery(tmp_path, capsys):
+def test_schema_flag_overrides_discovery(make_project, tmp_path, capsys):
     fixed = INCIDENT_SCHEMA.replace("user_id int NOT NULL", "user_id int NOT NULL UNIQUE")
-    project = write_project(
-        tmp_path,
-        {"db/old.sql": INCIDENT_SCHEMA, "elsewhere/fixed.sql": fixed, "app/store.py": INCIDENT_CODE},
+    project = make_project({"db/old.sql": INCIDENT_SCHEMA, "elsewhere/fixed.sql": fixed, "app/store.py": INCIDENT_CODE},
     )
     code, doc = check_json(project, capsys, "--schema", str(project / "elsewhere"))
     assert code == 0
@@ -174,10 +161,8 @@ def test_schema_flag_overrides_discovery(tmp_path, capsys):
     assert doc["schema_sources"] == ["db/old.sql"]
 
 
-def test_bad_input_gives_diagnostics_and_the_audit_goes_on(tmp_path, capsys):
-    project = write_project(
-        tmp_path,
-        {
+def test_bad_input_gives_diagnostics_and_the_audit_goes_on(make_project, tmp_path, capsys):
+    project = make_project({
             "schema.sql": INCIDENT_SCHEMA + "\nCREATE TABLE broken (;\n",
             "app/store.py": INCIDENT_CODE,
             "app/broken.py": "def f(:\n    cur.execute('INSERT INTO t VALUES (1)')\n",
@@ -196,8 +181,8 @@ def test_bad_input_gives_diagnostics_and_the_audit_goes_on(tmp_path, capsys):
     assert doc["summary"]["unparsed"] == 1
 
 
-def test_bad_configuration_exits_2_naming_the_key(tmp_path, capsys):
-    project = write_project(tmp_path, {"pyproject.toml": "[tool.upsert-audit]\nfail_on = 'x'\n"})
+def test_bad_configuration_exits_2_naming_the_key(make_project, tmp_path, capsys):
+    project = make_project({"pyproject.toml": "[tool.upsert-audit]\nfail_on = 'x'\n"})
     code, _, err = run(["check", str(project)], capsys)
     assert code == 2
     assert "fail_on" in err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -11,17 +10,6 @@ import pytest
 from auditor.python import python_files, scan_python_files
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "avatar_app"
-
-
-def project(root: Path, files: dict[str, str | bytes]) -> Path:
-    for name, content in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(textwrap.dedent(content))
-    return root
 
 
 def scan(root: Path):
@@ -32,8 +20,8 @@ def sqls(result) -> list[str | None]:
     return [c.sql for c in result.calls]
 
 
-def test_literal_shapes(tmp_path):
-    result = scan(project(tmp_path, {"app.py": '''
+def test_literal_shapes(make_project, tmp_path):
+    result = scan(make_project({"app.py": '''
         import psycopg2
         from psycopg2.extras import execute_values
 
@@ -57,8 +45,8 @@ def test_literal_shapes(tmp_path):
     assert [(c.api, c.location.line, c.location.column) for c in result.calls][:2] == [("execute", 6, 5), ("execute", 7, 5)]
 
 
-def test_constants_across_modules_with_origin(tmp_path):
-    result = scan(project(tmp_path, {
+def test_constants_across_modules_with_origin(make_project, tmp_path):
+    result = scan(make_project({
         "app/__init__.py": "",
         "app/sql.py": '''
             TABLE = "users"
@@ -90,8 +78,8 @@ def test_constants_across_modules_with_origin(tmp_path):
     assert result.calls[3].sql is None and "assigned more than once" in result.calls[3].unresolved_reason
 
 
-def test_locals_parameters_and_formatting(tmp_path):
-    result = scan(project(tmp_path, {"app.py": '''
+def test_locals_parameters_and_formatting(make_project, tmp_path):
+    result = scan(make_project({"app.py": '''
         import sqlite3
         from sqlalchemy import text, insert
 
@@ -121,8 +109,8 @@ def test_locals_parameters_and_formatting(tmp_path):
     assert {c.driver for c in result.calls} == {"sqlite3"}
 
 
-def test_sql_outside_execute_calls_is_not_a_site(tmp_path):
-    result = scan(project(tmp_path, {"app.py": '''
+def test_sql_outside_execute_calls_is_not_a_site(make_project, tmp_path):
+    result = scan(make_project({"app.py": '''
         """INSERT INTO docs (a) VALUES (1) ON CONFLICT (a) DO NOTHING"""
         import logging
         log = logging.getLogger(__name__)
@@ -138,13 +126,13 @@ def test_sql_outside_execute_calls_is_not_a_site(tmp_path):
     assert sqls(result) == ["INSERT INTO real (a) VALUES (1)"]
 
 
-def test_files_without_execute_calls_are_not_parsed(tmp_path):
-    result = scan(project(tmp_path, {"a.py": "x = 1\n", "b.py": "cur.execute('DELETE FROM t')\n", "venv/lib.py": "cur.execute('x')\n"}))
+def test_files_without_execute_calls_are_not_parsed(make_project, tmp_path):
+    result = scan(make_project({"a.py": "x = 1\n", "b.py": "cur.execute('DELETE FROM t')\n", "venv/lib.py": "cur.execute('x')\n"}))
     assert (result.files_seen, result.files_parsed) == (2, 1)
 
 
-def test_bad_files_are_diagnosed_and_the_rest_is_scanned(tmp_path):
-    result = scan(project(tmp_path, {
+def test_bad_files_are_diagnosed_and_the_rest_is_scanned(make_project, tmp_path):
+    result = scan(make_project({
         "broken.py": "def f(:\n    cur.execute('INSERT INTO t VALUES (1)')\n",
         "latin1.py": b"cur.execute('INSERT INTO t VALUES (1)')\ns = '\xe9\xff'\n",
         "declared.py": b"# -*- coding: latin-1 -*-\ncur.execute('INSERT INTO caf\xe9 VALUES (1)')\n",
@@ -158,8 +146,8 @@ def test_bad_files_are_diagnosed_and_the_rest_is_scanned(tmp_path):
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="the running Python parses PEP 695 itself")
-def test_newer_syntax_goes_through_the_libcst_fallback(tmp_path):
-    result = scan(project(tmp_path, {"modern.py": '''
+def test_newer_syntax_goes_through_the_libcst_fallback(make_project, tmp_path):
+    result = scan(make_project({"modern.py": '''
         import sqlite3
 
         UPSERT = "INSERT INTO t (a) VALUES (?) ON CONFLICT (a) DO NOTHING"
@@ -177,9 +165,9 @@ def test_newer_syntax_goes_through_the_libcst_fallback(tmp_path):
     assert result.calls[1].origin.line == 4 and result.calls[0].driver == "sqlite3"
 
 
-def test_audited_code_is_never_imported(tmp_path):
+def test_audited_code_is_never_imported(make_project, tmp_path):
     marker = tmp_path / "imported.marker"
-    project(tmp_path, {
+    make_project({
         "evil/__init__.py": f"open({str(marker)!r}, 'w').write('x')\nimport sys\nsys.exit(3)\n",
         "evil/sql.py": f"open({str(marker)!r}, 'w').write('x')\nQ = 'INSERT INTO t VALUES (1)'\n",
         "app.py": "from evil.sql import Q\nimport evil\ncur.execute(Q)\n",
@@ -189,7 +177,7 @@ def test_audited_code_is_never_imported(tmp_path):
     assert not marker.exists()
 
 
-def test_the_example_project(tmp_path):
+def test_the_example_project(make_project, tmp_path):
     result = scan(EXAMPLE)
     assert len(result.calls) == 6  # five writes and one SELECT; the log line is not a call
     first = result.calls[0]
