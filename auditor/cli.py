@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from auditor import __version__
-from auditor.config import ConfigError, load_config
+from auditor.config import ConfigError, describe, load_config
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -28,6 +28,40 @@ def _add_audit_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="schema/migration .sql file or folder; repeatable (default: every .sql file under the project)",
     )
+    parser.add_argument("--exclude", action="append", metavar="PATTERN", help="gitignore-style pattern to skip; repeatable")
+    parser.add_argument("--select", action="append", metavar="RULE", help="rule id or prefix to run; repeatable (default: all)")
+    parser.add_argument("--ignore", action="append", metavar="RULE", help="rule id or prefix not to run; repeatable")
+    parser.add_argument("--fail-on", choices=("info", "warning", "error"), help="lowest severity that makes the exit code 1 (default: info)")
+    parser.add_argument("--severity", action="append", metavar="RULE=LEVEL", help="override a rule's severity; repeatable")
+    parser.add_argument(
+        "--per-file-ignores", action="append", metavar="PATTERN:RULE[,RULE]", help="ignore rules in files matching a pattern; repeatable"
+    )
+
+
+def _pairs(items: list[str] | None, separator: str, flag: str) -> dict | None:
+    if not items:
+        return None
+    pairs = {}
+    for item in items:
+        key, sep, value = item.rpartition(separator)
+        if not sep or not key or not value:
+            raise ConfigError(f"--{flag}: expected KEY{separator}VALUE, got {item!r}")
+        pairs[key] = value.split(",") if flag == "per-file-ignores" else value
+    return pairs
+
+
+def config_flags(args) -> dict:
+    """The audit flags as configuration keys (None = not given)."""
+    return {
+        "dialect": args.dialect,
+        "schema": args.schema,
+        "exclude": args.exclude,
+        "select": args.select,
+        "ignore": args.ignore,
+        "fail-on": args.fail_on,
+        "severity": _pairs(args.severity, "=", "severity"),
+        "per-file-ignores": _pairs(args.per_file_ignores, ":", "per-file-ignores"),
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,13 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_audit_arguments(report)
     report.add_argument("-o", "--output", default="upsert-audit-report.md", help="report file (- for stdout)")
 
+    config = commands.add_parser("config", help="print the effective configuration")
+    _add_audit_arguments(config)
+
     rules = commands.add_parser("rules", help="list the rules, or print one rule's docs")
     rules.add_argument("rule_id", nargs="?")
     return parser
 
 
 def _exit_code(result) -> int:
-    if result.findings:
+    if result.failing:
         return EXIT_FINDINGS
     if result.summary.write_sites and not result.schema_found:
         return EXIT_ERROR
@@ -69,8 +106,7 @@ def _write_atomically(path: Path, text: str) -> None:
 def _run_audit(args):
     from auditor.engine import run_audit
 
-    config = load_config(Path(args.path), dialect=args.dialect, schema=args.schema)
-    return run_audit(config)
+    return run_audit(load_config(Path(args.path), **config_flags(args)))
 
 
 def cmd_check(args) -> int:
@@ -100,6 +136,11 @@ def cmd_report(args) -> int:
     return _exit_code(result)
 
 
+def cmd_config(args) -> int:
+    sys.stdout.write(describe(load_config(Path(args.path), **config_flags(args))))
+    return EXIT_CLEAN
+
+
 def cmd_rules(args) -> int:
     from auditor.rulebook import builtin_rules
 
@@ -117,7 +158,7 @@ def cmd_rules(args) -> int:
     return EXIT_CLEAN
 
 
-COMMANDS = {"check": cmd_check, "report": cmd_report, "rules": cmd_rules}
+COMMANDS = {"check": cmd_check, "report": cmd_report, "config": cmd_config, "rules": cmd_rules}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,18 +2,35 @@
 
 The file is found by walking up from the audited path, as Ruff does. Unknown keys
 and bad values are errors that name the key: a typo must not silently turn a
-check off.
+check off. Every key is also a command-line flag (see auditor.cli).
+
+    dialect = "postgres"                 # postgres | sqlite | mysql
+    schema = ["migrations"]              # .sql files or folders
+    exclude = ["legacy/", "*_pb2.py"]    # gitignore syntax; .gitignore is honoured too
+    select = ["UPS0"]                    # rule ids or prefixes to run (default: all)
+    ignore = ["UPS004"]                  # rule ids or prefixes not to run
+    fail-on = "warning"                  # lowest severity that makes the exit code 1
+    [tool.upsert-audit.severity]         # per-rule severity overrides
+    UPS002 = "warning"
+    [tool.upsert-audit.per-file-ignores] # gitignore-style pattern -> rule ids or prefixes
+    "tests/**" = ["UPS001"]
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import pathspec
+
 from auditor.dialects import canonical_dialect
+from auditor.model import Severity
 
 SECTION = "upsert-audit"
+KNOWN_KEYS = ("dialect", "schema", "exclude", "select", "ignore", "fail-on", "severity", "per-file-ignores")
+RULE_SELECTOR = re.compile(r"^UPS\d{0,3}$")
 
 
 class ConfigError(Exception):
@@ -25,7 +42,113 @@ class Config:
     root: Path  # the project root: paths in output are relative to it
     dialect: str | None = None
     schema: tuple[Path, ...] = ()  # absolute; empty = discover under root
+    exclude: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()  # empty = every rule
+    ignore: tuple[str, ...] = ()
+    fail_on: Severity = Severity.INFO
+    severity: dict[str, Severity] = field(default_factory=dict)
+    per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
     source: Path | None = None  # the pyproject.toml read, if any
+
+    def rule_enabled(self, rule_id: str) -> bool:
+        selected = not self.select or rule_id.startswith(self.select)
+        return selected and not (self.ignore and rule_id.startswith(self.ignore))
+
+    def ignored_in_file(self, rule_id: str, path: str) -> bool:
+        return any(
+            rule_id.startswith(rules) and pathspec.GitIgnoreSpec.from_lines([pattern]).match_file(path)
+            for pattern, rules in self.per_file_ignores.items()
+        )
+
+    def excluded(self) -> pathspec.GitIgnoreSpec:
+        """Configured excludes plus the project's .gitignore, as one gitignore spec."""
+        lines = list(self.exclude)
+        gitignore = self.root / ".gitignore"
+        if gitignore.is_file():
+            lines += gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+# --- value parsers: each names the key it reads in its errors -------------------
+
+
+def _string(value: object, key: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"`{key}` must be a string, got {value!r}")
+    return value
+
+
+def _strings(value: object, key: str) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+        raise ConfigError(f"`{key}` must be a string or a list of strings, got {value!r}")
+    return tuple(items)
+
+
+def _dialect(value: object, key: str = "dialect") -> str:
+    try:
+        return canonical_dialect(_string(value, key))
+    except ValueError as error:
+        raise ConfigError(f"`{key}`: {error}") from None
+
+
+def _severity(value: object, key: str) -> Severity:
+    text = _string(value, key).lower()
+    try:
+        return Severity[text.upper()]
+    except KeyError:
+        raise ConfigError(f"`{key}`: unknown severity {value!r}; choose info, warning or error") from None
+
+
+def _rule_selectors(value: object, key: str) -> tuple[str, ...]:
+    selectors = tuple(s.strip().upper() for s in _strings(value, key))
+    bad = [s for s in selectors if not RULE_SELECTOR.match(s)]
+    if bad:
+        raise ConfigError(f"`{key}`: {', '.join(bad)} is not a rule id or prefix (like UPS001 or UPS0)")
+    return selectors
+
+
+def _table(value: object, key: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"`{key}` must be a table, got {value!r}")
+    return value
+
+
+def _paths(value: object, base: Path, key: str) -> tuple[Path, ...]:
+    paths = tuple((base / v).resolve() for v in _strings(value, key))
+    for path in paths:
+        if not path.exists():
+            raise ConfigError(f"`{key}`: {path} does not exist")
+    return paths
+
+
+def parse_section(section: dict, base: Path) -> dict:
+    """Config fields from a `[tool.upsert-audit]` table (or from flags, same keys)."""
+    unknown = sorted(set(section) - set(KNOWN_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown key(s): {', '.join(unknown)} (known: {', '.join(KNOWN_KEYS)})")
+    fields: dict = {}
+    for key, value in section.items():
+        if key == "dialect":
+            fields["dialect"] = _dialect(value)
+        elif key == "schema":
+            fields["schema"] = _paths(value, base, key)
+        elif key == "exclude":
+            fields["exclude"] = _strings(value, key)
+        elif key in ("select", "ignore"):
+            fields[key] = _rule_selectors(value, key)
+        elif key == "fail-on":
+            fields["fail_on"] = _severity(value, key)
+        elif key == "severity":
+            fields["severity"] = {
+                _rule_selectors(rule, f"severity.{rule}")[0]: _severity(level, f"severity.{rule}")
+                for rule, level in _table(value, key).items()
+            }
+        elif key == "per-file-ignores":
+            fields["per_file_ignores"] = {
+                pattern: _rule_selectors(rules, f"per-file-ignores.{pattern}") for pattern, rules in _table(value, key).items()
+            }
+    return fields
 
 
 def find_pyproject(start: Path) -> tuple[Path, dict] | None:
@@ -44,52 +167,51 @@ def find_pyproject(start: Path) -> tuple[Path, dict] | None:
     return None
 
 
-def _dialect(value: object, where: str) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(f"{where}: `dialect` must be a string, got {value!r}")
-    try:
-        return canonical_dialect(value)
-    except ValueError as error:
-        raise ConfigError(f"{where}: `dialect`: {error}") from None
-
-
-def _schema_paths(value: object, base: Path, where: str) -> tuple[Path, ...]:
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
-        raise ConfigError(f"{where}: `schema` must be a path or a list of paths, got {value!r}")
-    paths = tuple((base / v).resolve() for v in items)
-    for path in paths:
-        if not path.exists():
-            raise ConfigError(f"{where}: `schema`: {path} does not exist")
-    return paths
-
-
-KNOWN_KEYS = {"dialect", "schema"}
-
-
-def load_config(target: Path, dialect: str | None = None, schema: list[str] | None = None) -> Config:
-    """Effective configuration for auditing `target`; flags win over the file."""
-    target = target.resolve()
+def load_config(target: Path, **flags) -> Config:
+    """Effective configuration for auditing `target`; flags (same keys, None = unset) win."""
+    target = Path(target).resolve()
     if not target.exists():
         raise ConfigError(f"{target}: no such file or directory")
     found = find_pyproject(target)
+    fields: dict = {}
     if found:
         source, section = found
-        where = f"{source} [tool.{SECTION}]"
-        unknown = sorted(set(section) - KNOWN_KEYS)
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s): {', '.join(unknown)} (known: {', '.join(sorted(KNOWN_KEYS))})")
-        root = source.parent
-        file_dialect = _dialect(section["dialect"], where) if "dialect" in section else None
-        file_schema = _schema_paths(section["schema"], root, where) if "schema" in section else ()
+        try:
+            fields = parse_section(section, source.parent)
+        except ConfigError as error:
+            raise ConfigError(f"{source} [tool.{SECTION}]: {error}") from None
+        fields.update(root=source.parent, source=source)
     else:
-        source, root, file_dialect, file_schema = None, (target if target.is_dir() else target.parent), None, ()
+        fields["root"] = target if target.is_dir() else target.parent
+    given = {k: v for k, v in flags.items() if v is not None}
+    try:
+        fields.update(parse_section(given, Path.cwd()))
+    except ConfigError as error:
+        raise ConfigError(f"command line: {error}".replace("`", "`--", 1)) from None
+    return Config(**fields)
 
-    flag_dialect = _dialect(dialect, "--dialect") if dialect else None
-    flag_schema = _schema_paths(schema, Path.cwd(), "--schema") if schema else ()
-    return Config(
-        root=root,
-        dialect=flag_dialect or file_dialect,
-        schema=flag_schema or file_schema,
-        source=source,
-    )
+
+def describe(config: Config) -> str:
+    """The effective configuration, as TOML a user could paste into pyproject.toml."""
+
+    def toml(value) -> str:
+        if isinstance(value, (list, tuple)):
+            return "[" + ", ".join(toml(v) for v in value) + "]"
+        if isinstance(value, Severity):
+            return f'"{value}"'
+        if isinstance(value, Path):
+            return toml(value.relative_to(config.root).as_posix() if value.is_relative_to(config.root) else str(value))
+        return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = [f"# root: {config.root}", f"# read from: {config.source or 'no pyproject.toml with [tool.upsert-audit]'}", "[tool.upsert-audit]"]
+    lines.append(f"dialect = {toml(config.dialect) if config.dialect else '# from the drivers the code imports'}")
+    lines.append(f"schema = {toml(config.schema)}" + ("  # empty: every .sql file under the root" if not config.schema else ""))
+    lines.append(f"exclude = {toml(config.exclude)}")
+    lines.append(f"select = {toml(config.select)}" + ("  # empty: every rule" if not config.select else ""))
+    lines.append(f"ignore = {toml(config.ignore)}")
+    lines.append(f"fail-on = {toml(config.fail_on)}")
+    lines.append("\n[tool.upsert-audit.severity]")
+    lines.extend(f"{rule} = {toml(level)}" for rule, level in sorted(config.severity.items()))
+    lines.append("\n[tool.upsert-audit.per-file-ignores]")
+    lines.extend(f"{toml(pattern)} = {toml(rules)}" for pattern, rules in config.per_file_ignores.items())
+    return "\n".join(lines) + "\n"

@@ -12,8 +12,9 @@ honest about coverage.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 from auditor.config import Config
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
@@ -24,6 +25,7 @@ from auditor.rulebook import Rule, builtin_rules
 from auditor.schema import discover_schema_files, load_sql_schema
 from auditor.sites import SiteStatus, SqlCall, WriteSite
 from auditor.sql.statement import parse_write_statements
+from auditor.suppression import Suppression, apply_suppressions
 
 # The dialect a driver speaks. SQLAlchemy and Django speak whatever their
 # engine is configured with, which we cannot know without running code.
@@ -54,6 +56,7 @@ class Summary:
     unresolved: int = 0  # SQL not a constant we could evaluate
     unparsed: int = 0  # SQL known, sqlglot could not parse it
     unknown_tables: list[str] = field(default_factory=list)
+    suppressed: int = 0  # findings silenced by inline comments
     findings_by_rule: dict[str, int] = field(default_factory=dict)
     findings_by_severity: dict[str, int] = field(default_factory=dict)
 
@@ -64,14 +67,20 @@ class AuditResult:
     dialect: str
     catalog: Catalog
     sites: list[WriteSite]
-    findings: list[Finding]
+    findings: list[Finding]  # after configuration and inline suppressions
     diagnostics: list[Diagnostic]
     summary: Summary
     rules: list[Rule]
+    unused_suppressions: list[Suppression] = field(default_factory=list)
 
     @property
     def schema_found(self) -> bool:
         return bool(self.catalog.sources)
+
+    @property
+    def failing(self) -> list[Finding]:
+        """Findings at or above the configured fail-on severity."""
+        return [f for f in self.findings if f.severity >= self.config.fail_on]
 
 
 def project_dialect(config: Config, calls: list[SqlCall]) -> str:
@@ -88,13 +97,38 @@ def site_dialect(config: Config, call: SqlCall, default: str) -> str:
     return DRIVER_DIALECT.get(call.driver or "", default)
 
 
+def exclusion(config: Config) -> Callable[[Path], bool]:
+    """A predicate for discovery: is this file or folder excluded (gitignore semantics)?"""
+    spec = config.excluded()
+
+    def excluded(path: Path) -> bool:
+        try:
+            relative = path.relative_to(config.root).as_posix()
+        except ValueError:
+            return False
+        return spec.match_file(relative + "/" if path.is_dir() else relative)
+
+    return excluded
+
+
 def schema_files(config: Config) -> list[Path]:
     if not config.schema:
-        return discover_schema_files(config.root)
+        return discover_schema_files(config.root, exclusion(config))
     files: list[Path] = []
     for path in config.schema:
         files.extend(discover_schema_files(path) if path.is_dir() else [path])
     return files
+
+
+def configured(findings: list[Finding], config: Config) -> list[Finding]:
+    """Per-file ignores dropped, severity overrides applied."""
+    result = []
+    for finding in findings:
+        if config.ignored_in_file(finding.rule, finding.location.path):
+            continue
+        severity = next((s for rule, s in config.severity.items() if finding.rule.startswith(rule)), None)
+        result.append(replace(finding, severity=severity) if severity else finding)
+    return result
 
 
 def write_sites(call: SqlCall, dialect: str, catalog: Catalog) -> list[WriteSite]:
@@ -147,15 +181,15 @@ def summarize(
 
 
 def run_audit(config: Config, rules: list[Rule] | None = None) -> AuditResult:
-    rules = builtin_rules() if rules is None else rules
-    scan = scan_python_files(config.root, python_files(config.root))
+    rules = [r for r in (builtin_rules() if rules is None else rules) if config.rule_enabled(r.id)]
+    scan = scan_python_files(config.root, python_files(config.root, exclusion(config)))
     dialect = project_dialect(config, scan.calls)
 
     files = schema_files(config)
     catalog = load_sql_schema(files, config.root, dialect)
 
     sites = [site for call in scan.calls for site in write_sites(call, site_dialect(config, call, dialect), catalog)]
-    findings = run_rules(sites, catalog, rules)
+    findings, suppressed, unused = apply_suppressions(configured(run_rules(sites, catalog, rules), config), scan.suppressions)
     diagnostics = [*scan.diagnostics, *catalog.diagnostics]
     diagnostics += [
         Diagnostic(s.location.path, f"SQL could not be parsed: {s.detail}", s.location.line, "sql-parse-error")
@@ -163,5 +197,6 @@ def run_audit(config: Config, rules: list[Rule] | None = None) -> AuditResult:
         if s.status is SiteStatus.UNPARSED
     ]
     summary = summarize(sites, findings, catalog, rules, scan.files_seen, scan.files_parsed, len(files))
-    return AuditResult(config, dialect, catalog, sites, findings, diagnostics, summary, rules)
+    summary.suppressed = len(suppressed)
+    return AuditResult(config, dialect, catalog, sites, findings, diagnostics, summary, rules, unused)
 

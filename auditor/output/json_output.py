@@ -41,6 +41,7 @@ def render_json(result: AuditResult) -> str:
         "schema_sources": result.catalog.sources,
         "findings": [finding_record(f) for f in result.findings],
         "summary": asdict(result.summary),
+        "unused_suppressions": [{"path": s.path, "line": s.line, "rules": sorted(s.rules) if s.rules else None} for s in result.unused_suppressions],
         "diagnostics": [
             {"path": d.path, "line": d.line, "kind": d.kind, "message": d.message} for d in result.diagnostics
         ],

@@ -42,7 +42,9 @@ def render_text(result: AuditResult) -> str:
         out.append("")
     for diagnostic in result.diagnostics:
         out.append(f"warning: {diagnostic}")
-    if result.diagnostics:
+    for suppression in result.unused_suppressions:
+        out.append(f"warning: {suppression}")
+    if result.diagnostics or result.unused_suppressions:
         out.append("")
     if not result.schema_found:
         out.append(
@@ -55,6 +57,8 @@ def render_text(result: AuditResult) -> str:
         f"{s.schema_files} schema file(s) with {s.tables} table(s); dialect {result.dialect}."
     )
     out.append(coverage_line(result) + ".")
+    if s.suppressed:
+        out.append(f"{s.suppressed} finding(s) suppressed by inline comments.")
     if result.findings:
         by_severity = ", ".join(f"{n} {sev}" for sev, n in result.summary.findings_by_severity.items())
         out.append(f"Found {len(result.findings)} finding(s): {by_severity}.")

@@ -18,6 +18,7 @@ from auditor.python.drivers import module_driver
 from auditor.python.files import PREFILTER, decode_source, python_files
 from auditor.python.modules import ProjectIndex, module_info, module_name_for
 from auditor.sites import SqlCall
+from auditor.suppression import MARKER, Suppression, find_suppressions
 
 
 @dataclass
@@ -26,6 +27,7 @@ class PythonScan:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files_seen: int = 0
     files_parsed: int = 0
+    suppressions: list[Suppression] = field(default_factory=list)
 
 
 def _parse(text: str) -> ast.Module:
@@ -47,6 +49,8 @@ def scan_file(path: Path, root: Path, index: ProjectIndex, folder: ConstantFolde
     except OSError as error:
         scan.diagnostics.append(Diagnostic(rel, f"could not be read: {error.strerror or error}", None, "read-error"))
         return
+    if MARKER in data:
+        scan.suppressions.extend(find_suppressions(rel, data))
     if not PREFILTER.search(data):
         return
     scan.files_parsed += 1
