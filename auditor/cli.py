@@ -20,7 +20,13 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def _add_audit_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", nargs="?", default=".", help="project folder to audit (default: .)")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="project folder to audit (default: .), or changed files: then the whole project is read "
+        "and only findings in those files, or caused by changed schema files, are reported",
+    )
     parser.add_argument("--dialect", help="postgres, sqlite or mysql (default: from config, else the drivers used)")
     parser.add_argument(
         "--schema",
@@ -103,10 +109,26 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def audit_target(paths: list[str]) -> tuple[Path, list[Path] | None]:
+    """(where configuration is looked up, changed files or None for a whole-project audit)."""
+    if not paths:
+        return Path.cwd(), None
+    given = [Path(p) for p in paths]
+    if len(given) == 1 and given[0].is_dir():
+        return given[0], None
+    if any(p.is_dir() for p in given):
+        raise ConfigError("give one project folder, or a list of files (as pre-commit does), not both")
+    missing = [str(p) for p in given if not p.exists()]
+    if missing:
+        raise ConfigError(f"no such file: {', '.join(missing)}")
+    return Path.cwd(), given
+
+
 def _run_audit(args):
     from auditor.engine import run_audit
 
-    return run_audit(load_config(Path(args.path), **config_flags(args)))
+    target, changed = audit_target(args.paths)
+    return run_audit(load_config(target, **config_flags(args)), changed=changed)
 
 
 def cmd_check(args) -> int:
@@ -137,7 +159,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_config(args) -> int:
-    sys.stdout.write(describe(load_config(Path(args.path), **config_flags(args))))
+    sys.stdout.write(describe(load_config(audit_target(args.paths)[0], **config_flags(args))))
     return EXIT_CLEAN
 
 

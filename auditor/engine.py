@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from auditor.changed import classify, relevant
 from auditor.config import Config
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.findings import Finding
@@ -180,7 +181,8 @@ def summarize(
     )
 
 
-def run_audit(config: Config, rules: list[Rule] | None = None) -> AuditResult:
+def run_audit(config: Config, rules: list[Rule] | None = None, changed: list[Path] | None = None) -> AuditResult:
+    """Audit the whole project; with `changed` files, report only what they touch."""
     rules = [r for r in (builtin_rules() if rules is None else rules) if config.rule_enabled(r.id)]
     scan = scan_python_files(config.root, python_files(config.root, exclusion(config)))
     dialect = project_dialect(config, scan.calls)
@@ -196,6 +198,11 @@ def run_audit(config: Config, rules: list[Rule] | None = None) -> AuditResult:
         for s in sites
         if s.status is SiteStatus.UNPARSED
     ]
+    if changed is not None:  # a commit hears only about what it touches
+        touched = classify(changed, config.root)
+        findings = relevant(findings, touched, config.root, catalog)
+        unused = [s for s in unused if s.path in touched.python]
+        diagnostics = [d for d in diagnostics if d.path in touched.all]
     summary = summarize(sites, findings, catalog, rules, scan.files_seen, scan.files_parsed, len(files))
     summary.suppressed = len(suppressed)
     return AuditResult(config, dialect, catalog, sites, findings, diagnostics, summary, rules, unused)
