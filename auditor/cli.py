@@ -18,6 +18,14 @@ from auditor.config import ConfigError, describe, load_config
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
+# --format name -> (module, renderer): imported only when chosen.
+FORMATS = {
+    "text": ("auditor.output.text", "render_text"),
+    "json": ("auditor.output.json_output", "render_json"),
+    "sarif": ("auditor.output.sarif", "render_sarif"),
+    "github": ("auditor.output.github", "render_github"),
+}
+
 
 def _add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -80,7 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="audit a project and print findings")
     _add_audit_arguments(check)
-    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--format", choices=tuple(FORMATS), default="text")
+    check.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="report only findings not in FILE; if FILE does not exist, record the current findings in it",
+    )
 
     report = commands.add_parser("report", help="write the Markdown audit report")
     _add_audit_arguments(report)
@@ -131,16 +144,33 @@ def _run_audit(args):
     return run_audit(load_config(target, **config_flags(args)), changed=changed)
 
 
+def apply_baseline(result, path: Path) -> None:
+    """Drop baselined findings, or record the baseline if the file does not exist yet."""
+    from auditor.baseline import BaselineError, new_findings, read_baseline, write_baseline
+
+    if not path.exists():
+        write_baseline(path, result.findings)
+        print(f"upsert-audit: wrote baseline {path} with {len(result.findings)} finding(s); later runs report only new ones", file=sys.stderr)
+        result.summary.baselined = len(result.findings)
+        result.findings = []
+        return
+    try:
+        known = read_baseline(path)
+    except BaselineError as error:
+        raise ConfigError(str(error)) from None
+    kept = new_findings(result.findings, known)
+    result.summary.baselined = len(result.findings) - len(kept)
+    result.findings = kept
+
+
 def cmd_check(args) -> int:
+    import importlib
+
     result = _run_audit(args)
-    if args.format == "json":
-        from auditor.output.json_output import render_json
-
-        sys.stdout.write(render_json(result))
-    else:
-        from auditor.output.text import render_text
-
-        sys.stdout.write(render_text(result))
+    if args.baseline:
+        apply_baseline(result, Path(args.baseline))
+    module, renderer = FORMATS[args.format]
+    sys.stdout.write(getattr(importlib.import_module(module), renderer)(result))
     return _exit_code(result)
 
 

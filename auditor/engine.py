@@ -58,6 +58,7 @@ class Summary:
     unparsed: int = 0  # SQL known, sqlglot could not parse it
     unknown_tables: list[str] = field(default_factory=list)
     suppressed: int = 0  # findings silenced by inline comments
+    baselined: int = 0  # findings already recorded in the --baseline file
     findings_by_rule: dict[str, int] = field(default_factory=dict)
     findings_by_severity: dict[str, int] = field(default_factory=dict)
 

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from auditor import __version__
 from auditor.engine import AuditResult
 from auditor.findings import Finding
+from auditor.fingerprint import fingerprints
 from auditor.model import Location
 
 
@@ -15,8 +16,9 @@ def _location(location: Location | None) -> dict | None:
     return None if location is None else {"path": location.path, "line": location.line, "column": location.column}
 
 
-def finding_record(finding: Finding) -> dict:
+def finding_record(finding: Finding, fingerprint: str) -> dict:
     return {
+        "fingerprint": fingerprint,
         "rule": finding.rule,
         "name": finding.name,
         "severity": str(finding.severity),
@@ -39,7 +41,7 @@ def render_json(result: AuditResult) -> str:
         "tool": {"name": "upsert-audit", "version": __version__},
         "dialect": result.dialect,
         "schema_sources": result.catalog.sources,
-        "findings": [finding_record(f) for f in result.findings],
+        "findings": [finding_record(f, fp) for f, fp in zip(result.findings, fingerprints(result.findings))],
         "summary": asdict(result.summary),
         "unused_suppressions": [{"path": s.path, "line": s.line, "rules": sorted(s.rules) if s.rules else None} for s in result.unused_suppressions],
         "diagnostics": [

