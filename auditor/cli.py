@@ -9,6 +9,7 @@ like "clean".
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -137,11 +138,22 @@ def audit_target(paths: list[str]) -> tuple[Path, list[Path] | None]:
     return Path.cwd(), given
 
 
+def on_terminal(stream) -> bool:
+    """Colour and progress only for a person at a terminal (and never with NO_COLOR set)."""
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
 def _run_audit(args):
     from auditor.engine import run_audit
 
     target, changed = audit_target(args.paths)
-    return run_audit(load_config(target, **config_flags(args)), changed=changed)
+    config = load_config(target, **config_flags(args))
+    if not on_terminal(sys.stderr):
+        return run_audit(config, changed=changed)
+    from auditor.output.progress import terminal_progress
+
+    with terminal_progress() as progress:
+        return run_audit(config, changed=changed, progress=progress)
 
 
 def apply_baseline(result, path: Path) -> None:
@@ -170,7 +182,11 @@ def cmd_check(args) -> int:
     if args.baseline:
         apply_baseline(result, Path(args.baseline))
     module, renderer = FORMATS[args.format]
-    sys.stdout.write(getattr(importlib.import_module(module), renderer)(result))
+    render = getattr(importlib.import_module(module), renderer)
+    if args.format == "text":
+        sys.stdout.write(render(result, terminal=on_terminal(sys.stdout)))
+    else:
+        sys.stdout.write(render(result))
     return _exit_code(result)
 
 

@@ -182,10 +182,15 @@ def summarize(
     )
 
 
-def run_audit(config: Config, rules: list[Rule] | None = None, changed: list[Path] | None = None) -> AuditResult:
+def run_audit(
+    config: Config,
+    rules: list[Rule] | None = None,
+    changed: list[Path] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> AuditResult:
     """Audit the whole project; with `changed` files, report only what they touch."""
     rules = [r for r in (builtin_rules() if rules is None else rules) if config.rule_enabled(r.id)]
-    scan = scan_python_files(config.root, python_files(config.root, exclusion(config)))
+    scan = scan_python_files(config.root, python_files(config.root, exclusion(config)), progress)
     dialect = project_dialect(config, scan.calls)
 
     files = schema_files(config)

@@ -79,3 +79,20 @@ def test_unreadable_baseline_exits_2(project, capsys):
     (project / "bad.json").write_text("{not json")
     assert main(["check", str(project), "--baseline", str(project / "bad.json")]) == 2
     assert "not a readable upsert-audit baseline" in capsys.readouterr().err
+
+
+def test_terminal_text_has_colour_and_a_code_frame_piped_text_has_neither(project):
+    from auditor.output.text import render_text
+
+    result = run_audit(load_config(project))
+    plain = render_text(result)
+    coloured = render_text(result, terminal=True)
+    assert "\x1b[" not in plain and "     2 | cur.execute(" not in plain
+    assert "\x1b[1;31mapp.py:2:1: UPS001" in coloured
+    assert "     2 | cur.execute(" in coloured and "       | ^" in coloured
+
+
+def test_progress_is_reported_while_scanning(project):
+    calls = []
+    run_audit(load_config(project), progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (2, 2)

@@ -1,9 +1,32 @@
-"""Default output: one block per finding, then diagnostics and an honest summary."""
+"""Default output: one block per finding, then diagnostics and an honest summary.
+
+On a terminal the findings are coloured and each shows a code frame (rich, loaded
+only then); piped, the output is plain text whose lines tools can parse.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 from auditor.engine import AuditResult
 from auditor.findings import Finding
+from auditor.model import Severity
+
+SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def code_frame(root: Path, finding: Finding) -> list[str]:
+    """The flagged source line with a caret under the column, or nothing if unreadable."""
+    try:
+        with open(root / finding.location.path, encoding="utf-8", errors="replace") as handle:
+            for number, text in enumerate(handle, 1):
+                if number == finding.location.line:
+                    gutter = f"{number:>6} | "
+                    return [gutter + text.rstrip("\n"), " " * (len(gutter) - 2) + "| " + " " * (finding.location.column - 1) + "^"]
+    except OSError:
+        pass
+    return []
 
 
 def _finding_block(finding: Finding) -> list[str]:
@@ -35,11 +58,30 @@ def coverage_line(result: AuditResult) -> str:
     return "; ".join(parts)
 
 
-def render_text(result: AuditResult) -> str:
-    out: list[str] = []
+def _colour(lines: list[tuple[str, str | None]]) -> str:
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=10_000, highlight=False, soft_wrap=True)
+    for text, style in lines:
+        console.print(Text(text, style=style or ""))
+    return buffer.getvalue()
+
+
+def render_text(result: AuditResult, terminal: bool = False) -> str:
+    """Plain text; with `terminal`, coloured and with code frames."""
+    styled: list[tuple[str, str | None]] = []
     for finding in result.findings:
-        out.extend(_finding_block(finding))
-        out.append("")
+        block = _finding_block(finding)
+        styled.append((block[0], SEVERITY_STYLE[finding.severity] if terminal else None))
+        if terminal:
+            styled.extend((line, "dim") for line in code_frame(result.config.root, finding))
+        styled.extend((line, None) for line in block[1:])
+        styled.append(("", None))
+    out = [text for text, _ in styled]
     for diagnostic in result.diagnostics:
         out.append(f"warning: {diagnostic}")
     for suppression in result.unused_suppressions:
@@ -62,10 +104,13 @@ def render_text(result: AuditResult) -> str:
     if s.suppressed:
         out.append(f"{s.suppressed} finding(s) suppressed by inline comments.")
     if result.findings:
-        by_severity = ", ".join(f"{n} {sev}" for sev, n in result.summary.findings_by_severity.items())
+        counts = Counter(f.severity for f in result.findings)
+        by_severity = ", ".join(f"{counts[sev]} {sev}" for sev in sorted(counts, reverse=True))
         out.append(f"Found {len(result.findings)} finding(s): {by_severity}.")
     elif s.write_sites and s.checked < s.write_sites:
         out.append(f"No findings in the {s.checked} checked write site(s); {s.write_sites - s.checked} were not checked.")
     else:
         out.append("No findings.")
+    if terminal:
+        return _colour(styled + [(line, None) for line in out[len(styled):]])
     return "\n".join(out) + "\n"

@@ -10,6 +10,7 @@ import ast
 import gc
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from auditor.model import Diagnostic
 from auditor.python.calls import execute_calls
@@ -75,13 +76,16 @@ def scan_file(path: Path, root: Path, index: ProjectIndex, folder: ConstantFolde
     scan.calls.extend(execute_calls(tree, source.text, info, folder, module_driver(source.text)))
 
 
-def scan_python_files(root: Path, files: list[Path]) -> PythonScan:
+def scan_python_files(root: Path, files: list[Path], progress: Callable[[int, int], None] | None = None) -> PythonScan:
+    """Scan every file; `progress(done, total)` is called now and then for a progress bar."""
     root = Path(root).resolve()
     index = ProjectIndex(root)
     folder = ConstantFolder(index)
     scan = PythonScan(files_seen=len(files))
-    for path in files:
+    for done, path in enumerate(files, 1):
         scan_file(Path(path).resolve(), root, index, folder, scan)
+        if progress is not None and (done % 50 == 0 or done == len(files)):
+            progress(done, len(files))
     return scan
 
 
