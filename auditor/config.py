@@ -10,6 +10,7 @@ check off. Every key is also a command-line flag (see auditor.cli).
     select = ["UPS0"]                    # rule ids or prefixes to run (default: all)
     ignore = ["UPS004"]                  # rule ids or prefixes not to run
     fail-on = "warning"                  # lowest severity that makes the exit code 1
+    cache = true                         # reuse per-file results in .upsert-audit-cache/
     [tool.upsert-audit.severity]         # per-rule severity overrides
     UPS002 = "warning"
     [tool.upsert-audit.per-file-ignores] # gitignore-style pattern -> rule ids or prefixes
@@ -29,7 +30,7 @@ from auditor.dialects import canonical_dialect
 from auditor.model import Severity
 
 SECTION = "upsert-audit"
-KNOWN_KEYS = ("dialect", "schema", "exclude", "select", "ignore", "fail-on", "severity", "per-file-ignores")
+KNOWN_KEYS = ("dialect", "schema", "exclude", "select", "ignore", "fail-on", "severity", "per-file-ignores", "cache")
 RULE_SELECTOR = re.compile(r"^UPS\d{0,3}$")
 
 
@@ -48,6 +49,7 @@ class Config:
     fail_on: Severity = Severity.INFO
     severity: dict[str, Severity] = field(default_factory=dict)
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    cache: bool = True
     source: Path | None = None  # the pyproject.toml read, if any
 
     def rule_enabled(self, rule_id: str) -> bool:
@@ -137,6 +139,10 @@ def parse_section(section: dict, base: Path) -> dict:
             fields["exclude"] = _strings(value, key)
         elif key in ("select", "ignore"):
             fields[key] = _rule_selectors(value, key)
+        elif key == "cache":
+            if not isinstance(value, bool):
+                raise ConfigError(f"`cache` must be true or false, got {value!r}")
+            fields["cache"] = value
         elif key == "fail-on":
             fields["fail_on"] = _severity(value, key)
         elif key == "severity":
@@ -210,6 +216,7 @@ def describe(config: Config) -> str:
     lines.append(f"select = {toml(config.select)}" + ("  # empty: every rule" if not config.select else ""))
     lines.append(f"ignore = {toml(config.ignore)}")
     lines.append(f"fail-on = {toml(config.fail_on)}")
+    lines.append(f"cache = {'true' if config.cache else 'false'}")
     lines.append("\n[tool.upsert-audit.severity]")
     lines.extend(f"{rule} = {toml(level)}" for rule, level in sorted(config.severity.items()))
     lines.append("\n[tool.upsert-audit.per-file-ignores]")

@@ -49,6 +49,7 @@ DEFAULT_DIALECT = POSTGRES
 class Summary:
     python_files: int = 0
     python_files_parsed: int = 0
+    python_files_cached: int = 0
     schema_files: int = 0
     tables: int = 0
     write_sites: int = 0  # every SQL write handed to an execute-like call, plus unresolved calls
@@ -190,7 +191,7 @@ def run_audit(
 ) -> AuditResult:
     """Audit the whole project; with `changed` files, report only what they touch."""
     rules = [r for r in (builtin_rules() if rules is None else rules) if config.rule_enabled(r.id)]
-    scan = scan_python_files(config.root, python_files(config.root, exclusion(config)), progress)
+    scan = scan_python_files(config.root, python_files(config.root, exclusion(config)), progress, use_cache=config.cache)
     dialect = project_dialect(config, scan.calls)
 
     files = schema_files(config)
@@ -211,5 +212,6 @@ def run_audit(
         diagnostics = [d for d in diagnostics if d.path in touched.all]
     summary = summarize(sites, findings, catalog, rules, scan.files_seen, scan.files_parsed, len(files))
     summary.suppressed = len(suppressed)
+    summary.python_files_cached = scan.files_cached
     return AuditResult(config, dialect, catalog, sites, findings, diagnostics, summary, rules, unused)
 

@@ -95,7 +95,7 @@ def render_text(result: AuditResult, terminal: bool = False) -> str:
         )
     s = result.summary
     out.append(
-        f"Scanned {s.python_files} Python file(s) ({s.python_files_parsed} parsed), "
+        f"Scanned {s.python_files} Python file(s) ({s.python_files_parsed} parsed, {s.python_files_cached} from cache), "
         f"{s.schema_files} schema file(s) with {s.tables} table(s); dialect {result.dialect}."
     )
     out.append(coverage_line(result) + ".")

@@ -92,6 +92,20 @@ class ProjectIndex:
     def __init__(self, root: Path):
         self.root = root
         self._by_name: dict[str, ModuleInfo | None] = {}
+        self._hashes: dict[str, str | None] = {}
+        self.consulted: set[str] = set()  # modules looked up since the caller last cleared it
+
+    def module_hash(self, dotted: str) -> str | None:
+        """Content hash of the module's file, None if the project has no such module."""
+        if dotted not in self._hashes:
+            from auditor.python.cache import content_hash
+
+            path = self._find(dotted)
+            try:
+                self._hashes[dotted] = content_hash(path.read_bytes()) if path else None
+            except OSError:
+                self._hashes[dotted] = None
+        return self._hashes[dotted]
 
     def register(self, info: ModuleInfo) -> None:
         self._by_name.setdefault(info.name, info)
@@ -107,9 +121,11 @@ class ProjectIndex:
         return None
 
     def is_module(self, dotted: str) -> bool:
+        self.consulted.add(dotted)
         return self._find(dotted) is not None
 
     def load(self, dotted: str) -> ModuleInfo | None:
+        self.consulted.add(dotted)
         if dotted in self._by_name:
             return self._by_name[dotted]
         self._by_name[dotted] = None  # guards import cycles while loading

@@ -1,0 +1,73 @@
+"""A content-hash cache of per-file extraction results, for warm re-runs.
+
+Key: the file's bytes (BLAKE2b). An entry also records every project module that
+constant folding consulted for that file (and that module's hash, or its absence),
+so editing `queries.py` re-scans the files that import SQL from it. Only the
+extraction is cached: the schema is always read and the rules always run, so a
+schema or configuration change needs no invalidation. The cache lives in
+`<root>/.upsert-audit-cache/<tool version>/`, like Ruff's; a corrupt or
+unwritable cache is ignored, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+from auditor import __version__
+from auditor.model import Diagnostic
+from auditor.sites import SqlCall
+
+CACHE_DIR = ".upsert-audit-cache"
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    hash: str
+    calls: tuple[SqlCall, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    dependencies: tuple[tuple[str, str | None], ...]  # (dotted module, its content hash or None if absent)
+
+
+class ExtractionCache:
+    def __init__(self, root: Path, enabled: bool = True):
+        self.folder = root / CACHE_DIR / __version__
+        self.enabled = enabled
+        self.entries: dict[str, Entry] = {}
+        self.dirty = False
+        if enabled:
+            try:
+                with open(self.folder / "extraction.pickle", "rb") as handle:
+                    loaded = pickle.load(handle)
+                if isinstance(loaded, dict):
+                    self.entries = loaded
+            except Exception:  # noqa: BLE001 - missing or corrupt: start empty
+                self.entries = {}
+
+    def get(self, path: str, digest: str) -> Entry | None:
+        entry = self.entries.get(path) if self.enabled else None
+        return entry if entry is not None and entry.hash == digest else None
+
+    def put(self, path: str, entry: Entry) -> None:
+        if self.enabled:
+            self.entries[path] = entry
+            self.dirty = True
+
+    def save(self) -> None:
+        if not (self.enabled and self.dirty):
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder.parent / ".gitignore").write_text("# created by upsert-audit\n*\n")
+            tmp = self.folder / "extraction.pickle.tmp"
+            with open(tmp, "wb") as handle:
+                pickle.dump(self.entries, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(self.folder / "extraction.pickle")
+        except OSError:
+            pass  # a read-only checkout still gets its audit

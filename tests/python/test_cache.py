@@ -1,0 +1,54 @@
+"""The extraction cache: warm runs reuse results, and never serve a stale one."""
+
+from __future__ import annotations
+
+from auditor.python import python_files, scan_python_files
+from auditor.python.cache import CACHE_DIR
+
+
+def scan(root, use_cache=True):
+    return scan_python_files(root, python_files(root), use_cache=use_cache)
+
+
+def test_warm_run_reuses_every_parsed_file(make_project):
+    root = make_project({"a.py": "cur.execute('INSERT INTO a VALUES (1)')\n", "b.py": "cur.execute(q)\n", "c.py": "x = 1\n"})
+    cold = scan(root)
+    warm = scan(root)
+    assert (cold.files_parsed, cold.files_cached) == (2, 0)
+    assert (warm.files_parsed, warm.files_cached) == (0, 2)
+    assert warm.calls == cold.calls
+
+
+def test_editing_an_imported_module_rescans_its_importers(make_project):
+    root = make_project({
+        "app/__init__.py": "",
+        "app/sql.py": "Q = 'INSERT INTO old VALUES (1)'\n",
+        "app/store.py": "from app.sql import Q\ncur.execute(Q)\n",
+    })
+    assert scan(root).calls[0].sql == "INSERT INTO old VALUES (1)"
+    (root / "app" / "sql.py").write_text("Q = 'INSERT INTO new VALUES (1)'\n")
+    again = scan(root)
+    assert again.calls[0].sql == "INSERT INTO new VALUES (1)"
+    assert again.files_cached == 0
+
+
+def test_a_module_that_appears_later_invalidates_the_entry(make_project):
+    root = make_project({"store.py": "from queries import Q\ncur.execute(Q)\n"})
+    assert scan(root).calls[0].sql is None
+    (root / "queries.py").write_text("Q = 'DELETE FROM t'\n")
+    assert scan(root).calls[0].sql == "DELETE FROM t"
+
+
+def test_a_corrupt_cache_is_ignored(make_project):
+    root = make_project({"a.py": "cur.execute('DELETE FROM t')\n"})
+    scan(root)
+    [pickle_file] = (root / CACHE_DIR).rglob("extraction.pickle")
+    pickle_file.write_bytes(b"\x80\x04garbage")
+    result = scan(root)
+    assert [c.sql for c in result.calls] == ["DELETE FROM t"] and result.files_parsed == 1
+
+
+def test_no_cache_writes_nothing(make_project):
+    root = make_project({"a.py": "cur.execute('DELETE FROM t')\n"})
+    scan(root, use_cache=False)
+    assert not (root / CACHE_DIR).exists()
