@@ -47,6 +47,7 @@ def _add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--select", action="append", metavar="RULE", help="rule id or prefix to run; repeatable (default: all)")
     parser.add_argument("--ignore", action="append", metavar="RULE", help="rule id or prefix not to run; repeatable")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write .upsert-audit-cache/")
+    parser.add_argument("--jobs", type=int, metavar="N", help="processes for parsing big trees (default: cores, at most 4)")
     parser.add_argument("--fail-on", choices=("info", "warning", "error"), help="lowest severity that makes the exit code 1 (default: info)")
     parser.add_argument("--severity", action="append", metavar="RULE=LEVEL", help="override a rule's severity; repeatable")
     parser.add_argument(
@@ -76,6 +77,7 @@ def config_flags(args) -> dict:
         "ignore": args.ignore,
         "fail-on": args.fail_on,
         "cache": False if args.no_cache else None,
+        "jobs": args.jobs,
         "severity": _pairs(args.severity, "=", "severity"),
         "per-file-ignores": _pairs(args.per_file_ignores, ":", "per-file-ignores"),
     }

@@ -11,6 +11,7 @@ check off. Every key is also a command-line flag (see auditor.cli).
     ignore = ["UPS004"]                  # rule ids or prefixes not to run
     fail-on = "warning"                  # lowest severity that makes the exit code 1
     cache = true                         # reuse per-file results in .upsert-audit-cache/
+    jobs = 2                             # processes for parsing big trees (default: cores, at most 4)
     [tool.upsert-audit.severity]         # per-rule severity overrides
     UPS002 = "warning"
     [tool.upsert-audit.per-file-ignores] # gitignore-style pattern -> rule ids or prefixes
@@ -30,7 +31,7 @@ from auditor.dialects import canonical_dialect
 from auditor.model import Severity
 
 SECTION = "upsert-audit"
-KNOWN_KEYS = ("dialect", "schema", "exclude", "select", "ignore", "fail-on", "severity", "per-file-ignores", "cache")
+KNOWN_KEYS = ("dialect", "schema", "exclude", "select", "ignore", "fail-on", "severity", "per-file-ignores", "cache", "jobs")
 RULE_SELECTOR = re.compile(r"^UPS\d{0,3}$")
 
 
@@ -50,6 +51,7 @@ class Config:
     severity: dict[str, Severity] = field(default_factory=dict)
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
     cache: bool = True
+    jobs: int | None = None  # None: one per core, at most 4
     source: Path | None = None  # the pyproject.toml read, if any
 
     def rule_enabled(self, rule_id: str) -> bool:
@@ -143,6 +145,10 @@ def parse_section(section: dict, base: Path) -> dict:
             if not isinstance(value, bool):
                 raise ConfigError(f"`cache` must be true or false, got {value!r}")
             fields["cache"] = value
+        elif key == "jobs":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"`jobs` must be a whole number of at least 1, got {value!r}")
+            fields["jobs"] = value
         elif key == "fail-on":
             fields["fail_on"] = _severity(value, key)
         elif key == "severity":
@@ -217,6 +223,7 @@ def describe(config: Config) -> str:
     lines.append(f"ignore = {toml(config.ignore)}")
     lines.append(f"fail-on = {toml(config.fail_on)}")
     lines.append(f"cache = {'true' if config.cache else 'false'}")
+    lines.append(f"jobs = {config.jobs}" if config.jobs else "# jobs: unset, one process per core (at most 4)")
     lines.append("\n[tool.upsert-audit.severity]")
     lines.extend(f"{rule} = {toml(level)}" for rule, level in sorted(config.severity.items()))
     lines.append("\n[tool.upsert-audit.per-file-ignores]")

@@ -21,12 +21,14 @@ from auditor.config import Config
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.findings import Finding
 from auditor.model import Catalog, Diagnostic
-from auditor.python import python_files, scan_python_files
+from auditor.python import default_jobs, scan_python_files
 from auditor.rulebook import Rule, builtin_rules
 from auditor.schema import discover_schema_files, load_sql_schema
+from auditor.schema.discover import migration_order
 from auditor.sites import SiteStatus, SqlCall, WriteSite
 from auditor.sql.statement import parse_write_statements
 from auditor.suppression import Suppression, apply_suppressions
+from auditor.walk import Exclusion, walk_files
 
 # The dialect a driver speaks. SQLAlchemy and Django speak whatever their
 # engine is configured with, which we cannot know without running code.
@@ -38,7 +40,6 @@ DRIVER_DIALECT = {
     "aiosqlite": SQLITE,
     "pymysql": MYSQL,
     "MySQLdb": MYSQL,
-    "mysqldb": MYSQL,
     "mysql.connector": MYSQL,
 }
 
@@ -100,27 +101,23 @@ def site_dialect(config: Config, call: SqlCall, default: str) -> str:
     return DRIVER_DIALECT.get(call.driver or "", default)
 
 
-def exclusion(config: Config) -> Callable[[Path], bool]:
-    """A predicate for discovery: is this file or folder excluded (gitignore semantics)?"""
+def exclusion(config: Config) -> Exclusion | None:
+    """The walk's predicate for configured excludes and .gitignore (None when there are none)."""
     spec = config.excluded()
-
-    def excluded(path: Path) -> bool:
-        try:
-            relative = path.relative_to(config.root).as_posix()
-        except ValueError:
-            return False
-        return spec.match_file(relative + "/" if path.is_dir() else relative)
-
-    return excluded
+    if not spec.patterns:
+        return None
+    return lambda relative, is_dir: spec.match_file(relative + "/" if is_dir else relative)
 
 
-def schema_files(config: Config) -> list[Path]:
+def project_files(config: Config) -> tuple[list[Path], list[Path]]:
+    """(Python files, schema files in migration order), from one walk of the tree."""
+    found = walk_files(config.root, (".py", ".sql"), exclusion(config))
     if not config.schema:
-        return discover_schema_files(config.root, exclusion(config))
-    files: list[Path] = []
+        return found[".py"], migration_order(config.root, found[".sql"])
+    schema: list[Path] = []
     for path in config.schema:
-        files.extend(discover_schema_files(path) if path.is_dir() else [path])
-    return files
+        schema.extend(discover_schema_files(path) if path.is_dir() else [path])
+    return found[".py"], schema
 
 
 def configured(findings: list[Finding], config: Config) -> list[Finding]:
@@ -191,10 +188,14 @@ def run_audit(
 ) -> AuditResult:
     """Audit the whole project; with `changed` files, report only what they touch."""
     rules = [r for r in (builtin_rules() if rules is None else rules) if config.rule_enabled(r.id)]
-    scan = scan_python_files(config.root, python_files(config.root, exclusion(config)), progress, use_cache=config.cache)
+    python, files = project_files(config)
+    touched = classify(changed, config.root) if changed is not None else None
+    if touched is not None and not touched.schema:
+        # No schema file changed: findings can only be in the changed Python files, so
+        # only they are scanned (constants they import are still read, lazily).
+        python = [p for p in python if p.relative_to(config.root).as_posix() in touched.python]
+    scan = scan_python_files(config.root, python, progress, use_cache=config.cache, jobs=config.jobs or default_jobs())
     dialect = project_dialect(config, scan.calls)
-
-    files = schema_files(config)
     catalog = load_sql_schema(files, config.root, dialect)
 
     sites = [site for call in scan.calls for site in write_sites(call, site_dialect(config, call, dialect), catalog)]
@@ -205,8 +206,7 @@ def run_audit(
         for s in sites
         if s.status is SiteStatus.UNPARSED
     ]
-    if changed is not None:  # a commit hears only about what it touches
-        touched = classify(changed, config.root)
+    if touched is not None:  # a commit hears only about what it touches
         findings = relevant(findings, touched, config.root, catalog)
         unused = [s for s in unused if s.path in touched.python]
         diagnostics = [d for d in diagnostics if d.path in touched.all]

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import ast
 import gc
+import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterator
 
 from auditor.model import Diagnostic
 from auditor.python.cache import Entry, ExtractionCache, content_hash
 from auditor.python.calls import execute_calls
 from auditor.python.constants import ConstantFolder
 from auditor.python.drivers import module_driver
-from auditor.python.files import PREFILTER, decode_source, python_files
+from auditor.python.files import decode_source, may_hold_execute_call, python_files
 from auditor.python.modules import ProjectIndex, module_info, module_name_for
 from auditor.sites import SqlCall
 from auditor.suppression import MARKER, Suppression, find_suppressions
@@ -44,72 +45,125 @@ def _parse(text: str) -> ast.Module:
             gc.enable()
 
 
-def scan_file(path: Path, root: Path, index: ProjectIndex, folder: ConstantFolder, scan: PythonScan, cache: ExtractionCache) -> None:
-    relative = path.relative_to(root)
-    rel = relative.as_posix()
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        scan.diagnostics.append(Diagnostic(rel, f"could not be read: {error.strerror or error}", None, "read-error"))
-        return
-    if MARKER in data:
-        scan.suppressions.extend(find_suppressions(rel, data))
-    if not PREFILTER.search(data):
-        return
-    digest = content_hash(data)
-    entry = cache.get(rel, digest)
-    if entry is not None and all(index.module_hash(m) == h for m, h in entry.dependencies):
-        scan.files_cached += 1
-        scan.calls.extend(entry.calls)
-        scan.diagnostics.extend(entry.diagnostics)
-        return
-    index.consulted.clear()
-    calls_before, diagnostics_before = len(scan.calls), len(scan.diagnostics)
-    extract(path, relative, data, index, folder, scan)
-    dependencies = tuple((m, index.module_hash(m)) for m in sorted(index.consulted))
-    cache.put(rel, Entry(digest, tuple(scan.calls[calls_before:]), tuple(scan.diagnostics[diagnostics_before:]), dependencies))
+@dataclass(frozen=True)
+class Extraction:
+    """What one parsed file contributes, and which project modules its folding consulted."""
+
+    calls: tuple[SqlCall, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    dependencies: tuple[tuple[str, str | None], ...]
 
 
-def extract(path: Path, relative: Path, data: bytes, index: ProjectIndex, folder: ConstantFolder, scan: PythonScan) -> None:
-    """Parse one file and add its execute calls (or the reason it cannot be read) to the scan."""
-    rel = relative.as_posix()
-    scan.files_parsed += 1
-    source = decode_source(data)
-    if source.text is None:
-        scan.diagnostics.append(Diagnostic(rel, source.error, None, "decode-error"))
-        return
-    try:
-        tree = _parse(source.text)
-    except SyntaxError as error:
-        from auditor.python.fallback import scan_with_libcst  # LibCST loads only when needed
+class Extractor:
+    """Parses files and folds their SQL. One per process: its index caches project modules."""
 
-        calls = scan_with_libcst(source.text, rel)
-        if calls is None:
-            scan.diagnostics.append(Diagnostic(rel, f"not valid Python: {error.msg}", error.lineno, "syntax-error"))
-        else:
-            scan.calls.extend(calls)
-        return
-    name, is_package = module_name_for(relative)
-    info = module_info(tree, name, rel, is_package)
-    index.register(info)
-    scan.calls.extend(execute_calls(tree, source.text, info, folder, module_driver(source.text)))
+    def __init__(self, root: Path):
+        self.root = root
+        self.index = ProjectIndex(root)
+        self.folder = ConstantFolder(self.index)
+
+    def extract(self, rel: str, data: bytes) -> Extraction:
+        self.index.consulted.clear()
+        calls, diagnostics = self._extract(PurePosixPath(rel), data)
+        dependencies = tuple((m, self.index.module_hash(m)) for m in sorted(self.index.consulted))
+        return Extraction(tuple(calls), tuple(diagnostics), dependencies)
+
+    def _extract(self, relative: PurePosixPath, data: bytes) -> tuple[list[SqlCall], list[Diagnostic]]:
+        rel = relative.as_posix()
+        source = decode_source(data)
+        if source.text is None:
+            return [], [Diagnostic(rel, source.error, None, "decode-error")]
+        try:
+            tree = _parse(source.text)
+        except SyntaxError as error:
+            from auditor.python.fallback import scan_with_libcst  # LibCST loads only when needed
+
+            calls = scan_with_libcst(source.text, rel)
+            if calls is None:
+                return [], [Diagnostic(rel, f"not valid Python: {error.msg}", error.lineno, "syntax-error")]
+            return calls, []
+        name, is_package = module_name_for(Path(relative))
+        info = module_info(tree, name, rel, is_package)
+        self.index.register(info)
+        return execute_calls(tree, source.text, info, self.folder, module_driver(source.text)), []
+
+
+# Worker processes keep one Extractor each (set up by the pool's initializer).
+_worker: Extractor | None = None
+
+
+def _start_worker(root: Path) -> None:
+    global _worker
+    _worker = Extractor(root)
+
+
+def _extract_in_worker(item: tuple[str, bytes]) -> Extraction:
+    return _worker.extract(*item)
+
+
+PARALLEL_MIN_FILES = 200  # below this, starting workers costs more than it saves
+
+
+def _extract_all(extractor: Extractor, pending: list[tuple[str, bytes]], jobs: int) -> Iterator[Extraction]:
+    if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root,)) as pool:
+            yield from pool.map(_extract_in_worker, pending, chunksize=8)
+    else:
+        for rel, data in pending:
+            yield extractor.extract(rel, data)
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 def scan_python_files(
-    root: Path, files: list[Path], progress: Callable[[int, int], None] | None = None, use_cache: bool = False
+    root: Path,
+    files: list[Path],
+    progress: Callable[[int, int], None] | None = None,
+    use_cache: bool = False,
+    jobs: int = 1,
 ) -> PythonScan:
-    """Scan every file; `progress(done, total)` is called now and then for a progress bar."""
+    """Scan every file: read and pre-filter each (cheap), then parse the cache misses,
+    in `jobs` processes on big trees. `progress(done, total)` feeds a progress bar."""
     root = Path(root).resolve()
-    index = ProjectIndex(root)
-    folder = ConstantFolder(index)
+    extractor = Extractor(root)
     cache = ExtractionCache(root, enabled=use_cache)
     scan = PythonScan(files_seen=len(files))
-    for done, path in enumerate(files, 1):
-        scan_file(Path(path).resolve(), root, index, folder, scan, cache)
-        if progress is not None and (done % 50 == 0 or done == len(files)):
-            progress(done, len(files))
+    results: dict[str, Extraction] = {}
+    pending: list[tuple[str, bytes]] = []
+    digests: dict[str, str] = {}
+    for path in files:
+        rel = Path(path).resolve().relative_to(root).as_posix()
+        try:
+            data = Path(path).read_bytes()
+        except OSError as error:
+            scan.diagnostics.append(Diagnostic(rel, f"could not be read: {error.strerror or error}", None, "read-error"))
+            continue
+        if MARKER in data:
+            scan.suppressions.extend(find_suppressions(rel, data))
+        if not may_hold_execute_call(data):
+            continue
+        digests[rel] = content_hash(data)
+        entry = cache.get(rel, digests[rel])
+        if entry is not None and all(extractor.index.module_hash(m) == h for m, h in entry.dependencies):
+            results[rel] = Extraction(entry.calls, entry.diagnostics, entry.dependencies)
+            scan.files_cached += 1
+        else:
+            pending.append((rel, data))
+    for done, ((rel, _), extraction) in enumerate(zip(pending, _extract_all(extractor, pending, jobs)), 1):
+        results[rel] = extraction
+        cache.put(rel, Entry(digests[rel], extraction.calls, extraction.diagnostics, extraction.dependencies))
+        if progress is not None and (done % 50 == 0 or done == len(pending)):
+            progress(done, len(pending))
+    scan.files_parsed = len(pending)
+    for rel in sorted(results):  # deterministic order, whatever ran where
+        scan.calls.extend(results[rel].calls)
+        scan.diagnostics.extend(results[rel].diagnostics)
     cache.save()
     return scan
 
 
-__all__ = ["PythonScan", "python_files", "scan_python_files"]
+__all__ = ["PythonScan", "default_jobs", "python_files", "scan_python_files"]

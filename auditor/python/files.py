@@ -12,33 +12,26 @@ import tokenize
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Callable
 
-from auditor.schema.discover import SKIPPED_DIRS
+from auditor.walk import Exclusion, walk_files
 
-# Every execute-like name contains one of these (executemany, execute_values, fetchrow, ...).
-PREFILTER = re.compile(rb"execute|fetch|mogrify|exec_driver_sql")
+# Two stages: a fast scan for the names, then only on a hit the call syntax, so that
+# `prefetch_related`, `executor` or `fetchall()` alone do not cost a parse.
+_NAMES = re.compile(rb"execute|fetch|mogrify")
+_CALLS = re.compile(
+    rb"\.(?:execute|executemany|executescript|fetch|fetchrow|fetchval|mogrify|exec_driver_sql)\s*\("
+    rb"|\b(?:execute|execute_values|execute_batch)\s*\("
+)
 
 
-def python_files(root: Path, exclude: Callable[[Path], bool] | None = None) -> list[Path]:
+def may_hold_execute_call(data: bytes) -> bool:
+    """The byte pre-filter: can this file contain an execute-like call at all?"""
+    return _NAMES.search(data) is not None and _CALLS.search(data) is not None
+
+
+def python_files(root: Path, excluded: Exclusion | None = None) -> list[Path]:
     """Every .py file under root, skipping virtualenvs, VCS and build folders; sorted."""
-    found: list[Path] = []
-    stack = [Path(root)]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(folder.iterdir())
-        except OSError:
-            continue
-        for entry in entries:
-            if exclude and exclude(entry):
-                continue
-            if entry.is_dir():
-                if entry.name not in SKIPPED_DIRS and not entry.is_symlink():
-                    stack.append(entry)
-            elif entry.suffix == ".py" and entry.is_file():
-                found.append(entry)
-    return sorted(found)
+    return walk_files(Path(root), (".py",), excluded)[".py"]
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Callable
 
-SKIPPED_DIRS = {".git", ".hg", ".venv", "venv", "env", "node_modules", "__pycache__", "site-packages", "build", "dist", ".tox", ".mypy_cache", ".pytest_cache"}
+from auditor.walk import Exclusion, walk_files
 
 _VERSION = re.compile(r"^[Vv]?(\d+(?:[._]\d+)*)(?=__|_|-|\.|$)")
 
@@ -28,27 +27,13 @@ def version_key(name: str) -> tuple:
     return (0, parts, name)
 
 
-def _walk(folder: Path, exclude: Callable[[Path], bool] | None) -> list[Path]:
-    found: list[Path] = []
-    try:
-        entries = list(folder.iterdir())
-    except OSError:
-        return found
-    for entry in entries:
-        if exclude and exclude(entry):
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            if entry.name not in SKIPPED_DIRS:
-                found.extend(_walk(entry, exclude))
-        elif entry.suffix.lower() == ".sql" and entry.is_file():
-            found.append(entry)
-    return found
+def migration_order(root: Path, files: list[Path]) -> list[Path]:
+    return sorted(files, key=lambda p: (p.parent.relative_to(root).parts, version_key(p.name)))
 
 
-def discover_schema_files(root: Path, exclude: Callable[[Path], bool] | None = None) -> list[Path]:
+def discover_schema_files(root: Path, excluded: Exclusion | None = None) -> list[Path]:
     """Every .sql file under `root` (or `root` itself if it is a file), in migration order."""
     root = Path(root)
     if root.is_file():
         return [root]
-    files = _walk(root, exclude)
-    return sorted(files, key=lambda p: (p.parent.relative_to(root).parts, version_key(p.name)))
+    return migration_order(root, walk_files(root, (".sql",), excluded)[".sql"])

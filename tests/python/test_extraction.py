@@ -183,3 +183,24 @@ def test_the_example_project(make_project, tmp_path):
     first = result.calls[0]
     assert first.location.path == "avatar_app/storage.py" and first.origin.path == "avatar_app/queries.py"
     assert first.sql.startswith("INSERT INTO avatar_configurations (user_id, persona, settings, updated_at)")
+
+
+def test_prefilter_needs_call_syntax_not_just_the_name(make_project, tmp_path):
+    result = scan(make_project({
+        "a.py": "qs.prefetch_related('x')\nexecutor = None\nrows = cur.fetchall()\n",
+        "b.py": "cur.execute ('DELETE FROM t')\n",
+        "c.py": "execute_values(cur, 'INSERT INTO t VALUES %s', rows)\n",
+    }))
+    assert (result.files_seen, result.files_parsed) == (3, 2)
+    assert sorted(sqls(result)) == ["DELETE FROM t", "INSERT INTO t VALUES %s"]
+
+
+def test_process_pool_gives_the_same_result_as_one_process(make_project):
+    files = {"shared.py": "T = 'events'\n"}
+    files.update({f"mod{i:03}.py": f"from shared import T\ncur.execute(f'INSERT INTO {{T}} (n) VALUES ({i})')\ncur.execute(q{i})\n" for i in range(210)})
+    root = make_project(files)
+    one = scan_python_files(root, python_files(root), jobs=1)
+    two = scan_python_files(root, python_files(root), jobs=2)
+    assert two.calls == one.calls and len(one.calls) == 420
+    assert two.calls[0].sql == "INSERT INTO events (n) VALUES (0)"
+    assert two.files_parsed == one.files_parsed == 210
