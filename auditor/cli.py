@@ -16,6 +16,7 @@ from pathlib import Path
 
 from auditor import __version__
 from auditor.config import ConfigError, describe, load_config
+from auditor.schema.live import LiveSchemaError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -43,6 +44,8 @@ def _add_audit_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="schema/migration .sql file or folder; repeatable (default: every .sql file under the project)",
     )
+    parser.add_argument("--database-url", metavar="URL", help="read the schema from a live database (postgresql://..., sqlite:///path)")
+    parser.add_argument("--include", action="append", metavar="PATTERN", help="gitignore-style pattern: audit only matching Python files; repeatable")
     parser.add_argument("--exclude", action="append", metavar="PATTERN", help="gitignore-style pattern to skip; repeatable")
     parser.add_argument("--select", action="append", metavar="RULE", help="rule id or prefix to run; repeatable (default: all)")
     parser.add_argument("--ignore", action="append", metavar="RULE", help="rule id or prefix not to run; repeatable")
@@ -72,6 +75,8 @@ def config_flags(args) -> dict:
     return {
         "dialect": args.dialect,
         "schema": args.schema,
+        "database-url": args.database_url,
+        "include": args.include,
         "exclude": args.exclude,
         "select": args.select,
         "ignore": args.ignore,
@@ -237,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except ConfigError as error:
+    except (ConfigError, LiveSchemaError) as error:
         print(f"upsert-audit: {error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

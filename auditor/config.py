@@ -6,6 +6,8 @@ check off. Every key is also a command-line flag (see auditor.cli).
 
     dialect = "postgres"                 # postgres | sqlite | mysql
     schema = ["migrations"]              # .sql files or folders
+    database-url = "postgresql://..."    # read the schema from a live database instead (PostgreSQL, SQLite)
+    include = ["src/"]                   # gitignore syntax: audit only these Python files (default: all)
     exclude = ["legacy/", "*_pb2.py"]    # gitignore syntax; .gitignore is honoured too
     select = ["UPS0"]                    # rule ids or prefixes to run (default: all)
     ignore = ["UPS004"]                  # rule ids or prefixes not to run
@@ -31,7 +33,7 @@ from auditor.dialects import canonical_dialect
 from auditor.model import Severity
 
 SECTION = "upsert-audit"
-KNOWN_KEYS = ("dialect", "schema", "exclude", "select", "ignore", "fail-on", "severity", "per-file-ignores", "cache", "jobs")
+KNOWN_KEYS = ("dialect", "schema", "database-url", "include", "exclude", "select", "ignore", "fail-on", "severity", "per-file-ignores", "cache", "jobs")
 RULE_SELECTOR = re.compile(r"^UPS\d{0,3}$")
 
 
@@ -44,6 +46,8 @@ class Config:
     root: Path  # the project root: paths in output are relative to it
     dialect: str | None = None
     schema: tuple[Path, ...] = ()  # absolute; empty = discover under root
+    database_url: str | None = None  # live schema source instead of files
+    include: tuple[str, ...] = ()  # empty: every Python file
     exclude: tuple[str, ...] = ()
     select: tuple[str, ...] = ()  # empty = every rule
     ignore: tuple[str, ...] = ()
@@ -63,6 +67,10 @@ class Config:
             rule_id.startswith(rules) and pathspec.GitIgnoreSpec.from_lines([pattern]).match_file(path)
             for pattern, rules in self.per_file_ignores.items()
         )
+
+    def included(self, relative: str) -> bool:
+        """Is this Python file (relative POSIX path) one the user wants audited?"""
+        return not self.include or pathspec.GitIgnoreSpec.from_lines(self.include).match_file(relative)
 
     def excluded(self) -> pathspec.GitIgnoreSpec:
         """Configured excludes plus the project's .gitignore, as one gitignore spec."""
@@ -137,8 +145,10 @@ def parse_section(section: dict, base: Path) -> dict:
             fields["dialect"] = _dialect(value)
         elif key == "schema":
             fields["schema"] = _paths(value, base, key)
-        elif key == "exclude":
-            fields["exclude"] = _strings(value, key)
+        elif key == "database-url":
+            fields["database_url"] = _string(value, key)
+        elif key in ("include", "exclude"):
+            fields[key] = _strings(value, key)
         elif key in ("select", "ignore"):
             fields[key] = _rule_selectors(value, key)
         elif key == "cache":
@@ -218,6 +228,9 @@ def describe(config: Config) -> str:
     lines = [f"# root: {config.root}", f"# read from: {config.source or 'no pyproject.toml with [tool.upsert-audit]'}", "[tool.upsert-audit]"]
     lines.append(f"dialect = {toml(config.dialect) if config.dialect else '# from the drivers the code imports'}")
     lines.append(f"schema = {toml(config.schema)}" + ("  # empty: every .sql file under the root" if not config.schema else ""))
+    lines.append(f"include = {toml(config.include)}" + ("  # empty: every Python file" if not config.include else ""))
+    if config.database_url:
+        lines.append("database-url = \"<set>\"  # not printed: it may hold a password")
     lines.append(f"exclude = {toml(config.exclude)}")
     lines.append(f"select = {toml(config.select)}" + ("  # empty: every rule" if not config.select else ""))
     lines.append(f"ignore = {toml(config.ignore)}")

@@ -25,6 +25,7 @@ from auditor.python import default_jobs, scan_python_files
 from auditor.rulebook import Rule, builtin_rules
 from auditor.schema import discover_schema_files, load_sql_schema
 from auditor.schema.discover import migration_order
+from auditor.schema.live import live_catalog
 from auditor.sites import SiteStatus, SqlCall, WriteSite
 from auditor.sql.statement import parse_write_statements
 from auditor.suppression import Suppression, apply_suppressions
@@ -112,12 +113,13 @@ def exclusion(config: Config) -> Exclusion | None:
 def project_files(config: Config) -> tuple[list[Path], list[Path]]:
     """(Python files, schema files in migration order), from one walk of the tree."""
     found = walk_files(config.root, (".py", ".sql"), exclusion(config))
+    python = [p for p in found[".py"] if config.included(p.relative_to(config.root).as_posix())] if config.include else found[".py"]
     if not config.schema:
-        return found[".py"], migration_order(config.root, found[".sql"])
+        return python, migration_order(config.root, found[".sql"])
     schema: list[Path] = []
     for path in config.schema:
         schema.extend(discover_schema_files(path) if path.is_dir() else [path])
-    return found[".py"], schema
+    return python, schema
 
 
 def configured(findings: list[Finding], config: Config) -> list[Finding]:
@@ -195,8 +197,13 @@ def run_audit(
         # only they are scanned (constants they import are still read, lazily).
         python = [p for p in python if p.relative_to(config.root).as_posix() in touched.python]
     scan = scan_python_files(config.root, python, progress, use_cache=config.cache, jobs=config.jobs or default_jobs())
-    dialect = project_dialect(config, scan.calls)
-    catalog = load_sql_schema(files, config.root, dialect)
+    if config.database_url:
+        catalog = live_catalog(config.database_url, config.root)
+        dialect = config.dialect or catalog.dialect
+        files = []
+    else:
+        dialect = project_dialect(config, scan.calls)
+        catalog = load_sql_schema(files, config.root, dialect)
 
     sites = [site for call in scan.calls for site in write_sites(call, site_dialect(config, call, dialect), catalog)]
     findings, suppressed, unused = apply_suppressions(configured(run_rules(sites, catalog, rules), config), scan.suppressions)

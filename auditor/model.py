@@ -18,6 +18,8 @@ class Location:
     column: int = 1
 
     def __str__(self) -> str:
+        if self.path == LIVE_DATABASE:
+            return "the live database"
         return f"{self.path}:{self.line}:{self.column}"
 
 

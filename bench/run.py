@@ -45,6 +45,8 @@ def run(cmd: list[str], cwd: Path) -> tuple[float, int]:
     start = time.perf_counter()
     proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - start
+    if proc.returncode >= 126:  # not found / not executable: a number from it would be a lie
+        raise SystemExit(f"bench: could not run {cmd[0]}: {proc.stderr.strip()[-300:]}")
     peak_kb = int(proc.stderr.strip().splitlines()[-1]) if proc.stderr.strip() else 0
     return seconds, peak_kb // 1024
 

@@ -55,6 +55,12 @@ def test_pyproject_keys(project, capsys):
     assert rules_at(doc) == [("UPS001", "app/store.py", 5)]
 
 
+def test_include_limits_python_files_but_not_the_schema(project, capsys):
+    _, doc = audit(project, capsys, "--include", "app/")
+    assert {f["path"] for f in doc["findings"]} == {"app/store.py"}
+    assert doc["summary"]["schema_files"] == 1
+
+
 def test_gitignore_is_honoured(project, capsys):
     (project / ".gitignore").write_text("legacy/\ntests/\n")
     _, doc = audit(project, capsys)

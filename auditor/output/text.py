@@ -94,9 +94,10 @@ def render_text(result: AuditResult, terminal: bool = False) -> str:
             "write sites could not be checked against unique keys"
         )
     s = result.summary
+    schema = "the live database" if result.config.database_url else f"{s.schema_files} schema file(s)"
     out.append(
         f"Scanned {s.python_files} Python file(s) ({s.python_files_parsed} parsed, {s.python_files_cached} from cache), "
-        f"{s.schema_files} schema file(s) with {s.tables} table(s); dialect {result.dialect}."
+        f"{schema} with {s.tables} table(s); dialect {result.dialect}."
     )
     out.append(coverage_line(result) + ".")
     if s.baselined:
