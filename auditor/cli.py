@@ -49,6 +49,9 @@ def _add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exclude", action="append", metavar="PATTERN", help="gitignore-style pattern to skip; repeatable")
     parser.add_argument("--select", action="append", metavar="RULE", help="rule id or prefix to run; repeatable (default: all)")
     parser.add_argument("--ignore", action="append", metavar="RULE", help="rule id or prefix not to run; repeatable")
+    parser.add_argument(
+        "--sink", action="append", metavar="CALL:sql=N | CALL:table=N,key=N[,values=N]", help="declare a driver wrapper as a write site; repeatable"
+    )
     parser.add_argument("--no-cache", action="store_true", help="do not read or write .upsert-audit-cache/")
     parser.add_argument("--jobs", type=int, metavar="N", help="processes for parsing big trees (default: cores, at most 4)")
     parser.add_argument("--fail-on", choices=("info", "warning", "error"), help="lowest severity that makes the exit code 1 (default: info)")
@@ -70,6 +73,22 @@ def _pairs(items: list[str] | None, separator: str, flag: str) -> dict | None:
     return pairs
 
 
+def _sink_flags(items: list[str] | None) -> list[dict] | None:
+    if not items:
+        return None
+    sinks = []
+    for item in items:
+        call, _, spec = item.partition(":")
+        sink: dict = {"call": call}
+        for part in filter(None, spec.split(",")):
+            name, sep, position = part.partition("=")
+            if not sep or not position.strip().isdigit():
+                raise ConfigError(f"--sink: expected CALL:sql=N or CALL:table=N,key=N[,values=N], got {item!r}")
+            sink[f"{name.strip()}-argument"] = int(position)
+        sinks.append(sink)
+    return sinks
+
+
 def config_flags(args) -> dict:
     """The audit flags as configuration keys (None = not given)."""
     return {
@@ -81,6 +100,7 @@ def config_flags(args) -> dict:
         "select": args.select,
         "ignore": args.ignore,
         "fail-on": args.fail_on,
+        "sinks": _sink_flags(args.sink),
         "cache": False if args.no_cache else None,
         "jobs": args.jobs,
         "severity": _pairs(args.severity, "=", "severity"),

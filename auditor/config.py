@@ -18,6 +18,9 @@ check off. Every key is also a command-line flag (see auditor.cli).
     UPS002 = "warning"
     [tool.upsert-audit.per-file-ignores] # gitignore-style pattern -> rule ids or prefixes
     "tests/**" = ["UPS001"]
+    [[tool.upsert-audit.sinks]]          # the project's own driver wrappers (auditor.python.sinks)
+    call = "db.run"
+    sql-argument = 0
 """
 
 from __future__ import annotations
@@ -31,9 +34,10 @@ import pathspec
 
 from auditor.dialects import canonical_dialect
 from auditor.model import Severity
+from auditor.python.sinks import Sink
 
 SECTION = "upsert-audit"
-KNOWN_KEYS = ("dialect", "schema", "database-url", "include", "exclude", "select", "ignore", "fail-on", "severity", "per-file-ignores", "cache", "jobs")
+KNOWN_KEYS = ("dialect", "schema", "database-url", "include", "exclude", "select", "ignore", "fail-on", "severity", "per-file-ignores", "sinks", "cache", "jobs")
 RULE_SELECTOR = re.compile(r"^UPS\d{0,3}$")
 
 
@@ -54,6 +58,7 @@ class Config:
     fail_on: Severity = Severity.INFO
     severity: dict[str, Severity] = field(default_factory=dict)
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sinks: tuple[Sink, ...] = ()
     cache: bool = True
     jobs: int | None = None  # None: one per core, at most 4
     source: Path | None = None  # the pyproject.toml read, if any
@@ -134,6 +139,35 @@ def _paths(value: object, base: Path, key: str) -> tuple[Path, ...]:
     return paths
 
 
+SINK_ARGUMENTS = {"sql-argument": "sql_argument", "table-argument": "table_argument", "key-argument": "key_argument", "values-argument": "values_argument"}
+
+
+def _sink(value: object, key: str) -> Sink:
+    table = _table(value, key)
+    unknown = sorted(set(table) - {"call", *SINK_ARGUMENTS})
+    if unknown:
+        raise ConfigError(f"`{key}`: unknown key(s) {', '.join(unknown)} (known: call, {', '.join(SINK_ARGUMENTS)})")
+    if not isinstance(table.get("call"), str) or not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", table["call"]):
+        raise ConfigError(f"`{key}.call` must be a dotted name like \"db.run\", got {table.get('call')!r}")
+    arguments = {}
+    for name, attribute in SINK_ARGUMENTS.items():
+        if name in table:
+            if not isinstance(table[name], int) or isinstance(table[name], bool) or table[name] < 0:
+                raise ConfigError(f"`{key}.{name}` must be an argument position (0, 1, ...), got {table[name]!r}")
+            arguments[attribute] = table[name]
+    sql = "sql_argument" in arguments
+    structured = "table_argument" in arguments and "key_argument" in arguments
+    if sql == structured or (sql and len(arguments) > 1):
+        raise ConfigError(f"`{key}`: give either sql-argument, or table-argument and key-argument (and optionally values-argument)")
+    return Sink(table["call"], **arguments)
+
+
+def _sinks(value: object, key: str) -> tuple[Sink, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"`{key}` must be a list of tables ([[tool.upsert-audit.sinks]]), got {value!r}")
+    return tuple(_sink(item, f"{key}[{i}]") for i, item in enumerate(value))
+
+
 def parse_section(section: dict, base: Path) -> dict:
     """Config fields from a `[tool.upsert-audit]` table (or from flags, same keys)."""
     unknown = sorted(set(section) - set(KNOWN_KEYS))
@@ -151,6 +185,8 @@ def parse_section(section: dict, base: Path) -> dict:
             fields[key] = _strings(value, key)
         elif key in ("select", "ignore"):
             fields[key] = _rule_selectors(value, key)
+        elif key == "sinks":
+            fields["sinks"] = _sinks(value, key)
         elif key == "cache":
             if not isinstance(value, bool):
                 raise ConfigError(f"`cache` must be true or false, got {value!r}")
@@ -237,6 +273,10 @@ def describe(config: Config) -> str:
     lines.append(f"fail-on = {toml(config.fail_on)}")
     lines.append(f"cache = {'true' if config.cache else 'false'}")
     lines.append(f"jobs = {config.jobs}" if config.jobs else "# jobs: unset, one process per core (at most 4)")
+    for sink in config.sinks:
+        arguments = {name: getattr(sink, attribute) for name, attribute in SINK_ARGUMENTS.items() if getattr(sink, attribute) is not None}
+        lines.append("\n[[tool.upsert-audit.sinks]]\ncall = " + toml(sink.call))
+        lines.extend(f"{name} = {position}" for name, position in arguments.items())
     lines.append("\n[tool.upsert-audit.severity]")
     lines.extend(f"{rule} = {toml(level)}" for rule, level in sorted(config.severity.items()))
     lines.append("\n[tool.upsert-audit.per-file-ignores]")

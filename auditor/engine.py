@@ -196,7 +196,7 @@ def run_audit(
         # No schema file changed: findings can only be in the changed Python files, so
         # only they are scanned (constants they import are still read, lazily).
         python = [p for p in python if p.relative_to(config.root).as_posix() in touched.python]
-    scan = scan_python_files(config.root, python, progress, use_cache=config.cache, jobs=config.jobs or default_jobs())
+    scan = scan_python_files(config.root, python, progress, use_cache=config.cache, jobs=config.jobs or default_jobs(), sinks=config.sinks)
     if config.database_url:
         catalog = live_catalog(config.database_url, config.root)
         dialect = config.dialect or catalog.dialect

@@ -14,6 +14,7 @@ memory. Timings are never asserted in tests; they are recorded in the README.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -101,6 +102,13 @@ def main() -> None:
 
     def touch_one_file():
         changed.write_bytes(original + f"\n# bench {time.time()}\n".encode())
+
+    # Sanity: the audit must really run on this corpus before any time of it means anything.
+    probe = subprocess.run([*audit, "--no-cache"], cwd=corpus, capture_output=True, text=True)
+    summary = json.loads(probe.stdout)["summary"] if probe.stdout.startswith("{") else None
+    if summary is None or summary["python_files"] != len(files):
+        raise SystemExit(f"bench: the audit did not run on the corpus:\n{probe.stderr[-2000:]}")
+    print(f"audit: {summary['python_files_parsed']} files parsed, {summary['write_sites']} write sites\n")
 
     results: dict[str, tuple[float, int]] = {}
     results["ast.parse of every file (floor)"] = timed([PY, "-c", AST_ALL, str(corpus)], corpus, args.rounds)

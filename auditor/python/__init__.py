@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import gc
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
@@ -20,6 +21,7 @@ from auditor.python.constants import ConstantFolder
 from auditor.python.drivers import module_driver
 from auditor.python.files import decode_source, may_hold_execute_call, python_files
 from auditor.python.modules import ProjectIndex, module_info, module_name_for
+from auditor.python.sinks import Sink, name_pattern
 from auditor.sites import SqlCall
 from auditor.suppression import MARKER, Suppression, find_suppressions
 
@@ -57,8 +59,9 @@ class Extraction:
 class Extractor:
     """Parses files and folds their SQL. One per process: its index caches project modules."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, sinks: tuple[Sink, ...] = ()):
         self.root = root
+        self.sinks = sinks
         self.index = ProjectIndex(root)
         self.folder = ConstantFolder(self.index)
 
@@ -85,16 +88,16 @@ class Extractor:
         name, is_package = module_name_for(Path(relative))
         info = module_info(tree, name, rel, is_package)
         self.index.register(info)
-        return execute_calls(tree, source.text, info, self.folder, module_driver(source.text)), []
+        return execute_calls(tree, source.text, info, self.folder, module_driver(source.text), self.sinks), []
 
 
 # Worker processes keep one Extractor each (set up by the pool's initializer).
 _worker: Extractor | None = None
 
 
-def _start_worker(root: Path) -> None:
+def _start_worker(root: Path, sinks: tuple[Sink, ...]) -> None:
     global _worker
-    _worker = Extractor(root)
+    _worker = Extractor(root, sinks)
 
 
 def _extract_in_worker(item: tuple[str, bytes]) -> Extraction:
@@ -108,7 +111,7 @@ def _extract_all(extractor: Extractor, pending: list[tuple[str, bytes]], jobs: i
     if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root,)) as pool:
+        with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks)) as pool:
             yield from pool.map(_extract_in_worker, pending, chunksize=8)
     else:
         for rel, data in pending:
@@ -125,12 +128,14 @@ def scan_python_files(
     progress: Callable[[int, int], None] | None = None,
     use_cache: bool = False,
     jobs: int = 1,
+    sinks: tuple[Sink, ...] = (),
 ) -> PythonScan:
     """Scan every file: read and pre-filter each (cheap), then parse the cache misses,
     in `jobs` processes on big trees. `progress(done, total)` feeds a progress bar."""
     root = Path(root).resolve()
-    extractor = Extractor(root)
-    cache = ExtractionCache(root, enabled=use_cache)
+    extractor = Extractor(root, sinks)
+    cache = ExtractionCache(root, enabled=use_cache, salt=repr(sinks))  # sinks change what is extracted
+    sink_names = re.compile(rb"\b(?:" + name_pattern(sinks).encode() + rb")\s*\(") if sinks else None
     scan = PythonScan(files_seen=len(files))
     results: dict[str, Extraction] = {}
     pending: list[tuple[str, bytes]] = []
@@ -144,7 +149,7 @@ def scan_python_files(
             continue
         if MARKER in data:
             scan.suppressions.extend(find_suppressions(rel, data))
-        if not may_hold_execute_call(data):
+        if not may_hold_execute_call(data, sink_names):
             continue
         digests[rel] = content_hash(data)
         entry = cache.get(rel, digests[rel])

@@ -36,8 +36,9 @@ class Entry:
 
 
 class ExtractionCache:
-    def __init__(self, root: Path, enabled: bool = True):
-        self.folder = root / CACHE_DIR / __version__
+    def __init__(self, root: Path, enabled: bool = True, salt: str = ""):
+        # Results depend on the tool and on extraction settings (sinks): each gets its own folder.
+        self.folder = root / CACHE_DIR / f"{__version__}-{hashlib.blake2b(salt.encode(), digest_size=6).hexdigest()}"
         self.enabled = enabled
         self.entries: dict[str, Entry] = {}
         self.dirty = False

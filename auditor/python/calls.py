@@ -23,6 +23,7 @@ from typing import Iterator
 from auditor.model import Location
 from auditor.python.constants import ConstantFolder, Folded, NotSql, Scope
 from auditor.python.modules import ModuleInfo
+from auditor.python.sinks import Sink, dotted_name, name_pattern, upsert_sql
 from auditor.sites import SqlCall
 
 SQL_FIRST = {"execute", "executemany", "executescript", "fetch", "fetchrow", "fetchval", "mogrify", "exec_driver_sql"}
@@ -30,14 +31,15 @@ SQL_SECOND = {"execute_values", "execute_batch"}  # psycopg2.extras: (cursor, sq
 SQL_KEYWORDS = ("query", "sql", "operation", "statement")
 EXECUTE_NAMES = SQL_FIRST | SQL_SECOND
 
-_NAME_ON_LINE = re.compile(r"execute|fetch|mogrify")
+_NAMES = "execute|fetch|mogrify"
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-def hit_lines(source: str) -> list[int]:
-    """Sorted 1-based numbers of the lines that mention an execute-like name."""
+def hit_lines(source: str, sinks: tuple[Sink, ...] = ()) -> list[int]:
+    """Sorted 1-based numbers of the lines that mention an execute-like or sink name."""
+    pattern = re.compile(_NAMES + ("|" + name_pattern(sinks) if sinks else ""))
     lines, line, pos = [], 1, 0
-    for match in _NAME_ON_LINE.finditer(source):
+    for match in pattern.finditer(source):
         line += source.count("\n", pos, match.start())
         pos = match.start()
         if not lines or lines[-1] != line:
@@ -89,28 +91,83 @@ def location(module: ModuleInfo, node: ast.AST) -> Location:
     return Location(module.path, node.lineno, node.col_offset + 1)
 
 
-def execute_calls(tree: ast.Module, source: str, module: ModuleInfo, folder: ConstantFolder, driver: str | None) -> list[SqlCall]:
+def _column_names(node: ast.expr | None, module: ModuleInfo, folder: ConstantFolder, scope: Scope | None) -> list[str] | str:
+    """Column names from a dict's keys or a list/tuple/set of names; else why not."""
+    if node is None:
+        return []
+    items = node.keys if isinstance(node, ast.Dict) else node.elts if isinstance(node, (ast.List, ast.Tuple, ast.Set)) else None
+    if items is None or any(i is None for i in items):
+        return f"the columns are a {type(node).__name__} expression, not a literal dict or list"
+    names = []
+    for item in items:
+        folded = folder.fold(item, module, scope)
+        if not isinstance(folded, Folded):
+            return "a column name is not a constant"
+        names.append(folded.value)
+    return names
+
+
+def _argument(call: ast.Call, position: int | None) -> ast.expr | None:
+    if position is None or len(call.args) <= position or isinstance(call.args[position], ast.Starred):
+        return None
+    return call.args[position]
+
+
+def structured_sink_sql(call: ast.Call, sink: Sink, module: ModuleInfo, folder: ConstantFolder, scope: Scope | None) -> str:
+    """The INSERT ... ON CONFLICT a structured sink call performs, or raise ValueError(reason)."""
+    table = folder.fold(_argument(call, sink.table_argument) or ast.Constant(None), module, scope)
+    if not isinstance(table, Folded):
+        raise ValueError(f"the table argument of {sink.call}() is not a constant")
+    keys = _column_names(_argument(call, sink.key_argument), module, folder, scope)
+    values = _column_names(_argument(call, sink.values_argument), module, folder, scope)
+    for columns in (keys, values):
+        if isinstance(columns, str):
+            raise ValueError(columns)
+    if not keys:
+        raise ValueError(f"the key argument of {sink.call}() names no column")
+    return upsert_sql(table.value, keys, values)
+
+
+def execute_calls(
+    tree: ast.Module, source: str, module: ModuleInfo, folder: ConstantFolder, driver: str | None, sinks: tuple[Sink, ...] = ()
+) -> list[SqlCall]:
     scopes: dict[int, Scope] = {}  # built only for functions that hold an execute call
     calls: list[SqlCall] = []
-    for node, function in candidate_calls(tree, hit_lines(source)):
+
+    def scope_of(function: ast.AST | None) -> Scope | None:
+        if function is None:
+            return None
+        return scopes.get(id(function)) or scopes.setdefault(id(function), Scope.of_function(function))
+
+    for node, function in candidate_calls(tree, hit_lines(source, sinks)):
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-        if name not in EXECUTE_NAMES:
-            continue
-        argument = sql_argument(node, name)
+        here = location(module, node)
+        if name in EXECUTE_NAMES:
+            argument = sql_argument(node, name)
+            api = name
+        else:
+            dotted = dotted_name(func) if sinks else None
+            sink = next((s for s in sinks if dotted and s.matches(dotted)), None)
+            if sink is None:
+                continue
+            if sink.structured:
+                try:
+                    sql = structured_sink_sql(node, sink, module, folder, scope_of(function))
+                    calls.append(SqlCall(here, sink.call, sql, driver=driver))
+                except ValueError as reason:
+                    calls.append(SqlCall(here, sink.call, None, unresolved_reason=str(reason), driver=driver))
+                continue
+            argument, api = _argument(node, sink.sql_argument), sink.call
         if argument is None:
             continue
-        scope = None
-        if function is not None:
-            scope = scopes.get(id(function)) or scopes.setdefault(id(function), Scope.of_function(function))
-        result = folder.fold(argument, module, scope)
+        result = folder.fold(argument, module, scope_of(function))
         if isinstance(result, NotSql):
             continue
-        here = location(module, node)
         if isinstance(result, Folded):
             origin = location(result.module, result.node) if result.via_name else None
-            calls.append(SqlCall(here, name, result.value, origin=origin, driver=driver))
+            calls.append(SqlCall(here, api, result.value, origin=origin, driver=driver))
         else:
-            calls.append(SqlCall(here, name, None, unresolved_reason=result.reason, driver=driver))
+            calls.append(SqlCall(here, api, None, unresolved_reason=result.reason, driver=driver))
     calls.sort(key=lambda c: (c.location.line, c.location.column))
     return calls

@@ -24,8 +24,10 @@ _CALLS = re.compile(
 )
 
 
-def may_hold_execute_call(data: bytes) -> bool:
-    """The byte pre-filter: can this file contain an execute-like call at all?"""
+def may_hold_execute_call(data: bytes, sink_names: re.Pattern[bytes] | None = None) -> bool:
+    """The byte pre-filter: can this file contain an execute-like (or sink) call at all?"""
+    if sink_names is not None and sink_names.search(data):
+        return True
     return _NAMES.search(data) is not None and _CALLS.search(data) is not None
 
 
