@@ -67,7 +67,13 @@ class Extractor:
 
     def extract(self, rel: str, data: bytes) -> Extraction:
         self.index.consulted.clear()
-        calls, diagnostics = self._extract(PurePosixPath(rel), data)
+        try:
+            calls, diagnostics = self._extract(PurePosixPath(rel), data)
+        except (RecursionError, MemoryError):
+            calls, diagnostics = [], [Diagnostic(rel, "too deeply nested to analyse", None, "too-complex")]
+        except Exception as error:  # noqa: BLE001 - one file's surprise must not end the audit
+            message = f"could not be analysed ({type(error).__name__}: {error}); please report this"
+            calls, diagnostics = [], [Diagnostic(rel, message, None, "internal-error")]
         dependencies = tuple((m, self.index.module_hash(m)) for m in sorted(self.index.consulted))
         return Extraction(tuple(calls), tuple(diagnostics), dependencies)
 
@@ -103,6 +109,10 @@ def _start_worker(root: Path, sinks: tuple[Sink, ...]) -> None:
 def _extract_in_worker(item: tuple[str, bytes]) -> Extraction:
     return _worker.extract(*item)
 
+
+# Generated or vendored blobs this size are not hand-written data access code, and one
+# of them must not stall a pre-commit run.
+MAX_FILE_BYTES = 10_000_000
 
 PARALLEL_MIN_FILES = 200  # below this, starting workers costs more than it saves
 
@@ -143,6 +153,9 @@ def scan_python_files(
     for path in files:
         rel = Path(path).resolve().relative_to(root).as_posix()
         try:
+            if Path(path).stat().st_size > MAX_FILE_BYTES:
+                scan.diagnostics.append(Diagnostic(rel, f"larger than {MAX_FILE_BYTES // 1_000_000} MB: not analysed", None, "too-large"))
+                continue
             data = Path(path).read_bytes()
         except OSError as error:
             scan.diagnostics.append(Diagnostic(rel, f"could not be read: {error.strerror or error}", None, "read-error"))

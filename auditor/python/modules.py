@@ -139,8 +139,8 @@ class ProjectIndex:
         gc.disable()
         try:
             tree = ast.parse(source.text)
-        except (SyntaxError, ValueError):
-            return None
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None  # its constants stay unknown; the caller reports the site unresolved
         finally:
             if gc_was_enabled:
                 gc.enable()
