@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_audit_arguments(report)
     report.add_argument("-o", "--output", default="upsert-audit-report.md", help="report file (- for stdout)")
 
+    verify = commands.add_parser("verify", help="ask a live database whether each write site would run (writes nothing)")
+    _add_audit_arguments(verify)
+    verify.add_argument("--format", choices=("text", "json"), default="text")
+
     config = commands.add_parser("config", help="print the effective configuration")
     _add_audit_arguments(config)
 
@@ -233,6 +237,24 @@ def cmd_report(args) -> int:
     return _exit_code(result)
 
 
+def cmd_verify(args) -> int:
+    from dataclasses import replace
+
+    from auditor.engine import run_audit
+    from auditor.output.verify_output import render_verify_json, render_verify_text
+    from auditor.verify import verify
+
+    target, changed = audit_target(args.paths)
+    config = load_config(target, **config_flags(args))
+    if not config.database_url:
+        raise ConfigError("verify needs --database-url (or database-url in [tool.upsert-audit])")
+    # The static audit reads the schema files, so that the database can confirm or contradict them.
+    result = run_audit(replace(config, database_url=None), changed=changed)
+    verification = verify(result, config.database_url)
+    sys.stdout.write((render_verify_json if args.format == "json" else render_verify_text)(verification))
+    return EXIT_FINDINGS if verification.failing else EXIT_CLEAN
+
+
 def cmd_config(args) -> int:
     sys.stdout.write(describe(load_config(audit_target(args.paths)[0], **config_flags(args))))
     return EXIT_CLEAN
@@ -255,7 +277,7 @@ def cmd_rules(args) -> int:
     return EXIT_CLEAN
 
 
-COMMANDS = {"check": cmd_check, "report": cmd_report, "config": cmd_config, "rules": cmd_rules}
+COMMANDS = {"check": cmd_check, "report": cmd_report, "verify": cmd_verify, "config": cmd_config, "rules": cmd_rules}
 
 
 def main(argv: list[str] | None = None) -> int:

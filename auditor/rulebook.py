@@ -82,6 +82,9 @@ class Rule:
     example: ClassVar[str]
     use_instead: ClassVar[str]
     examples: ClassVar[tuple[Example, ...]] = ()
+    # Does the database reject the statement when it merely plans it? Then `verify` can
+    # confirm or contradict the finding; if the error only comes at execution, it cannot.
+    fails_at_planning: ClassVar[bool] = True
 
     def check(self, site: WriteSite, table: Table) -> Iterable[Violation]:
         """Violations at one write site whose statement parsed and whose table is known."""
