@@ -42,3 +42,14 @@ def test_hostile_project_is_audited_with_a_diagnostic_per_bad_file(make_project,
     assert "long_line.py" not in kinds  # a very long but valid statement is simply checked
     # ok.py, nested_parens.py, long_line.py, truncated_sql.py and deep_sum.py (unresolved) are write sites
     assert (doc["summary"]["write_sites"], doc["summary"]["unparsed"]) == (4, 1)
+
+
+def test_a_file_over_the_time_limit_is_skipped_with_a_diagnostic(make_project, monkeypatch):
+    import auditor.python as extraction
+    from auditor.python import python_files, scan_python_files
+
+    monkeypatch.setattr(extraction, "FILE_SECONDS", 0.001)
+    project = make_project({"slow.py": "x = 1\n" * 200_000 + "cur.execute('DELETE FROM t')\n"})
+    scan = scan_python_files(project, python_files(project))
+    assert [(d.path, d.kind) for d in scan.diagnostics] == [("slow.py", "too-slow")]
+    assert scan.calls == []

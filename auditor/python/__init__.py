@@ -10,6 +10,9 @@ import ast
 import gc
 import os
 import re
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
@@ -68,7 +71,10 @@ class Extractor:
     def extract(self, rel: str, data: bytes) -> Extraction:
         self.index.consulted.clear()
         try:
-            calls, diagnostics = self._extract(PurePosixPath(rel), data)
+            with time_limit(FILE_SECONDS):
+                calls, diagnostics = self._extract(PurePosixPath(rel), data)
+        except FileTimeout:
+            calls, diagnostics = [], [Diagnostic(rel, f"took more than {FILE_SECONDS} s to analyse: skipped", None, "too-slow")]
         except (RecursionError, MemoryError):
             calls, diagnostics = [], [Diagnostic(rel, "too deeply nested to analyse", None, "too-complex")]
         except Exception as error:  # noqa: BLE001 - one file's surprise must not end the audit
@@ -108,6 +114,32 @@ def _start_worker(root: Path, sinks: tuple[Sink, ...]) -> None:
 
 def _extract_in_worker(item: tuple[str, bytes]) -> Extraction:
     return _worker.extract(*item)
+
+
+FILE_SECONDS = 10  # per file: one pathological file must not stall a pre-commit run
+
+
+class FileTimeout(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float):
+    """Raise FileTimeout in this thread after `seconds` (SIGALRM; a no-op off the main thread)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expired(signum, frame):
+        raise FileTimeout
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # Generated or vendored blobs this size are not hand-written data access code, and one
