@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.engine import AuditResult
+from auditor.schema.compare import KeyDrift, key_drift
 from auditor.findings import Finding
 from auditor.model import Catalog, Location
 from auditor.schema.live import LiveSchemaError, live_catalog, sqlite_path
@@ -54,14 +55,6 @@ class SiteVerdict:
     probe: Probe
     findings: tuple[Finding, ...]  # static findings at this site
     contradiction: str | None = None  # the static analysis and the database disagree
-
-
-@dataclass(frozen=True)
-class KeyDrift:
-    table: str
-    key: str
-    where: str  # "live database only" | "schema files only"
-    origin: Location | None = None
 
 
 @dataclass
@@ -190,24 +183,8 @@ def judge(site: WriteSite, probe: Probe, findings: tuple[Finding, ...], planning
     return SiteVerdict(site, probe, findings, contradiction)
 
 
-def _key_signature(key) -> tuple:
-    return (key.kind.value, tuple(sorted(key.element_set)), key.predicate or "", key.nulls_not_distinct, key.deferrable)
-
-
 def schema_drift(files: Catalog, live: Catalog) -> list[KeyDrift]:
-    """Keys present on one side only, for tables both sides know (names are not compared:
-    the same key may be named differently by hand and by default)."""
-    drift = []
-    for name, table in files.tables.items():
-        live_table = live.lookup(name)
-        if live_table is None:
-            drift.append(KeyDrift(str(name), "(whole table)", "schema files only", table.origin))
-            continue
-        live_keys = {_key_signature(k) for k in live_table.keys}
-        file_keys = {_key_signature(k) for k in table.keys}
-        drift += [KeyDrift(str(name), k.describe(), "schema files only", k.origin) for k in table.keys if _key_signature(k) not in live_keys]
-        drift += [KeyDrift(str(name), k.describe(), "live database only") for k in live_table.keys if _key_signature(k) not in file_keys]
-    return drift
+    return key_drift(files, live, "schema files only", "live database only")
 
 
 def verify(result: AuditResult, url: str) -> Verification:

@@ -71,6 +71,14 @@ def mariadb_database():
         admin.close()
 
 
+@pytest.fixture
+def mariadb_url(mariadb_database):
+    """The same fresh MariaDB database as a mysql:// URL (what --database-url takes)."""
+    p = mariadb_database
+    password = f":{p['password']}" if p["password"] else ""
+    return f"mysql://{p['user']}{password}@{p['host']}:{p['port']}/{p['database']}"
+
+
 def write_files(root, files: dict):
     """Write {relative path: text or bytes} under root (text is dedented); return root."""
     import textwrap

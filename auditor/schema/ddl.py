@@ -441,13 +441,16 @@ def apply_statement(catalog: Catalog, path: str, parsed: ParsedStatement) -> Non
         apply_command(ctx, parsed.statement.text)
 
 
-def apply_sql(catalog: Catalog, sql: str, path: str) -> None:
-    """Apply every statement of one file's text to the catalog, in order."""
+def apply_sql(catalog: Catalog, sql: str, path: str, line: int = 1) -> None:
+    """Apply every statement of a text to the catalog, in order. `line` is where the
+    text starts in `path` (SQL embedded in Python starts mid-file)."""
     statements, error = split_statements(sql, catalog.dialect)
     if error is not None:
-        catalog.diagnostics.append(Diagnostic(path, f"SQL could not be tokenised: {error}", None, "sql-parse-error"))
+        catalog.diagnostics.append(Diagnostic(path, f"SQL could not be tokenised: {error}", line, "sql-parse-error"))
         return
     for statement in statements:
+        if line != 1:
+            statement = Statement(statement.text, statement.line + line - 1)
         try:
             apply_statement(catalog, path, parse_statement(statement, catalog.dialect))
         except Exception as error:  # noqa: BLE001 - one odd statement must not end the audit

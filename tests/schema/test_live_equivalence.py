@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 
 from auditor.schema import catalog_from_sql, introspect_postgres, introspect_sqlite
+from auditor.schema.compare import comparable
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -86,21 +87,6 @@ SQLITE_SCRIPTS = {
         CREATE TABLE tags (name TEXT PRIMARY KEY, CONSTRAINT ignored_name UNIQUE (name) ON CONFLICT REPLACE);
     """,
 }
-
-
-def comparable(catalog):
-    """Everything a rule relies on, without provenance (which differs by design)."""
-    return {
-        str(name): {
-            "columns": {c.name: c.nullable for c in table.columns.values()},
-            "keys": sorted(
-                (k.kind.value, k.name or "", tuple(e.text for e in k.elements), k.include, k.predicate or "",
-                 k.nulls_not_distinct, k.deferrable, k.initially_deferred)
-                for k in table.keys
-            ),
-        }
-        for name, table in catalog.tables.items()
-    }
 
 
 @pytest.mark.parametrize("name", sorted(POSTGRES_SCRIPTS))

@@ -1,0 +1,145 @@
+"""Read Python schema sources (models, migrations) statically: parse, never import.
+
+Schema readers (Alembic, SQLAlchemy, Django, peewee) share this: find the
+modules that mention their framework with a byte pre-filter, parse each with
+`ast` (the fast stdlib parser; the audit's speed budget is `ast.parse`), and
+evaluate the literal values their calls are made of. A module that cannot be
+read or parsed is a diagnostic, never a crash.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.model import Diagnostic
+
+
+class NotLiteral(Exception):
+    """The expression's value is not known without running code."""
+
+
+@dataclass
+class PythonModule:
+    path: Path
+    relative: str  # POSIX, relative to the project root
+    tree: ast.Module
+    constants: dict[str, ast.expr] = field(default_factory=dict)  # module-level NAME = value
+
+    def literal(self, node: ast.expr | None) -> Any:
+        return literal(node, self.constants)
+
+
+def module_constants(tree: ast.Module) -> dict[str, ast.expr]:
+    """Top-level single-target assignments, last one wins (what a reader sees at import end)."""
+    constants: dict[str, ast.expr] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+            constants[statement.targets[0].id] = statement.value
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value is not None:
+            constants[statement.target.id] = statement.value
+    return constants
+
+
+def relative_path(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def parse_module(path: Path, root: Path) -> tuple[PythonModule | None, Diagnostic | None]:
+    relative = relative_path(path, root)
+    try:
+        source = path.read_bytes()
+        tree = ast.parse(source, filename=relative)
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        line = getattr(error, "lineno", None)
+        reason = error.msg if isinstance(error, SyntaxError) else str(error) or type(error).__name__
+        return None, Diagnostic(relative, f"schema source not read: {reason}", line, "schema-source-error")
+    return PythonModule(path, relative, tree, module_constants(tree)), None
+
+
+def modules_mentioning(root: Path, files: list[Path], needles: tuple[bytes, ...]) -> tuple[list[PythonModule], list[Diagnostic]]:
+    """Parse the files whose bytes contain any needle (a cheap pre-filter), in the given order."""
+    modules: list[PythonModule] = []
+    diagnostics: list[Diagnostic] = []
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue  # the Python extractor reports unreadable files once
+        if not any(needle in data for needle in needles):
+            continue
+        module, diagnostic = parse_module(path, root)
+        if module is not None:
+            modules.append(module)
+        if diagnostic is not None:
+            diagnostics.append(diagnostic)
+    return modules, diagnostics
+
+
+def dotted_name(node: ast.expr | None) -> str | None:
+    """`sa.Column` for sa.Column, `op.create_table` for op.create_table, None for anything else."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def call_name(node: ast.expr | None) -> str | None:
+    """The dotted name of a call's callee (`models.CharField`), or None."""
+    return dotted_name(node.func) if isinstance(node, ast.Call) else None
+
+
+def last_name(dotted: str | None) -> str | None:
+    """`sa.UniqueConstraint` -> `UniqueConstraint` (how most readers match a callee)."""
+    return dotted.rsplit(".", 1)[-1] if dotted else None
+
+
+def keyword(call: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def literal(node: ast.expr | None, constants: dict[str, ast.expr] | None = None, _depth: int = 0) -> Any:
+    """The value of a literal expression: constants, str/bytes, lists/tuples/sets/dicts of
+    them, implicit and `+` string concatenation, and names bound to such values at module
+    level. Raise NotLiteral for anything that needs running code."""
+    if node is None:
+        return None
+    if _depth > 50:
+        raise NotLiteral("too deep")
+    again = lambda n: literal(n, constants, _depth + 1)  # noqa: E731
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        values = [again(e) for e in node.elts]
+        return tuple(values) if isinstance(node, ast.Tuple) else values
+    if isinstance(node, ast.Dict):
+        if any(k is None for k in node.keys):
+            raise NotLiteral("dict unpacking")
+        return {again(k): again(v) for k, v in zip(node.keys, node.values)}
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = again(node.left), again(node.right)
+        if type(left) is type(right) and isinstance(left, (str, list, tuple)):
+            return left + right
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        value = again(node.operand)
+        if isinstance(value, (int, float)):
+            return -value
+    if isinstance(node, ast.Name) and constants and node.id in constants and constants[node.id] is not node:
+        return again(constants[node.id])
+    raise NotLiteral(ast.unparse(node)[:80] if hasattr(ast, "unparse") else type(node).__name__)
+
+
+def try_literal(node: ast.expr | None, constants: dict[str, ast.expr] | None = None, default: Any = None) -> Any:
+    try:
+        return literal(node, constants)
+    except NotLiteral:
+        return default
