@@ -73,9 +73,27 @@ def affected_tables(changed: ChangedFiles, root: Path, catalog: Catalog) -> set[
     return touched
 
 
-def relevant(findings: list[Finding], changed: ChangedFiles, root: Path, catalog: Catalog) -> list[Finding]:
+def python_schema_tables(changed: ChangedFiles, migration_files: set[str], model_files: set[str], catalog: Catalog) -> set[str] | None:
+    """Tables that changed Python models or migrations touch; None = all of them (a
+    migration may drop a key, which leaves no trace in the catalog to follow)."""
+    from auditor.schema.sources import tables_defined_in
+
+    touched: set[str] = set()
+    for path in changed.python:
+        if path in migration_files:
+            return None
+        if path in model_files:
+            touched |= tables_defined_in(catalog, path)
+    return touched
+
+
+def relevant(findings: list[Finding], changed: ChangedFiles, root: Path, catalog: Catalog, python_tables: set[str] | None = frozenset()) -> list[Finding]:
+    """Findings in the changed Python files, and findings on tables a changed schema file
+    (SQL, or Python models / migrations: `python_tables`) touches."""
     tables = affected_tables(changed, root, catalog) if changed.schema else set()
+    if tables is not None:
+        tables = None if python_tables is None else tables | python_tables
     return [
         f for f in findings
-        if f.location.path in changed.python or (changed.schema and (tables is None or f.table in tables))
+        if f.location.path in changed.python or (tables is None or f.table in tables)
     ]

@@ -16,16 +16,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from auditor.changed import classify, relevant
+from auditor.changed import classify, python_schema_tables, relevant
 from auditor.config import Config
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.findings import Finding
 from auditor.model import Catalog, Diagnostic
 from auditor.python import default_jobs, scan_python_files
 from auditor.rulebook import Rule, builtin_rules
-from auditor.schema import discover_schema_files, load_sql_schema
+from auditor.schema import discover_schema_files
 from auditor.schema.discover import migration_order
 from auditor.schema.live import live_catalog
+from auditor.schema.sources import ProjectSchema, build_catalog, embedded_ddl_files
 from auditor.sites import SiteStatus, SqlCall, WriteSite
 from auditor.sql.statement import parse_write_statements
 from auditor.suppression import Suppression, apply_suppressions
@@ -77,6 +78,7 @@ class AuditResult:
     summary: Summary
     rules: list[Rule]
     unused_suppressions: list[Suppression] = field(default_factory=list)
+    schema_sources: list[str] = field(default_factory=list)  # kinds of source read: "SQL files", "django migrations", ...
 
     @property
     def schema_found(self) -> bool:
@@ -192,18 +194,32 @@ def run_audit(
     rules = [r for r in (builtin_rules() if rules is None else rules) if config.rule_enabled(r.id)]
     python, files = project_files(config)
     touched = classify(changed, config.root) if changed is not None else None
+    scan_jobs = dict(use_cache=config.cache, jobs=config.jobs or default_jobs(), sinks=config.sinks)
     if touched is not None and not touched.schema:
-        # No schema file changed: findings can only be in the changed Python files, so
-        # only they are scanned (constants they import are still read, lazily).
-        python = [p for p in python if p.relative_to(config.root).as_posix() in touched.python]
-    scan = scan_python_files(config.root, python, progress, use_cache=config.cache, jobs=config.jobs or default_jobs(), sinks=config.sinks)
+        # No SQL schema file changed: findings can only be in the changed Python files (or,
+        # if one of them is a model or migration, on its tables: rescanned below). Files
+        # holding DDL are scanned too, since the catalog needs it.
+        subset = [p for p in python if p.relative_to(config.root).as_posix() in touched.python]
+        subset += [p for p in embedded_ddl_files(python) if p not in subset]
+        scan = scan_python_files(config.root, subset, progress, **scan_jobs)
+    else:
+        subset = None
+        scan = scan_python_files(config.root, python, progress, **scan_jobs)
     if config.database_url:
         catalog = live_catalog(config.database_url, config.root)
         dialect = config.dialect or catalog.dialect
         files = []
+        project = ProjectSchema(catalog, sources=["live database"])
     else:
         dialect = project_dialect(config, scan.calls)
-        catalog = load_sql_schema(files, config.root, dialect)
+        project = build_catalog(config.root, python, files, dialect, scan.calls)
+        catalog = project.catalog
+    python_tables: set[str] | None = frozenset()
+    if touched is not None:
+        python_tables = python_schema_tables(touched, project.migration_files, project.model_files, catalog)
+        if subset is not None and (python_tables is None or python_tables):
+            # A changed model or migration can break write sites anywhere: scan them all.
+            scan = scan_python_files(config.root, python, progress, **scan_jobs)
 
     sites = [site for call in scan.calls for site in write_sites(call, site_dialect(config, call, dialect), catalog)]
     findings, suppressed, unused = apply_suppressions(configured(run_rules(sites, catalog, rules), config), scan.suppressions)
@@ -214,11 +230,11 @@ def run_audit(
         if s.status is SiteStatus.UNPARSED
     ]
     if touched is not None:  # a commit hears only about what it touches
-        findings = relevant(findings, touched, config.root, catalog)
+        findings = relevant(findings, touched, config.root, catalog, python_tables)
         unused = [s for s in unused if s.path in touched.python]
         diagnostics = [d for d in diagnostics if d.path in touched.all]
     summary = summarize(sites, findings, catalog, rules, scan.files_seen, scan.files_parsed, len(files))
     summary.suppressed = len(suppressed)
     summary.python_files_cached = scan.files_cached
-    return AuditResult(config, dialect, catalog, sites, findings, diagnostics, summary, rules, unused)
+    return AuditResult(config, dialect, catalog, sites, findings, diagnostics, summary, rules, unused, project.sources)
 

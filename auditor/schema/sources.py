@@ -1,0 +1,187 @@
+"""Every schema source of a project, merged into the one catalog the audit sees.
+
+Order and precedence (what the database really has wins):
+1. Migrations, each in its own order: SQL files (migration order), Alembic
+   revisions (down_revision graph), Django migrations (dependency graph).
+2. DDL embedded in application code (`executescript(SCHEMA)`, `execute("CREATE
+   TABLE ...")`), in file order; files a migration reader already read are skipped
+   so `op.execute` / `RunSQL` DDL is not applied twice.
+3. Models (SQLAlchemy, Django, peewee) for tables no migration defines. Where
+   a model describes a table the migrations also create, the migrations' keys
+   count, and every key on one side only is a `schema-drift` diagnostic: the
+   code expects a key the database does not have (or the reverse).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from auditor.model import Catalog, Diagnostic, Table
+from auditor.schema.compare import key_drift
+from auditor.schema.ddl import apply_sql
+from auditor.schema.pysource import relative_path
+from auditor.schema.source import SchemaSource, apply_source, catalog_from_source
+from auditor.sites import SqlCall
+
+Reader = Callable[[Path, list[Path], str], SchemaSource]
+
+# (module, function) of each reader, imported only when a project has candidate files.
+MIGRATION_READERS = (
+    ("auditor.schema.alembic_migrations", "read_alembic_migrations"),
+    ("auditor.schema.django_migrations", "read_django_migrations"),
+)
+MODEL_READERS = (
+    ("auditor.schema.sqlalchemy_models", "read_sqlalchemy_models"),
+    ("auditor.schema.django_models", "read_django_models"),
+    ("auditor.schema.peewee_models", "read_peewee_models"),
+)
+
+# A file that mentions none of these defines no schema in Python: one read, one search.
+_SCHEMA_HINT = re.compile(rb"sqlalchemy|alembic|django|peewee")
+# SQL text that may define keys (the embedded-DDL path); anything else is a write site only.
+DDL_HINT = re.compile(r"\b(create\s+(unique\s+)?(table|index)|alter\s+table|drop\s+(table|index))\b", re.I)
+DDL_HINT_BYTES = re.compile(rb"(?i)\b(create\s+(unique\s+)?(table|index)|alter\s+table)\b")
+
+
+@dataclass
+class ProjectSchema:
+    """The merged catalog, and which files each kind of source read (for changed-files mode)."""
+
+    catalog: Catalog
+    migration_files: set[str] = field(default_factory=set)  # any change may affect every table
+    model_files: set[str] = field(default_factory=set)
+    sources: list[str] = field(default_factory=list)  # kinds of source that contributed
+
+
+def _reader(module: str, function: str) -> Reader | None:
+    try:
+        return getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError):
+        return None  # a reader not shipped in this build
+
+
+def _run_reader(reader: Reader, root: Path, files: list[Path], dialect: str, kind: str) -> SchemaSource:
+    try:
+        return reader(root, files, dialect)
+    except Exception as error:  # noqa: BLE001 - a reader bug costs that source, not the audit
+        source = SchemaSource(kind, is_migration=False)
+        source.diagnostics.append(Diagnostic(".", f"{kind} not read: internal error {type(error).__name__}: {error}", None, "internal-error"))
+        return source
+
+
+def schema_candidates(files: list[Path]) -> list[Path]:
+    """Python files that may hold models or migrations (one read each)."""
+    found = []
+    for path in files:
+        try:
+            if _SCHEMA_HINT.search(path.read_bytes()):
+                found.append(path)
+        except OSError:
+            continue
+    return found
+
+
+def embedded_ddl_files(files: list[Path]) -> list[Path]:
+    """Python files whose text holds DDL (so changed-files mode scans them too)."""
+    found = []
+    for path in files:
+        try:
+            if DDL_HINT_BYTES.search(path.read_bytes()):
+                found.append(path)
+        except OSError:
+            continue
+    return found
+
+
+def apply_sql_files(catalog: Catalog, files: list[Path], root: Path) -> None:
+    for file in files:
+        relative = relative_path(file, root)
+        try:
+            text = file.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            catalog.diagnostics.append(Diagnostic(relative, f"schema file could not be read: {error}", None, "decode-error"))
+            continue
+        catalog.sources.append(relative)
+        apply_sql(catalog, text, relative)
+
+
+def apply_embedded_ddl(catalog: Catalog, calls: list[SqlCall], skip_files: set[str]) -> list[str]:
+    """Apply DDL found in SQL handed to execute-like calls; return the files it came from."""
+    files: list[str] = []
+    for call in sorted((c for c in calls if c.sql and DDL_HINT.search(c.sql)), key=lambda c: c.location):
+        if call.location.path in skip_files:
+            continue
+        where = call.origin or call.location
+        apply_sql(catalog, call.sql, where.path, where.line)
+        if where.path not in files:
+            files.append(where.path)
+    catalog.sources.extend(f for f in files if f not in catalog.sources)
+    return files
+
+
+def merge_models(catalog: Catalog, models: Catalog, kind: str) -> None:
+    """Add the tables only models define; report drift where migrations define them too."""
+    for name, table in models.tables.items():
+        existing = catalog.lookup(name)
+        if existing is None:
+            catalog.tables[name] = table
+            continue
+        single = Catalog(catalog.dialect, {name: table})
+        live = Catalog(catalog.dialect, {existing.name: existing})
+        for drift in key_drift(single, live, f"only in the {kind}", "only in the migrations"):
+            origin = drift.origin or table.origin
+            catalog.diagnostics.append(
+                Diagnostic(origin.path, f"{drift.table}: {drift.key} is {drift.where}; the migrations decide what the database has", origin.line, "schema-drift")
+            )
+
+
+def build_catalog(root: Path, python_files: list[Path], sql_files: list[Path], dialect: str, sql_calls: list[SqlCall] = ()) -> ProjectSchema:
+    catalog = Catalog(dialect=dialect)
+    project = ProjectSchema(catalog)
+    apply_sql_files(catalog, sql_files, root)
+    project.migration_files.update(catalog.sources)
+    candidates = schema_candidates(python_files)
+    model_sources: list[SchemaSource] = []
+    if candidates:
+        for module, function in MIGRATION_READERS:
+            reader = _reader(module, function)
+            if reader is None:
+                continue
+            source = _run_reader(reader, root, candidates, dialect, module.rsplit(".", 1)[-1])
+            apply_source(catalog, source)
+            project.migration_files.update(source.files)
+            if source.files:
+                project.sources.append(source.kind)
+        # Models are read before embedded DDL is applied so a model file's own
+        # `execute("CREATE ...")` is not mistaken for a migration of its tables.
+        for module, function in MODEL_READERS:
+            reader = _reader(module, function)
+            if reader is not None:
+                model_sources.append(_run_reader(reader, root, candidates, dialect, module.rsplit(".", 1)[-1]))
+    embedded = apply_embedded_ddl(catalog, list(sql_calls), project.migration_files)
+    if embedded:
+        project.sources.append("DDL in Python code")
+        project.migration_files.update(embedded)
+    for source in model_sources:
+        models = catalog_from_source(source, dialect)
+        merge_models(catalog, models, source.kind)
+        catalog.diagnostics.extend(d for d in models.diagnostics if d not in catalog.diagnostics)
+        catalog.sources.extend(f for f in source.files if f not in catalog.sources)
+        project.model_files.update(source.files)
+        if source.files:
+            project.sources.append(source.kind)
+    if sql_files:
+        project.sources.insert(0, "SQL files")
+    return project
+
+
+def tables_defined_in(catalog: Catalog, path: str) -> set[str]:
+    """str(TableName) of the tables with a column or key whose origin is `path`."""
+    def touches(table: Table) -> bool:
+        return table.origin.path == path or any(k.origin.path == path for k in table.keys) or any(c.origin.path == path for c in table.columns.values())
+
+    return {str(name) for name, table in catalog.tables.items() if touches(table)}
