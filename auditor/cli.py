@@ -1,4 +1,4 @@
-"""Command line: `upsert-audit check | report | rules`.
+"""Command line: `upsert-audit check | report | verify | schema | config | rules`.
 
 Exit codes (the contract hooks and CI depend on): 0 nothing found, 1 findings,
 2 usage, configuration or internal error - and 2 when there were write sites
@@ -133,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_audit_arguments(verify)
     verify.add_argument("--format", choices=("text", "json"), default="text")
 
+    schema = commands.add_parser("schema", help="print the schema catalog the audit sees (tables, columns, keys, where each is defined)")
+    _add_audit_arguments(schema)
+    schema.add_argument("--format", choices=("text", "json"), default="text")
+
     config = commands.add_parser("config", help="print the effective configuration")
     _add_audit_arguments(config)
 
@@ -255,6 +259,15 @@ def cmd_verify(args) -> int:
     return EXIT_FINDINGS if verification.failing else EXIT_CLEAN
 
 
+def cmd_schema(args) -> int:
+    from auditor.output.schema_output import render_schema_json, render_schema_text
+
+    result = _run_audit(args)
+    render = render_schema_json if args.format == "json" else render_schema_text
+    sys.stdout.write(render(result.catalog, result.schema_sources))
+    return EXIT_CLEAN
+
+
 def cmd_config(args) -> int:
     sys.stdout.write(describe(load_config(audit_target(args.paths)[0], **config_flags(args))))
     return EXIT_CLEAN
@@ -277,7 +290,9 @@ def cmd_rules(args) -> int:
     return EXIT_CLEAN
 
 
-COMMANDS = {"check": cmd_check, "report": cmd_report, "verify": cmd_verify, "config": cmd_config, "rules": cmd_rules}
+COMMANDS = {
+    "check": cmd_check, "report": cmd_report, "verify": cmd_verify, "schema": cmd_schema, "config": cmd_config, "rules": cmd_rules,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
