@@ -64,3 +64,15 @@ def test_bad_database_url_exits_2_with_the_reason(make_project, capsys, url, mes
     project = make_project(CODE)
     assert main(["check", str(project), "--database-url", url]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://app:s3cr3t-pw@127.0.0.1:1/db",
+    "postgresql://app:s3cr3t-pw@127.0.0.1:5432/no_such_database_ua",
+])
+def test_credentials_never_appear_in_errors(make_project, capsys, url):
+    project = make_project(CODE)
+    assert main(["check", str(project), "--database-url", url]) == 2
+    captured = capsys.readouterr()
+    assert "could not read the schema" in captured.err
+    assert "s3cr3t-pw" not in captured.err + captured.out
