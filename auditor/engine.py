@@ -26,7 +26,7 @@ from auditor.rulebook import Rule, builtin_rules
 from auditor.schema import discover_schema_files
 from auditor.schema.discover import migration_order
 from auditor.schema.live import live_catalog
-from auditor.schema.sources import ProjectSchema, build_catalog, embedded_ddl_files
+from auditor.schema.sources import ProjectSchema, build_catalog, python_schema_files
 from auditor.sites import SiteStatus, SqlCall, WriteSite
 from auditor.sql.statement import parse_write_statements
 from auditor.suppression import Suppression, apply_suppressions
@@ -195,12 +195,13 @@ def run_audit(
     python, files = project_files(config)
     touched = classify(changed, config.root) if changed is not None else None
     scan_jobs = dict(use_cache=config.cache, jobs=config.jobs or default_jobs(), sinks=config.sinks)
+    found = python_schema_files(python) if not config.database_url else None
     if touched is not None and not touched.schema:
         # No SQL schema file changed: findings can only be in the changed Python files (or,
         # if one of them is a model or migration, on its tables: rescanned below). Files
         # holding DDL are scanned too, since the catalog needs it.
         subset = [p for p in python if p.relative_to(config.root).as_posix() in touched.python]
-        subset += [p for p in embedded_ddl_files(python) if p not in subset]
+        subset += [p for p in found.ddl if p not in subset] if found else []
         scan = scan_python_files(config.root, subset, progress, **scan_jobs)
     else:
         subset = None
@@ -212,7 +213,7 @@ def run_audit(
         project = ProjectSchema(catalog, sources=["live database"])
     else:
         dialect = project_dialect(config, scan.calls)
-        project = build_catalog(config.root, python, files, dialect, scan.calls)
+        project = build_catalog(config.root, python, files, dialect, scan.calls, found)
         catalog = project.catalog
     python_tables: set[str] | None = frozenset()
     if touched is not None:

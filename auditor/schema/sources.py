@@ -73,27 +73,25 @@ def _run_reader(reader: Reader, root: Path, files: list[Path], dialect: str, kin
         return source
 
 
-def schema_candidates(files: list[Path]) -> list[Path]:
-    """Python files that may hold models or migrations (one read each)."""
-    found = []
-    for path in files:
-        try:
-            if _SCHEMA_HINT.search(path.read_bytes()):
-                found.append(path)
-        except OSError:
-            continue
-    return found
+@dataclass
+class PythonSchemaFiles:
+    """The Python files worth a schema reader's look, found with one read of each file."""
+
+    framework: list[Path] = field(default_factory=list)  # mention an ORM or migration framework
+    ddl: list[Path] = field(default_factory=list)  # hold DDL text (CREATE TABLE ...)
 
 
-def embedded_ddl_files(files: list[Path]) -> list[Path]:
-    """Python files whose text holds DDL (so changed-files mode scans them too)."""
-    found = []
+def python_schema_files(files: list[Path]) -> PythonSchemaFiles:
+    found = PythonSchemaFiles()
     for path in files:
         try:
-            if DDL_HINT_BYTES.search(path.read_bytes()):
-                found.append(path)
+            data = path.read_bytes()
         except OSError:
             continue
+        if _SCHEMA_HINT.search(data):
+            found.framework.append(path)
+        if DDL_HINT_BYTES.search(data):
+            found.ddl.append(path)
     return found
 
 
@@ -139,12 +137,16 @@ def merge_models(catalog: Catalog, models: Catalog, kind: str) -> None:
             )
 
 
-def build_catalog(root: Path, python_files: list[Path], sql_files: list[Path], dialect: str, sql_calls: list[SqlCall] = ()) -> ProjectSchema:
+def build_catalog(
+    root: Path, python_files: list[Path], sql_files: list[Path], dialect: str,
+    sql_calls: list[SqlCall] = (), found: PythonSchemaFiles | None = None,
+) -> ProjectSchema:
+    """The project's catalog; `found` (from python_schema_files) saves a second read of every file."""
     catalog = Catalog(dialect=dialect)
     project = ProjectSchema(catalog)
     apply_sql_files(catalog, sql_files, root)
     project.migration_files.update(catalog.sources)
-    candidates = schema_candidates(python_files)
+    candidates = (found or python_schema_files(python_files)).framework
     model_sources: list[SchemaSource] = []
     if candidates:
         for module, function in MIGRATION_READERS:
