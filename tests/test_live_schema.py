@@ -76,3 +76,19 @@ def test_credentials_never_appear_in_errors(make_project, capsys, url):
     captured = capsys.readouterr()
     assert "could not read the schema" in captured.err
     assert "s3cr3t-pw" not in captured.err + captured.out
+
+
+def test_a_missing_driver_is_a_clear_error_naming_the_extra(make_project):
+    import subprocess
+    import sys
+
+    project = make_project(CODE)
+    # Simulate a machine without psycopg: a None entry in sys.modules makes the import fail.
+    script = "import sys; sys.modules['psycopg'] = None; from auditor.cli import main; sys.exit(main(sys.argv[1:]))"
+    run = subprocess.run(
+        [sys.executable, "-c", script, "check", str(project), "--database-url", "postgresql://u:pw@127.0.0.1:1/x"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert run.returncode == 2
+    assert "pip install 'upsert-audit[postgres]'" in run.stderr
+    assert "Traceback" not in run.stderr

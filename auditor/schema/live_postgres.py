@@ -12,6 +12,7 @@ import sqlglot
 
 from auditor.dialects import POSTGRES
 from auditor.model import LIVE_DATABASE, Catalog, Column, KeyElement, KeyKind, Location, Table, TableName, UniqueKey
+from auditor.schema.driver import import_driver
 from auditor.sql.normalize import key_element, predicate_text
 
 COLUMNS = """
@@ -79,10 +80,10 @@ def _key(row) -> tuple[TableName, UniqueKey]:
 
 
 def introspect_postgres(conninfo: str, schemas: list[str] | None = None) -> Catalog:
-    import psycopg  # only the live features need a driver
-
+    psycopg = import_driver("psycopg")
     catalog = Catalog(dialect=POSTGRES, sources=[LIVE_DATABASE])
     with psycopg.connect(conninfo) as conn:
+        conn.read_only = True  # introspection never writes
         if schemas is None:
             schemas = [r[0] for r in conn.execute(
                 "SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') "
