@@ -19,7 +19,10 @@ driver's cryptic error (or, on MySQL, silent duplicates).
 
 `conn` is a DB-API connection or cursor (sqlite3, psycopg 3, psycopg2, PyMySQL,
 mysqlclient) or a SQLAlchemy Connection or Session (then `table` may also be a
-model class or a Table). Standard library only: the caller's driver does the work.
+model class or a Table); `aupsert_record()` is the awaitable twin for asyncpg and
+aiosqlite. Standard library only: the caller's driver does the work. The steps
+are written once, as a generator of queries (`upsert_protocol`), that a blocking
+or an asyncio driver runs.
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Generator, Iterable, Mapping, Sequence
 
-__all__ = ["MissingUniqueKey", "UnsupportedConnection", "upsert_record"]
+__all__ = ["MissingUniqueKey", "UnsupportedConnection", "aupsert_record", "upsert_record"]
 
 POSTGRES, SQLITE, MYSQL = "postgres", "sqlite", "mysql"
 
@@ -116,14 +119,23 @@ ORDER BY INDEX_NAME, SEQ_IN_INDEX
 """
 
 
-def _sqlite_keys(run: Callable[[str, Sequence], list[tuple]], table: str) -> list[set[str]] | None:
-    info = run(f"PRAGMA table_info({quote_table(table, SQLITE)})", ())
+# The key lookup is written once, as a generator that yields (sql, params) and is sent the
+# rows, so the same code serves blocking drivers and asyncio ones.
+Query = Generator[tuple[str, Sequence], list[dict], Any]
+
+
+def _tuples(rows: list[dict]) -> list[tuple]:
+    return [tuple(r.values()) for r in rows]
+
+
+def _sqlite_keys(table: str) -> Query:
+    info = _tuples((yield f"PRAGMA table_info({quote_table(table, SQLITE)})", ()))
     if not info:
         return None
     keys = []
-    for _seq, index, unique, _origin, partial in run(f"PRAGMA index_list({quote_table(table, SQLITE)})", ()):
+    for _seq, index, unique, _origin, partial in _tuples((yield f"PRAGMA index_list({quote_table(table, SQLITE)})", ())):
         if unique and not partial:
-            columns = [r[2] for r in run(f"PRAGMA index_info({quote(index, SQLITE)})", ())]
+            columns = [r[2] for r in _tuples((yield f"PRAGMA index_info({quote(index, SQLITE)})", ()))]
             if columns and None not in columns:  # an expression key has no column name
                 keys.append({c.lower() for c in columns})
     pk = {r[1].lower() for r in info if r[5]}
@@ -132,42 +144,67 @@ def _sqlite_keys(run: Callable[[str, Sequence], list[tuple]], table: str) -> lis
     return keys
 
 
-def live_unique_keys(dialect: str, run: Callable[[str, Sequence], list[tuple]], table: str, placeholder: Callable[[int], str]) -> list[set[str]] | None:
+def unique_keys_query(dialect: str, table: str, placeholder: Callable[[int], str]) -> Query:
     """Column sets of the table's usable unique keys; None if the table does not exist."""
     p0 = placeholder(0)
     if dialect == POSTGRES:
         name = quote_table(table, POSTGRES)
-        if not run(POSTGRES_TABLE.format(p0=p0), (name,))[0][0]:
+        if not _tuples((yield POSTGRES_TABLE.format(p0=p0), (name,)))[0][0]:
             return None
-        return [set(row[0]) for row in run(POSTGRES_KEYS.format(p0=p0), (name,))]
+        return [set(row[0]) for row in _tuples((yield POSTGRES_KEYS.format(p0=p0), (name,)))]
     if dialect == SQLITE:
-        return _sqlite_keys(run, table)
+        return (yield from _sqlite_keys(table))
     keys: dict[str, set[str]] = {}
     prefixed: set[str] = set()
-    for index, column, sub_part in run(MYSQL_KEYS.format(p0=p0), (table.split(".")[-1],)):
+    bare = table.split(".")[-1]
+    for index, column, sub_part in _tuples((yield MYSQL_KEYS.format(p0=p0), (bare,))):
         keys.setdefault(index, set()).add(column.lower())
         if sub_part is not None:  # a prefix key compares only the prefix: not the column's key
             prefixed.add(index)
-    if not keys and not run(f"SHOW TABLES LIKE {p0}", (table.split(".")[-1],)):
+    if not keys and not (yield f"SHOW TABLES LIKE {p0}", (bare,)):
         return None
     return [columns for index, columns in keys.items() if index not in prefixed]
+
+
+def run_query(query: Query, run: Callable[[str, Sequence], list[dict]]):
+    """Drive a query generator with a blocking `run`."""
+    try:
+        sql, params = next(query)
+        while True:
+            sql, params = query.send(run(sql, params))
+    except StopIteration as done:
+        return done.value
+
+
+async def arun_query(query: Query, run):
+    """Drive a query generator with an awaitable `run`."""
+    try:
+        sql, params = next(query)
+        while True:
+            sql, params = query.send(await run(sql, params))
+    except StopIteration as done:
+        return done.value
 
 
 _checked: set[tuple] = set()
 _checked_lock = threading.Lock()
 
 
-def check_unique_key(identity: tuple, dialect: str, run, table: str, conflict: Sequence[str], placeholder) -> None:
-    """Raise MissingUniqueKey unless `conflict` is exactly a unique key (once per process)."""
-    wanted = frozenset(c.lower() if dialect != POSTGRES else c for c in conflict)
-    cache_key = (identity, dialect, table, wanted)
+def _cache_key(executor: "Executor", table: str, conflict: Sequence[str]) -> tuple:
+    wanted = frozenset(c if executor.dialect == POSTGRES else c.lower() for c in conflict)
+    return (executor.identity, executor.dialect, table, wanted)
+
+
+def _already_checked(cache_key: tuple) -> bool:
     with _checked_lock:
-        if cache_key in _checked:
-            return
-    keys = live_unique_keys(dialect, run, table, placeholder)
+        return cache_key in _checked
+
+
+def _judge(cache_key: tuple, keys: list[set[str]] | None, table: str, conflict: Sequence[str]) -> None:
+    """Raise MissingUniqueKey unless `conflict` is exactly one of `keys`; remember a pass."""
     if keys is None:
         raise MissingUniqueKey(table, conflict, " (the table does not exist)")
-    if not any(k == wanted for k in keys):
+    if not any(k == cache_key[-1] for k in keys):
         found = "; its unique keys are " + ", ".join("(" + ", ".join(sorted(k)) + ")" for k in keys) if keys else "; it has no unique key"
         raise MissingUniqueKey(table, conflict, found)
     with _checked_lock:
@@ -183,8 +220,7 @@ class Executor:
 
     dialect: str
     placeholder: Callable[[int], str]
-    run: Callable[[str, Sequence], list[tuple]]  # rows as tuples
-    run_dicts: Callable[[str, Sequence], list[dict]]  # rows as {column: value}
+    run: Callable[[str, Sequence], Any]  # rows as [{column: value}] (awaitable for asyncio drivers)
     identity: tuple  # which database: the key check is cached per database
 
 
@@ -207,16 +243,14 @@ def dbapi_executor(conn: Any) -> Executor:
     dialect, placeholder = DBAPI_DRIVERS[_module(connection)]
     cursor = conn if is_cursor else conn.cursor()
 
-    def run(sql: str, params: Sequence) -> list[tuple]:
+    def run(sql: str, params: Sequence) -> list[dict]:
         cursor.execute(sql, tuple(params))
-        return [tuple(r) for r in cursor.fetchall()] if cursor.description else []
+        if not cursor.description:
+            return []
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
-    def run_dicts(sql: str, params: Sequence) -> list[dict]:
-        rows = run(sql, params)
-        names = [d[0] for d in cursor.description] if cursor.description else []
-        return [dict(zip(names, row)) for row in rows]
-
-    return Executor(dialect, placeholder, run, run_dicts, _dbapi_identity(connection, dialect))
+    return Executor(dialect, placeholder, run, _dbapi_identity(connection, dialect))
 
 
 def sqlalchemy_executor(conn: Any) -> Executor:
@@ -228,20 +262,13 @@ def sqlalchemy_executor(conn: Any) -> Executor:
         raise UnsupportedConnection(f"upsert_record: SQLAlchemy dialect {bind.dialect.name!r} is not supported")
     placeholder = lambda n: f":p{n}"  # noqa: E731
 
-    def execute(sql: str, params: Sequence):
-        return conn.execute(text(sql), {f"p{i}": v for i, v in enumerate(params)})
-
-    def run(sql: str, params: Sequence) -> list[tuple]:
-        result = execute(sql, params)
-        return [tuple(r) for r in result] if result.returns_rows else []
-
-    def run_dicts(sql: str, params: Sequence) -> list[dict]:
-        result = execute(sql, params)
+    def run(sql: str, params: Sequence) -> list[dict]:
+        result = conn.execute(text(sql), {f"p{i}": v for i, v in enumerate(params)})
         return [dict(r._mapping) for r in result] if result.returns_rows else []
 
     url = getattr(getattr(bind, "engine", bind), "url", None)
     identity = (url.host, url.port, url.database) if url is not None else (id(bind),)
-    return Executor(dialect, placeholder, run, run_dicts, identity)
+    return Executor(dialect, placeholder, run, identity)
 
 
 def executor_for(conn: Any) -> Executor:
@@ -254,6 +281,40 @@ def executor_for(conn: Any) -> Executor:
     raise UnsupportedConnection(
         f"upsert_record: unsupported connection {type(conn).__module__}.{type(conn).__name__}; pass a DB-API connection "
         f"or cursor (sqlite3, psycopg, psycopg2, PyMySQL, mysqlclient) or a SQLAlchemy Connection or Session"
+    )
+
+
+def asyncpg_executor(conn: Any) -> Executor:
+    async def run(sql: str, params: Sequence) -> list[dict]:
+        return [dict(r) for r in await conn.fetch(sql, *params)]
+
+    params = getattr(conn, "_params", None)
+    identity = (getattr(conn, "_addr", None), getattr(params, "database", None)) if params else (id(conn),)
+    return Executor(POSTGRES, lambda n: f"${n + 1}", run, identity)
+
+
+def aiosqlite_executor(conn: Any) -> Executor:
+    async def run(sql: str, params: Sequence) -> list[dict]:
+        cursor = await conn.execute(sql, tuple(params))
+        try:
+            if not cursor.description:
+                return []
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in await cursor.fetchall()]
+        finally:
+            await cursor.close()
+
+    return Executor(SQLITE, lambda n: "?", run, (id(conn),))
+
+
+def async_executor_for(conn: Any) -> Executor:
+    module = _module(conn)
+    if module == "asyncpg":
+        return asyncpg_executor(conn)
+    if module == "aiosqlite":
+        return aiosqlite_executor(conn)
+    raise UnsupportedConnection(
+        f"aupsert_record: unsupported connection {type(conn).__module__}.{type(conn).__name__}; pass an asyncpg or aiosqlite connection"
     )
 
 
@@ -291,22 +352,36 @@ def _validate(values: Mapping[str, Any], conflict: Iterable[str], update: Iterab
     return columns, conflict, update
 
 
-def upsert_record(conn: Any, table: Any, values: Mapping[str, Any], conflict: Sequence[str], update: Sequence[str] | None = None) -> dict:
-    """Insert `values` into `table`, or on a conflict on the unique key `conflict` update the
-    `update` columns (default: every other given column), atomically; return the row."""
+def upsert_protocol(executor: Executor, table: Any, values: Mapping[str, Any], conflict: Sequence[str], update: Sequence[str] | None) -> Query:
+    """The whole upsert as queries: check the key (once), upsert, return the row."""
     columns, conflict, update = _validate(values, conflict, update)
     name = table_name(table)
-    executor = executor_for(conn)
-    check_unique_key(executor.identity, executor.dialect, executor.run, name, conflict, executor.placeholder)
-    sql = upsert_sql(executor.dialect, name, columns, conflict, update, executor.placeholder)
+    dialect, placeholder = executor.dialect, executor.placeholder
+    cache_key = _cache_key(executor, name, conflict)
+    if not _already_checked(cache_key):
+        _judge(cache_key, (yield from unique_keys_query(dialect, name, placeholder)), name, conflict)
+    sql = upsert_sql(dialect, name, columns, conflict, update, placeholder)
     params = [values[c] for c in columns]
-    if executor.dialect == POSTGRES or (executor.dialect == SQLITE and sqlite3.sqlite_version_info >= (3, 35)):
-        rows = executor.run_dicts(sql + " RETURNING *", params)
+    if dialect == POSTGRES or (dialect == SQLITE and sqlite3.sqlite_version_info >= (3, 35)):
+        rows = yield sql + " RETURNING *", params
         if rows:
             return rows[0]
     else:
-        executor.run(sql, params)
+        yield sql, params
     # MySQL (and SQLite < 3.35) has no RETURNING, and DO NOTHING returns no row on a conflict:
     # read the row by its key, in the same transaction.
-    rows = executor.run_dicts(select_sql(executor.dialect, name, conflict, executor.placeholder), [values[c] for c in conflict])
+    rows = yield select_sql(dialect, name, conflict, placeholder), [values[c] for c in conflict]
     return rows[0]
+
+
+def upsert_record(conn: Any, table: Any, values: Mapping[str, Any], conflict: Sequence[str], update: Sequence[str] | None = None) -> dict:
+    """Insert `values` into `table`, or on a conflict on the unique key `conflict` update the
+    `update` columns (default: every other given column), atomically; return the row."""
+    executor = executor_for(conn)
+    return run_query(upsert_protocol(executor, table, values, conflict, update), executor.run)
+
+
+async def aupsert_record(conn: Any, table: Any, values: Mapping[str, Any], conflict: Sequence[str], update: Sequence[str] | None = None) -> dict:
+    """upsert_record() for asyncio drivers: an asyncpg or aiosqlite connection."""
+    executor = async_executor_for(conn)
+    return await arun_query(upsert_protocol(executor, table, values, conflict, update), executor.run)

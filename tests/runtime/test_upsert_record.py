@@ -8,7 +8,9 @@ import threading
 
 import pytest
 
-from auditor.upsert import MissingUniqueKey, UnsupportedConnection, upsert_record
+import asyncio
+
+from auditor.upsert import MissingUniqueKey, UnsupportedConnection, aupsert_record, upsert_record
 
 psycopg = pytest.importorskip("psycopg")
 pymysql = pytest.importorskip("pymysql")
@@ -55,7 +57,7 @@ class Database:
         return rows
 
 
-@pytest.fixture(params=["sqlite", "postgres", "mysql"])
+@pytest.fixture(params=["sqlite", "postgres", "psycopg2", "mysql"])
 def database(request, tmp_path):
     if request.param == "sqlite":
         path = tmp_path / "db.sqlite"
@@ -63,6 +65,10 @@ def database(request, tmp_path):
     if request.param == "postgres":
         url = request.getfixturevalue("pg_database")
         return Database("postgres", lambda: psycopg.connect(url))
+    if request.param == "psycopg2":
+        psycopg2 = pytest.importorskip("psycopg2")
+        url = request.getfixturevalue("pg_database")
+        return Database("postgres", lambda: psycopg2.connect(url))
     params = request.getfixturevalue("mariadb_database")
     return Database("mysql", lambda: pymysql.connect(**params))
 
@@ -161,3 +167,49 @@ def test_bad_calls_are_clear_errors():
         upsert_record(conn, "t", {"a": 1, "b": 2}, conflict=["a"], update=["a"])
     with pytest.raises(UnsupportedConnection):
         upsert_record(object(), "t", {"a": 1}, conflict=["a"])
+
+
+def test_asyncpg_twin_with_concurrent_tasks(pg_database):
+    asyncpg = pytest.importorskip("asyncpg")
+
+    async def scenario():
+        setup = await asyncpg.connect(pg_database)
+        for statement in TABLES["postgres"]:
+            await setup.execute(statement)
+        with pytest.raises(MissingUniqueKey, match="not a unique key of table events"):
+            await aupsert_record(setup, "events", {"user_id": 1, "kind": "x"}, conflict=["user_id"])
+
+        async def writer(n: int) -> None:
+            conn = await asyncpg.connect(pg_database)
+            try:
+                for key in range(20):
+                    await aupsert_record(conn, "prefs", {"user_id": key, "theme": f"t{n}", "lang": f"l{n}"}, conflict=["user_id"])
+            finally:
+                await conn.close()
+
+        await asyncio.gather(*(writer(n) for n in range(8)))
+        rows = await setup.fetch("SELECT user_id, theme, lang FROM prefs ORDER BY user_id")
+        await setup.close()
+        return [tuple(r) for r in rows]
+
+    rows = asyncio.run(scenario())
+    assert [r[0] for r in rows] == list(range(20))
+    assert all(theme[1:] == lang[1:] for _, theme, lang in rows)
+
+
+def test_aiosqlite_twin(tmp_path):
+    aiosqlite = pytest.importorskip("aiosqlite")
+
+    async def scenario():
+        async with aiosqlite.connect(tmp_path / "a.db") as conn:
+            for statement in TABLES["sqlite"]:
+                await conn.execute(statement)
+            row = await aupsert_record(conn, "prefs", {"user_id": 3, "theme": "dark"}, conflict=["user_id"])
+            again = await aupsert_record(conn, "prefs", {"user_id": 3, "theme": "light"}, conflict=["user_id"])
+            await conn.commit()
+            with pytest.raises(MissingUniqueKey):
+                await aupsert_record(conn, "events", {"user_id": 3}, conflict=["user_id"])
+            return row, again
+
+    row, again = asyncio.run(scenario())
+    assert row["theme"] == "dark" and again["theme"] == "light" and again["id"] == row["id"]
