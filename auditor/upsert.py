@@ -18,8 +18,9 @@ MissingUniqueKey naming the table, the columns and the fix, instead of the
 driver's cryptic error (or, on MySQL, silent duplicates).
 
 `conn` is a DB-API connection or cursor (sqlite3, psycopg 3, psycopg2, PyMySQL,
-mysqlclient) or a SQLAlchemy Connection or Session (then `table` may also be a
-model class or a Table); `aupsert_record()` is the awaitable twin for asyncpg and
+mysqlclient), a SQLAlchemy Connection or Session (then `table` may also be a
+model class or a Table), or Django's `connection` (then `table` is a model class
+and `values` use field names); `aupsert_record()` is the awaitable twin for asyncpg and
 aiosqlite. Standard library only: the caller's driver does the work. The steps
 are written once, as a generator of queries (`upsert_protocol`), that a blocking
 or an asyncio driver runs.
@@ -271,16 +272,38 @@ def sqlalchemy_executor(conn: Any) -> Executor:
     return Executor(dialect, placeholder, run, identity)
 
 
+DJANGO_VENDORS = {"postgresql": POSTGRES, "sqlite": SQLITE, "mysql": MYSQL}
+
+
+def django_executor(conn: Any) -> Executor:
+    """django.db.connection (or connections[alias]): its cursor takes %s on every backend."""
+    dialect = DJANGO_VENDORS.get(conn.vendor)
+    if dialect is None:
+        raise UnsupportedConnection(f"upsert_record: Django backend {conn.vendor!r} is not supported")
+
+    def run(sql: str, params: Sequence) -> list[dict]:
+        with conn.cursor() as cursor:
+            cursor.execute(sql, list(params))
+            if not cursor.description:
+                return []
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    return Executor(dialect, lambda n: "%s", run, (conn.alias, str(conn.settings_dict.get("NAME"))))
+
+
 def executor_for(conn: Any) -> Executor:
     module = _module(conn)
     if module == "sqlalchemy":
         return sqlalchemy_executor(conn)
+    if module == "django":
+        return django_executor(conn)
     connection = conn.connection if hasattr(conn, "fetchone") and hasattr(conn, "connection") else conn
     if _module(connection) in DBAPI_DRIVERS:
         return dbapi_executor(conn)
     raise UnsupportedConnection(
         f"upsert_record: unsupported connection {type(conn).__module__}.{type(conn).__name__}; pass a DB-API connection "
-        f"or cursor (sqlite3, psycopg, psycopg2, PyMySQL, mysqlclient) or a SQLAlchemy Connection or Session"
+        f"or cursor (sqlite3, psycopg, psycopg2, PyMySQL, mysqlclient), a SQLAlchemy Connection or Session, or Django's connection"
     )
 
 
@@ -319,9 +342,12 @@ def async_executor_for(conn: Any) -> Executor:
 
 
 def table_name(table: Any) -> str:
-    """A name, a SQLAlchemy Table (`fullname`) or a mapped class (`__table__`)."""
+    """A name, a SQLAlchemy Table (`fullname`), a mapped class (`__table__`) or a Django model."""
     if isinstance(table, str):
         return table
+    meta = getattr(table, "_meta", None)
+    if meta is not None and isinstance(getattr(meta, "db_table", None), str):
+        return meta.db_table
     table = getattr(table, "__table__", table)
     fullname = getattr(table, "fullname", None)
     if isinstance(fullname, str):
@@ -352,8 +378,20 @@ def _validate(values: Mapping[str, Any], conflict: Iterable[str], update: Iterab
     return columns, conflict, update
 
 
+def column_names(table: Any, names: Iterable[str]) -> list[str]:
+    """Django field names (`user`) to their columns (`user_id`); other tables use column names."""
+    meta = getattr(table, "_meta", None)
+    if meta is None or not hasattr(meta, "get_field"):
+        return list(names)
+    return [meta.get_field(n).column for n in names]
+
+
 def upsert_protocol(executor: Executor, table: Any, values: Mapping[str, Any], conflict: Sequence[str], update: Sequence[str] | None) -> Query:
     """The whole upsert as queries: check the key (once), upsert, return the row."""
+    if getattr(table, "_meta", None) is not None and hasattr(table._meta, "get_field"):
+        values = dict(zip(column_names(table, values), values.values()))
+        conflict = column_names(table, conflict)
+        update = None if update is None else column_names(table, update)
     columns, conflict, update = _validate(values, conflict, update)
     name = table_name(table)
     dialect, placeholder = executor.dialect, executor.placeholder

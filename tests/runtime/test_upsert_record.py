@@ -213,3 +213,60 @@ def test_aiosqlite_twin(tmp_path):
 
     row, again = asyncio.run(scenario())
     assert row["theme"] == "dark" and again["theme"] == "light" and again["id"] == row["id"]
+
+
+DJANGO_SCRIPT = """
+import sys
+import django
+from django.conf import settings
+
+settings.configure(DATABASES={"default": %(database)r}, INSTALLED_APPS=[], USE_TZ=True)
+django.setup()
+from django.db import connection, models
+from auditor.upsert import MissingUniqueKey, upsert_record
+
+class Owner(models.Model):
+    class Meta:
+        app_label = "demo"
+
+class Avatar(models.Model):
+    owner = models.OneToOneField(Owner, on_delete=models.CASCADE)
+    persona = models.CharField(max_length=20)
+    class Meta:
+        app_label = "demo"
+
+class Visit(models.Model):
+    owner = models.ForeignKey(Owner, on_delete=models.CASCADE)
+    class Meta:
+        app_label = "demo"
+
+with connection.schema_editor() as editor:
+    for model in (Owner, Avatar, Visit):
+        editor.create_model(model)
+owner = Owner.objects.create()
+first = upsert_record(connection, Avatar, {"owner": owner.pk, "persona": "owl"}, conflict=["owner"])
+second = upsert_record(connection, Avatar, {"owner": owner.pk, "persona": "fox"}, conflict=["owner"])
+assert first["id"] == second["id"] and second["persona"] == "fox", (first, second)
+assert Avatar.objects.get(owner=owner).persona == "fox"
+try:
+    upsert_record(connection, Visit, {"owner": owner.pk}, conflict=["owner"])
+except MissingUniqueKey as error:
+    print("refused:", error)
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_django_connection_with_a_model(backend, request, tmp_path):
+    import subprocess
+    import sys
+    from urllib.parse import urlparse
+
+    if backend == "sqlite":
+        database = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "dj.db")}
+    else:
+        url = urlparse(request.getfixturevalue("pg_database"))
+        database = {"ENGINE": "django.db.backends.postgresql", "NAME": url.path[1:], "USER": url.username or "",
+                    "HOST": url.hostname, "PORT": str(url.port or 5432)}
+    run = subprocess.run([sys.executable, "-c", DJANGO_SCRIPT % {"database": database}], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "refused: upsert_record: (owner_id) is not a unique key of table demo_visit" in run.stdout
