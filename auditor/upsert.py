@@ -225,6 +225,14 @@ class Executor:
     identity: tuple  # which database: the key check is cached per database
 
 
+def _dicts(description: Sequence | None, rows: Iterable[Sequence]) -> list[dict]:
+    """DB-API rows as {column: value}, by the cursor's description."""
+    if not description:
+        return []
+    names = [d[0] for d in description]
+    return [dict(zip(names, row)) for row in rows]
+
+
 def _module(obj: Any) -> str:
     return type(obj).__module__.split(".")[0]
 
@@ -246,10 +254,7 @@ def dbapi_executor(conn: Any) -> Executor:
 
     def run(sql: str, params: Sequence) -> list[dict]:
         cursor.execute(sql, tuple(params))
-        if not cursor.description:
-            return []
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return _dicts(cursor.description, cursor.fetchall() if cursor.description else ())
 
     return Executor(dialect, placeholder, run, _dbapi_identity(connection, dialect))
 
@@ -284,10 +289,7 @@ def django_executor(conn: Any) -> Executor:
     def run(sql: str, params: Sequence) -> list[dict]:
         with conn.cursor() as cursor:
             cursor.execute(sql, list(params))
-            if not cursor.description:
-                return []
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row)) for row in cursor.fetchall()]
+            return _dicts(cursor.description, cursor.fetchall() if cursor.description else ())
 
     return Executor(dialect, lambda n: "%s", run, (conn.alias, str(conn.settings_dict.get("NAME"))))
 
@@ -320,10 +322,7 @@ def aiosqlite_executor(conn: Any) -> Executor:
     async def run(sql: str, params: Sequence) -> list[dict]:
         cursor = await conn.execute(sql, tuple(params))
         try:
-            if not cursor.description:
-                return []
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row)) for row in await cursor.fetchall()]
+            return _dicts(cursor.description, await cursor.fetchall() if cursor.description else ())
         finally:
             await cursor.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor.model import Catalog, Diagnostic
+from auditor.model import Catalog
 from auditor.schema.ddl import apply_sql
 from auditor.schema.discover import discover_schema_files
 
@@ -17,19 +17,10 @@ def catalog_from_sql(sql: str, dialect: str, path: str = "<schema>") -> Catalog:
 
 def load_sql_schema(files: list[Path], root: Path, dialect: str) -> Catalog:
     """Apply every file, in the order given; paths in the catalog are relative to root."""
+    from auditor.schema.sources import apply_sql_files
+
     catalog = Catalog(dialect=dialect)
-    for file in files:
-        try:
-            relative = file.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            relative = file.as_posix()
-        try:
-            text = file.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            catalog.diagnostics.append(Diagnostic(relative, f"schema file could not be read: {error}", None, "decode-error"))
-            continue
-        catalog.sources.append(relative)
-        apply_sql(catalog, text, relative)
+    apply_sql_files(catalog, files, root)
     return catalog
 
 
