@@ -59,6 +59,9 @@ class ConflictClause:
     index_predicate_conjuncts: tuple[str, ...] = ()  # canonical SQL of each AND-ed term
     predicate_has_parameter: bool = False  # a bind parameter inside the index predicate
     update_columns: tuple[str, ...] = ()  # columns assigned by DO UPDATE SET / ODKU
+    # Unqualified column references in DO UPDATE's values or WHERE (both the table and
+    # EXCLUDED are in scope there), outside subqueries; folded, in order of appearance.
+    unqualified_columns: tuple[str, ...] = ()
 
     @property
     def target_set(self) -> frozenset[str]:

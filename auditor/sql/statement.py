@@ -49,6 +49,24 @@ def _assigned_columns(assignments: list[exp.Expression], dialect: str) -> tuple[
     return tuple(identifier_name(a.this, dialect) for a in assignments if isinstance(a, exp.EQ))
 
 
+def _unqualified_columns(node: exp.OnConflict, dialect: str) -> tuple[str, ...]:
+    """Columns without a table in DO UPDATE SET values and WHERE, not inside a subquery."""
+    scopes = [a.expression for a in node.expressions if isinstance(a, exp.EQ)]
+    if node.args.get("where") is not None:
+        scopes.append(node.args["where"])
+    found: list[str] = []
+    for scope in scopes:
+        for column in scope.find_all(exp.Column):
+            ident = column.this
+            if isinstance(ident, exp.Identifier) and not ident.quoted and ident.name.upper() == "DEFAULT":
+                continue  # SET c = DEFAULT is a keyword, not a column
+            if column.args.get("table") is None and column.find_ancestor(exp.Select, exp.Subquery) is None:
+                name = identifier_name(column.this, dialect)
+                if name not in found:
+                    found.append(name)
+    return tuple(found)
+
+
 def conflict_clause(node: exp.OnConflict, dialect: str) -> ConflictClause:
     if node.args.get("duplicate"):
         return ConflictClause(
@@ -67,6 +85,7 @@ def conflict_clause(node: exp.OnConflict, dialect: str) -> ConflictClause:
         index_predicate_conjuncts=conjuncts(predicate, dialect),
         predicate_has_parameter=_has_parameter(predicate),
         update_columns=_assigned_columns(node.expressions, dialect) if action is ConflictAction.UPDATE else (),
+        unqualified_columns=_unqualified_columns(node, dialect) if action is ConflictAction.UPDATE else (),
     )
 
 
