@@ -82,6 +82,10 @@ class Rule:
     example: ClassVar[str]
     use_instead: ClassVar[str]
     examples: ClassVar[tuple[Example, ...]] = ()
+    # What the rule claims the database does with an invalid example: "fails" (rejects it with
+    # the named error) or "duplicates" (runs it without error, but running it twice leaves
+    # more rows, where an upsert meant one). The oracle tests check exactly that claim.
+    claim: ClassVar[str] = "fails"
     # Does the database reject the statement when it merely plans it? Then `verify` can
     # confirm or contradict the finding; if the error only comes at execution, it cannot.
     fails_at_planning: ClassVar[bool] = True

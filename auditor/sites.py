@@ -88,6 +88,7 @@ class WriteStatement:
     conflict: ConflictClause | None = None
     or_action: str | None = None  # SQLite INSERT OR <REPLACE|IGNORE|...>, MySQL IGNORE
     normalized_sql: str = ""  # placeholders normalised; for display and live verification
+    non_null_literal_columns: tuple[str, ...] = ()  # set to a non-NULL literal in every VALUES row
 
 
 class SiteStatus(enum.Enum):

@@ -69,7 +69,7 @@ def test_postgres_before_and_after_the_fix(pg_database, tmp_path, capsys):
 
 
 def test_execution_time_failures_are_not_contradictions(pg_database, make_project, capsys):
-    schema = "CREATE TABLE codes (id int PRIMARY KEY, code text UNIQUE DEFERRABLE);\n"
+    schema = "CREATE TABLE codes (id int PRIMARY KEY, code text NOT NULL UNIQUE DEFERRABLE);\n"
     project = make_project({
         "schema.sql": schema,
         "app.py": "import psycopg\ncur.execute(\"INSERT INTO codes (id, code) VALUES (%s, %s) ON CONFLICT (code) DO NOTHING\")\n",

@@ -78,7 +78,51 @@ def _run_sqlite(path: Path, example) -> str | None:
     return None
 
 
-@pytest.mark.parametrize(("rule", "example", "dialect"), CASES)
+def _row_counts_postgres(url: str, example, table: str) -> tuple[int, int]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(example.schema)
+        if example.setup:
+            conn.execute(example.setup)
+        counts = []
+        for _ in range(2):
+            conn.execute(example.sql)
+            counts.append(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    return counts[0], counts[1]
+
+
+def _row_counts_sqlite(path: Path, example, table: str) -> tuple[int, int]:
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(example.schema + ";" + example.setup)
+        counts = []
+        for _ in range(2):
+            conn.execute(example.sql)
+            counts.append(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        conn.commit()
+    finally:
+        conn.close()
+    return counts[0], counts[1]
+
+
+DUPLICATE_CASES = [case for case in CASES if case.values[0].claim == "duplicates"]
+
+
+@pytest.mark.parametrize(("rule", "example", "dialect"), DUPLICATE_CASES)
+def test_database_duplicates_exactly_the_invalid_examples(rule, example, dialect, request, tmp_path):
+    """A "duplicates" claim: the statement runs, and a second run adds rows instead of merging."""
+    [statement], _ = parse_write_statements(example.sql, dialect)
+    table = str(statement.table)
+    if dialect == "postgres":
+        first, second = _row_counts_postgres(request.getfixturevalue("pg_database"), example, table)
+    else:
+        first, second = _row_counts_sqlite(tmp_path / "oracle.sqlite", example, table)
+    if example.valid:
+        assert second == first, "a valid example duplicated rows"
+    else:
+        assert second > first, "the database did not duplicate the row"
+
+
+@pytest.mark.parametrize(("rule", "example", "dialect"), [c for c in CASES if c.values[0].claim == "fails"])
 def test_database_agrees_with_the_example(rule, example, dialect, request, tmp_path):
     if dialect == "postgres":
         outcome = _run_postgres(request.getfixturevalue("pg_database"), example)
@@ -106,9 +150,10 @@ def test_every_rule_is_complete():
         # dialect outside the rule, to show the database there accepts the statement.
         assert set(d for e in rule.examples if not e.valid for d in e.dialects) <= set(rule.dialects)
         for example in rule.examples:
-            if not example.valid:
+            if not example.valid and rule.claim == "fails":
                 assert "postgres" not in example.dialects or example.sqlstate, rule.id
                 assert "sqlite" not in example.dialects or example.sqlite_error, rule.id
+        assert rule.claim in ("fails", "duplicates")
         docs = rule.docs_markdown()
         for section in ("### What it does", "### Why is this bad?", "### Example", "### Use instead"):
             assert section in docs
