@@ -88,7 +88,21 @@ class WriteStatement:
     conflict: ConflictClause | None = None
     or_action: str | None = None  # SQLite INSERT OR <REPLACE|IGNORE|...>, MySQL IGNORE
     normalized_sql: str = ""  # placeholders normalised; for display and live verification
-    non_null_literal_columns: tuple[str, ...] = ()  # set to a non-NULL literal in every VALUES row
+    # Each VALUES row: the SQL of each non-NULL literal value, None where it is not known
+    # (bind parameter, NULL, expression); () when the statement has no plain VALUES list.
+    literal_rows: tuple[tuple[str | None, ...], ...] = ()
+
+    def literal_values(self, column: str) -> list[str | None]:
+        """The column's value in each VALUES row ([] if the column is not listed)."""
+        if column not in self.columns or not self.literal_rows:
+            return []
+        i = self.columns.index(column)
+        return [row[i] for row in self.literal_rows]
+
+    @property
+    def non_null_literal_columns(self) -> tuple[str, ...]:
+        """Columns that every VALUES row sets to a literal other than NULL."""
+        return tuple(c for c in self.columns if (values := self.literal_values(c)) and None not in values)
 
 
 class SiteStatus(enum.Enum):

@@ -89,19 +89,16 @@ def conflict_clause(node: exp.OnConflict, dialect: str) -> ConflictClause:
     )
 
 
-def _non_null_literal_columns(tree: exp.Insert, columns: tuple[str, ...]) -> tuple[str, ...]:
-    """Columns that every VALUES row sets to a literal other than NULL (bind parameters and
-    expressions may be NULL at run time, so they do not count)."""
+def _literal_rows(tree: exp.Insert, columns: tuple[str, ...]) -> tuple[tuple[str | None, ...], ...]:
+    """Each VALUES row as the SQL of its non-NULL literals, None where the value is a bind
+    parameter, NULL or an expression (unknown until run time); () if the rows do not line up."""
     values = tree.expression
     if not isinstance(values, exp.Values) or not columns:
         return ()
     rows = [row.expressions if isinstance(row, exp.Tuple) else [row] for row in values.expressions]
     if not rows or any(len(row) != len(columns) for row in rows):
         return ()
-    return tuple(
-        column for i, column in enumerate(columns)
-        if all(isinstance(row[i], (exp.Literal, exp.Boolean)) for row in rows)
-    )
+    return tuple(tuple(v.sql() if isinstance(v, (exp.Literal, exp.Boolean)) else None for v in row) for row in rows)
 
 
 def _insert(tree: exp.Insert, dialect: str, sql: str) -> WriteStatement:
@@ -119,7 +116,7 @@ def _insert(tree: exp.Insert, dialect: str, sql: str) -> WriteStatement:
         conflict=conflict_clause(conflict, dialect) if conflict is not None else None,
         or_action=alternative,
         normalized_sql=sql,
-        non_null_literal_columns=_non_null_literal_columns(tree, columns),
+        literal_rows=_literal_rows(tree, columns),
     )
 
 
