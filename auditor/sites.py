@@ -91,6 +91,7 @@ class WriteStatement:
     # Each VALUES row: the SQL of each non-NULL literal value, None where it is not known
     # (bind parameter, NULL, expression); () when the statement has no plain VALUES list.
     literal_rows: tuple[tuple[str | None, ...], ...] = ()
+    select_ends_in_from: bool = False  # INSERT ... SELECT ... FROM x with nothing after FROM
 
     def literal_values(self, column: str) -> list[str | None]:
         """The column's value in each VALUES row ([] if the column is not listed)."""

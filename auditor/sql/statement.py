@@ -101,6 +101,19 @@ def _literal_rows(tree: exp.Insert, columns: tuple[str, ...]) -> tuple[tuple[str
     return tuple(tuple(v.sql() if isinstance(v, (exp.Literal, exp.Boolean)) else None for v in row) for row in rows)
 
 
+# Clauses that may follow FROM; if none is present, FROM (or its last join) ends the SELECT.
+_AFTER_FROM = ("where", "group", "having", "qualify", "windows", "order", "limit", "offset")
+
+
+def _select_ends_in_from(tree: exp.Insert) -> bool:
+    """INSERT ... SELECT whose last clause is FROM: SQLite reads a following ON CONFLICT's
+    `ON` as a join constraint (the parsing ambiguity its docs describe)."""
+    source = tree.expression
+    if not isinstance(source, exp.Select) or not (source.args.get("from") or source.args.get("from_")):
+        return False
+    return not any(source.args.get(clause) for clause in _AFTER_FROM)
+
+
 def _insert(tree: exp.Insert, dialect: str, sql: str) -> WriteStatement:
     target = tree.this
     columns = tuple(identifier_name(c, dialect) for c in target.expressions) if isinstance(target, exp.Schema) else ()
@@ -117,6 +130,7 @@ def _insert(tree: exp.Insert, dialect: str, sql: str) -> WriteStatement:
         or_action=alternative,
         normalized_sql=sql,
         literal_rows=_literal_rows(tree, columns),
+        select_ends_in_from=_select_ends_in_from(tree),
     )
 
 
