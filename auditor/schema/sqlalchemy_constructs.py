@@ -1,0 +1,336 @@
+"""SQLAlchemy schema constructs read from source (`Column`, `mapped_column`, `UniqueConstraint`,
+`PrimaryKeyConstraint`, `Index`), and the DDL SQLAlchemy emits for them.
+
+Shared by the models reader and the Alembic reader, which call the same constructs
+(`sa.Column(...)` inside `op.create_table`). What SQLAlchemy does, reproduced:
+- a column is NULL-able unless `nullable=False` or `primary_key=True`; a `mapped_column`
+  with a `Mapped[X]` annotation is NOT NULL unless X is Optional / `X | None`;
+- `unique=True` is an unnamed table-level `UNIQUE (col)`, `unique=True, index=True` a
+  unique index named `ix_<table>_<col>` (the default naming convention);
+- dialect-specific keywords (`postgresql_where`, `sqlite_where`, ...) count only on their
+  own dialect: SQLAlchemy drops them silently elsewhere;
+- `MetaData(naming_convention=...)` names what the code leaves unnamed.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+from auditor.dialects import MYSQL, POSTGRES, SQLITE
+from auditor.schema.pysource import NotLiteral, PythonModule, call_name, dotted_name, keyword, last_name, literal
+from auditor.schema.source import quote, quote_table
+
+DIALECT_PREFIX = {POSTGRES: "postgresql_", SQLITE: "sqlite_", MYSQL: "mysql_"}
+
+# SQLAlchemy type -> SQL the catalog records (only nullability and keys matter to the rules).
+TYPES = {
+    "Integer": "INTEGER", "SmallInteger": "SMALLINT", "BigInteger": "BIGINT", "String": "VARCHAR", "Unicode": "VARCHAR",
+    "Text": "TEXT", "UnicodeText": "TEXT", "Boolean": "BOOLEAN", "DateTime": "TIMESTAMP", "Date": "DATE", "Time": "TIME",
+    "Float": "FLOAT", "Numeric": "NUMERIC", "JSON": "JSON", "JSONB": "JSON", "Uuid": "UUID", "UUID": "UUID",
+    "LargeBinary": "BLOB", "Enum": "VARCHAR", "Interval": "INTERVAL",
+}
+PYTHON_TYPES = {"int": "INTEGER", "str": "VARCHAR", "bool": "BOOLEAN", "float": "FLOAT", "datetime": "TIMESTAMP",
+                "date": "DATE", "Decimal": "NUMERIC", "dict": "JSON", "bytes": "BLOB", "UUID": "UUID", "uuid.UUID": "UUID"}
+COLUMN_CALLS = {"Column", "mapped_column"}
+
+
+class UnreadableConstruct(Exception):
+    """A construct whose meaning needs running code (the reader reports it and moves on)."""
+
+
+@dataclass
+class ColumnSpec:
+    name: str
+    type: str
+    nullable: bool
+    primary_key: bool = False
+    unique: bool = False
+    index: bool = False
+    line: int = 0
+
+
+@dataclass
+class KeySpec:
+    """A PRIMARY KEY or UNIQUE constraint, or a unique index."""
+
+    kind: str  # "primary" | "unique" | "index"
+    name: str | None
+    elements: list[str]  # SQL: quoted column names or expressions
+    columns: list[str]  # plain column names (for naming conventions)
+    line: int
+    where: str | None = None
+    include: list[str] = field(default_factory=list)
+    nulls_not_distinct: bool = False
+    deferrable: bool = False
+    initially_deferred: bool = False
+
+
+@dataclass
+class TableSpec:
+    name: str
+    schema: str | None
+    line: int
+    columns: list[ColumnSpec] = field(default_factory=list)
+    keys: list[KeySpec] = field(default_factory=list)
+
+
+# --- values ------------------------------------------------------------------
+
+
+def value(module: PythonModule, node: ast.expr | None, default=None):
+    if node is None:
+        return default
+    try:
+        return literal(node, module.constants)
+    except NotLiteral as error:
+        raise UnreadableConstruct(f"not a literal: {error}") from None
+
+
+def dialect_keyword(call: ast.Call, option: str, dialect: str) -> ast.expr | None:
+    """`postgresql_where=` on PostgreSQL, `sqlite_where=` on SQLite; other dialects' are ignored."""
+    return keyword(call, DIALECT_PREFIX[dialect] + option)
+
+
+def column_reference(node: ast.expr, module: PythonModule) -> str:
+    """A column given as "name", Model.attr, table.c.name or a Column variable: its name."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        found = module.constants.get(node.id)
+        if isinstance(found, ast.Constant) and isinstance(found.value, str):
+            return found.value
+        return node.id
+    raise UnreadableConstruct(f"column reference {ast.unparse(node)[:60]}")
+
+
+def sql_expression(node: ast.expr, module: PythonModule, dialect: str) -> str:
+    """Python SQL expressions as SQL: text("..."), func.lower(col), col == 'x', col.is_(None), and_()."""
+    name = call_name(node)
+    if isinstance(node, ast.Call) and last_name(name) in ("text", "literal_column"):
+        return value(module, node.args[0])
+    if isinstance(node, ast.Call) and name and (name.startswith("func.") or ".func." in name):
+        function = name.rsplit(".", 1)[-1]
+        return f"{function}(" + ", ".join(sql_expression(a, module, dialect) for a in node.args) + ")"
+    if isinstance(node, ast.Call) and last_name(name) in ("and_", "or_"):
+        joiner = " AND " if last_name(name) == "and_" else " OR "
+        return joiner.join(f"({sql_expression(a, module, dialect)})" for a in node.args)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("is_", "isnot", "is_not"):
+        operator = "IS" if node.func.attr == "is_" else "IS NOT"
+        return f"{sql_expression(node.func.value, module, dialect)} {operator} {sql_expression(node.args[0], module, dialect)}"
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        operators = {ast.Eq: "=", ast.NotEq: "<>", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+        operator = operators.get(type(node.ops[0]))
+        if operator:
+            return f"{sql_expression(node.left, module, dialect)} {operator} {sql_expression(node.comparators[0], module, dialect)}"
+    if isinstance(node, ast.Constant):
+        if node.value is None:
+            return "NULL"
+        if isinstance(node.value, bool):
+            return "TRUE" if node.value else "FALSE"
+        if isinstance(node.value, str):
+            return "'" + node.value.replace("'", "''") + "'"
+        return repr(node.value)
+    if isinstance(node, (ast.Attribute, ast.Name)):
+        return quote(column_reference(node, module), dialect)
+    raise UnreadableConstruct(f"SQL expression {ast.unparse(node)[:60]}")
+
+
+def index_element(node: ast.expr, module: PythonModule, dialect: str) -> tuple[str, str | None]:
+    """(SQL, column name or None) of one element of an Index or constraint."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) or isinstance(node, (ast.Attribute, ast.Name)) and not isinstance(node, ast.Call):
+        column = column_reference(node, module)
+        return quote(column, dialect), column
+    return sql_expression(node, module, dialect), None
+
+
+# --- types and columns ---------------------------------------------------------------
+
+
+def type_sql(node: ast.expr | None) -> str:
+    if node is None:
+        return "TEXT"
+    name = last_name(call_name(node)) if isinstance(node, ast.Call) else last_name(dotted_name(node))
+    return TYPES.get(name or "", "TEXT")
+
+
+def annotation_type(annotation: ast.expr | None) -> tuple[str | None, bool | None]:
+    """(SQL type, nullable) from `Mapped[X]` / `Mapped[Optional[X]]` / `Mapped[X | None]`."""
+    if not isinstance(annotation, ast.Subscript) or last_name(dotted_name(annotation.value)) != "Mapped":
+        return None, None
+    inner = annotation.slice
+    nullable = False
+    if isinstance(inner, ast.Subscript) and last_name(dotted_name(inner.value)) == "Optional":
+        inner, nullable = inner.slice, True
+    elif isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.BitOr):
+        parts = [inner.left, inner.right]
+        if any(isinstance(p, ast.Constant) and p.value is None for p in parts):
+            nullable = True
+            inner = next(p for p in parts if not (isinstance(p, ast.Constant) and p.value is None))
+    python = dotted_name(inner) if not isinstance(inner, ast.Constant) else inner.value
+    return PYTHON_TYPES.get(python or "", PYTHON_TYPES.get(last_name(python) or "", "TEXT")), nullable
+
+
+def is_column_call(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Call) and last_name(call_name(node)) in COLUMN_CALLS
+
+
+def column_spec(call: ast.Call, module: PythonModule, attribute: str | None = None, annotation: ast.expr | None = None) -> ColumnSpec:
+    """A Column(...) / mapped_column(...) call; `attribute` names it in a declarative class."""
+    args = list(call.args)
+    name = attribute
+    if args and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
+        name = args.pop(0).value
+    elif args and isinstance(args[0], ast.Name) and isinstance(module.constants.get(args[0].id), ast.Constant):
+        name = value(module, args.pop(0))
+    if name is None:
+        raise UnreadableConstruct("a Column without a name")
+    column_type = next((a for a in args if not (isinstance(a, ast.Call) and last_name(call_name(a)) in ("ForeignKey", "Sequence", "Identity", "Computed"))), None)
+    primary_key = bool(value(module, keyword(call, "primary_key"), False))
+    annotated_type, annotated_nullable = annotation_type(annotation)
+    nullable_node = keyword(call, "nullable")
+    if nullable_node is not None:
+        nullable = bool(value(module, nullable_node))
+    elif primary_key:
+        nullable = False
+    elif last_name(call_name(call)) == "mapped_column" and annotated_nullable is not None:
+        nullable = annotated_nullable
+    else:
+        nullable = True
+    return ColumnSpec(
+        name=name,
+        type=type_sql(column_type) if column_type is not None else (annotated_type or "TEXT"),
+        nullable=nullable and not primary_key,
+        primary_key=primary_key,
+        unique=bool(value(module, keyword(call, "unique"), False)),
+        index=bool(value(module, keyword(call, "index"), False)),
+        line=call.lineno,
+    )
+
+
+# --- constraints and indexes ------------------------------------------------------------
+
+
+def _deferral(call: ast.Call, module: PythonModule) -> tuple[bool, bool]:
+    deferrable = bool(value(module, keyword(call, "deferrable"), False))
+    initially = str(value(module, keyword(call, "initially"), "") or "").upper()
+    return deferrable, deferrable and initially == "DEFERRED"
+
+
+def key_spec(call: ast.Call, module: PythonModule, dialect: str) -> KeySpec | None:
+    """UniqueConstraint / PrimaryKeyConstraint / Index(unique=True); None for anything else."""
+    kind = last_name(call_name(call))
+    if kind in ("UniqueConstraint", "PrimaryKeyConstraint"):
+        columns = [column_reference(a, module) for a in call.args]
+        deferrable, deferred = _deferral(call, module)
+        nnd = dialect == POSTGRES and bool(value(module, dialect_keyword(call, "nulls_not_distinct", dialect), False))
+        return KeySpec(
+            kind="unique" if kind == "UniqueConstraint" else "primary",
+            name=value(module, keyword(call, "name")),
+            elements=[quote(c, dialect) for c in columns], columns=columns, line=call.lineno,
+            deferrable=deferrable, initially_deferred=deferred, nulls_not_distinct=nnd,
+        )
+    if kind == "Index":
+        if not value(module, keyword(call, "unique"), False):
+            return None  # only unique indexes can arbitrate conflicts
+        args = list(call.args)
+        name = value(module, args.pop(0)) if args else None
+        elements = [index_element(a, module, dialect) for a in args]
+        return index_key(name, elements, call, module, dialect)
+    return None
+
+
+def index_key(name: str | None, elements: list[tuple[str, str | None]], call: ast.Call, module: PythonModule, dialect: str) -> KeySpec:
+    where_node = dialect_keyword(call, "where", dialect)
+    include_node = keyword(call, "postgresql_include") if dialect == POSTGRES else None
+    return KeySpec(
+        kind="index", name=name,
+        elements=[sql for sql, _ in elements], columns=[c for _, c in elements if c], line=call.lineno,
+        where=sql_expression(where_node, module, dialect) if where_node is not None else None,
+        include=[column_reference(n, module) for n in include_node.elts] if isinstance(include_node, (ast.List, ast.Tuple)) else [],
+        nulls_not_distinct=dialect == POSTGRES and bool(value(module, dialect_keyword(call, "nulls_not_distinct", dialect), False)),
+    )
+
+
+# --- naming conventions -----------------------------------------------------------------
+
+CONVENTION_KEYS = {"primary": "pk", "unique": "uq", "index": "ix"}
+_TOKEN = re.compile(r"%\((\w+)\)s")
+
+
+def convention_name(convention: dict, kind: str, table: str, columns: list[str], name: str | None) -> str | None:
+    """The name MetaData(naming_convention=...) gives a key (None: the database names it)."""
+    template = convention.get(CONVENTION_KEYS[kind])
+    if kind == "index" and template is None and not convention:
+        template = "ix_%(column_0_label)s"  # the default MetaData's convention, for index=True
+    if template is None or (name is not None and "%(constraint_name)s" not in template):
+        return name
+    if "%(constraint_name)s" in template and name is None:
+        return None  # SQLAlchemy raises for this; leave it unnamed
+
+    def token(match: re.Match) -> str:
+        key = match.group(1)
+        first = columns[0] if columns else ""
+        values = {
+            "table_name": table, "constraint_name": name or "", "column_0_name": first,
+            "column_0_label": f"{table}_{first}", "column_0_N_name": "_".join(columns), "column_0N_name": "".join(columns),
+            "column_0_N_label": "_".join(f"{table}_{c}" for c in columns),
+        }
+        if key not in values:
+            raise UnreadableConstruct(f"naming convention token %({key})s")
+        return values[key]
+
+    return _TOKEN.sub(token, template)
+
+
+# --- DDL ------------------------------------------------------------------------------
+
+
+def key_clause(key: KeySpec, dialect: str) -> str:
+    head = f"CONSTRAINT {quote(key.name, dialect)} " if key.name else ""
+    body = "PRIMARY KEY" if key.kind == "primary" else "UNIQUE" + (" NULLS NOT DISTINCT" if key.nulls_not_distinct else "")
+    tail = ""
+    if key.deferrable and dialect == POSTGRES:
+        tail = " DEFERRABLE" + (" INITIALLY DEFERRED" if key.initially_deferred else "")
+    return f"{head}{body} ({', '.join(key.elements)}){tail}"
+
+
+def create_index_sql(key: KeySpec, table: str, schema: str | None, dialect: str) -> str:
+    name = quote(key.name, dialect) + " " if key.name else ""
+    sql = f"CREATE UNIQUE INDEX {name}ON {quote_table(table, schema, dialect)} ({', '.join(key.elements)})"
+    if key.include:
+        sql += " INCLUDE (" + ", ".join(quote(c, dialect) for c in key.include) + ")"
+    if key.nulls_not_distinct:
+        sql += " NULLS NOT DISTINCT"
+    if key.where:
+        sql += f" WHERE {key.where}"
+    return sql
+
+
+def named(key: KeySpec, table: str, convention: dict) -> KeySpec:
+    key.name = convention_name(convention, key.kind, table, key.columns, key.name)
+    return key
+
+
+def table_ddl(spec: TableSpec, dialect: str, convention: dict) -> list[tuple[str, int]]:
+    """(statement, line) pairs: CREATE TABLE, then its unique indexes, as SQLAlchemy emits them."""
+    items = [f"{quote(c.name, dialect)} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in spec.columns]
+    constraints = [k for k in spec.keys if k.kind != "index"]
+    primary = [c.name for c in spec.columns if c.primary_key]
+    if primary and not any(k.kind == "primary" for k in constraints):
+        constraints.insert(0, KeySpec("primary", None, [quote(c, dialect) for c in primary], primary, spec.line))
+    for column in spec.columns:
+        if column.unique and not column.index:
+            constraints.append(KeySpec("unique", None, [quote(column.name, dialect)], [column.name], column.line))
+    items += [key_clause(named(k, spec.name, convention), dialect) for k in constraints]
+    statements = [(f"CREATE TABLE {quote_table(spec.name, spec.schema, dialect)} ({', '.join(items)})", spec.line)]
+    indexes = [k for k in spec.keys if k.kind == "index"]
+    indexes += [
+        KeySpec("index", None, [quote(c.name, dialect)], [c.name], c.line) for c in spec.columns if c.unique and c.index
+    ]
+    for index in indexes:
+        statements.append((create_index_sql(named(index, spec.name, convention), spec.name, spec.schema, dialect), index.line))
+    return statements

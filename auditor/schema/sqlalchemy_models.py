@@ -1,0 +1,267 @@
+"""SQLAlchemy models as a schema source, read statically.
+
+Reads declarative classes (`__tablename__`, `mapped_column` / `Column`, `Mapped[...]`
+annotations, `__table_args__` as a tuple, a dict or a tuple ending in a dict, columns
+inherited from mixins and abstract bases), Core `Table("name", metadata, ...)`, and
+module-level `Index(..., unique=True)` on a model's or a table's columns. A project-wide
+`MetaData(naming_convention=...)` names what the code leaves unnamed.
+
+Not read (each skipped with a diagnostic, never guessed): `@declared_attr` table names
+and columns, tables built in loops or functions, names that are not literals.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from auditor.model import Diagnostic
+from auditor.schema.pysource import PythonModule, call_name, last_name, modules_mentioning
+from auditor.schema.source import SchemaSource
+from auditor.schema.sqlalchemy_constructs import (
+    ColumnSpec,
+    TableSpec,
+    UnreadableConstruct,
+    annotation_type,
+    column_spec,
+    index_element,
+    index_key,
+    is_column_call,
+    key_spec,
+    table_ddl,
+    value,
+)
+
+KIND = "sqlalchemy models"
+NEEDLES = (b"sqlalchemy",)
+
+
+def naming_convention(modules: list[PythonModule], source: SchemaSource) -> dict:
+    """The project's `MetaData(naming_convention=...)`; {} when there is none."""
+    found: list[tuple[PythonModule, ast.Call, dict]] = []
+    for module in modules:
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Call) and last_name(call_name(node)) == "MetaData":
+                convention = next((k.value for k in node.keywords if k.arg == "naming_convention"), None)
+                if convention is None:
+                    continue
+                try:
+                    found.append((module, node, value(module, convention)))
+                except UnreadableConstruct as error:
+                    source.diagnostics.append(Diagnostic(module.relative, f"naming convention not read ({error})", node.lineno, "schema-source-error"))
+    conventions = [c for _, _, c in found if isinstance(c, dict)]
+    if len({repr(sorted(c.items())) for c in conventions}) > 1:
+        module, node, _ = found[1]
+        source.diagnostics.append(Diagnostic(module.relative, "several naming conventions; the first one is used for every model", node.lineno, "schema-source-error"))
+    return conventions[0] if conventions else {}
+
+
+class ModelReader:
+    """Collects TableSpecs from every module; classes are looked up by name across modules."""
+
+    def __init__(self, modules: list[PythonModule], dialect: str, source: SchemaSource):
+        self.dialect = dialect
+        self.source = source
+        self.classes: dict[str, tuple[PythonModule, ast.ClassDef]] = {}
+        for module in modules:
+            for node in ast.walk(module.tree):
+                if isinstance(node, ast.ClassDef):
+                    self.classes.setdefault(node.name, (module, node))
+        self.tables: list[tuple[PythonModule, TableSpec]] = []
+        self.by_class: dict[str, TableSpec] = {}
+        self.by_variable: dict[str, TableSpec] = {}
+
+    def diagnose(self, module: PythonModule, line: int, message: str) -> None:
+        self.source.diagnostics.append(Diagnostic(module.relative, message, line, "schema-source-error"))
+
+    # -- declarative classes ----------------------------------------------------------
+
+    def class_attribute(self, node: ast.ClassDef, name: str) -> ast.expr | None:
+        for statement in node.body:
+            if isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in statement.targets):
+                return statement.value
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.target.id == name:
+                return statement.value
+        return None
+
+    def own_columns(self, module: PythonModule, node: ast.ClassDef) -> list[ColumnSpec]:
+        columns = []
+        for statement in node.body:
+            target, annotation, call = None, None, None
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+                target, call = statement.targets[0].id, statement.value
+            elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+                target, annotation, call = statement.target.id, statement.annotation, statement.value
+            if target is None or target.startswith("__"):
+                continue
+            try:
+                if is_column_call(call):
+                    columns.append(column_spec(call, module, target, annotation))
+                elif call is None and annotation is not None:
+                    sql_type, nullable = annotation_type(annotation)
+                    if sql_type and sql_type != "TEXT" or nullable is not None and sql_type:
+                        columns.append(ColumnSpec(target, sql_type, bool(nullable), line=statement.lineno))
+            except UnreadableConstruct as error:
+                self.diagnose(module, statement.lineno, f"{node.name}.{target} not read ({error})")
+        return columns
+
+    def inherited(self, node: ast.ClassDef, seen: set[str]) -> list[tuple[PythonModule, ast.ClassDef]]:
+        """Bases defined in the project (mixins, abstract models), nearest first."""
+        chain = []
+        for base in node.bases:
+            name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else None
+            if name and name in self.classes and name not in seen:
+                seen.add(name)
+                module, base_node = self.classes[name]
+                chain.append((module, base_node))
+                chain.extend(self.inherited(base_node, seen))
+        return chain
+
+    def read_class(self, module: PythonModule, node: ast.ClassDef) -> None:
+        tablename = self.class_attribute(node, "__tablename__")
+        if tablename is None or self.class_attribute(node, "__abstract__") is not None:
+            return
+        try:
+            name = value(module, tablename)
+        except UnreadableConstruct:
+            self.diagnose(module, node.lineno, f"model {node.name}: __tablename__ is not a literal; its keys are not in the catalog")
+            return
+        columns: dict[str, ColumnSpec] = {}
+        for base_module, base in reversed(self.inherited(node, {node.name})):
+            for column in self.own_columns(base_module, base):
+                columns[column.name] = column
+        for column in self.own_columns(module, node):
+            columns[column.name] = column
+        spec = TableSpec(name, None, node.lineno, list(columns.values()))
+        self.table_args(module, node, spec)
+        self.tables.append((module, spec))
+        self.by_class[node.name] = spec
+
+    def table_args(self, module: PythonModule, node: ast.ClassDef, spec: TableSpec) -> None:
+        args = self.class_attribute(node, "__table_args__")
+        if args is None:
+            return
+        items: list[ast.expr] = []
+        options: ast.expr | None = None
+        if isinstance(args, ast.Dict):
+            options = args
+        elif isinstance(args, ast.Tuple):
+            items = list(args.elts)
+            if items and isinstance(items[-1], ast.Dict):
+                options = items.pop()
+        else:
+            self.diagnose(module, args.lineno, f"model {node.name}: __table_args__ not read (not a tuple or dict literal)")
+            return
+        if options is not None:
+            try:
+                spec.schema = (value(module, options) or {}).get("schema")
+            except UnreadableConstruct as error:
+                self.diagnose(module, options.lineno, f"model {node.name}: __table_args__ options not read ({error})")
+        self.add_keys(module, spec, items)
+
+    def add_keys(self, module: PythonModule, spec: TableSpec, items: list[ast.expr]) -> None:
+        for item in items:
+            if not isinstance(item, ast.Call):
+                continue
+            try:
+                key = key_spec(item, module, self.dialect)
+            except UnreadableConstruct as error:
+                self.diagnose(module, item.lineno, f"table {spec.name}: {last_name(call_name(item))} not read ({error})")
+                continue
+            if key is not None:
+                spec.keys.append(key)
+
+    # -- Core tables and free-standing indexes ------------------------------------------------
+
+    def read_core_table(self, module: PythonModule, call: ast.Call, variable: str | None) -> None:
+        if len(call.args) < 2:
+            return
+        try:
+            name = value(module, call.args[0])
+            schema = value(module, next((k.value for k in call.keywords if k.arg == "schema"), None))
+        except UnreadableConstruct:
+            self.diagnose(module, call.lineno, "Table(...) whose name is not a literal; its keys are not in the catalog")
+            return
+        spec = TableSpec(name, schema, call.lineno)
+        others = []
+        for item in call.args[2:]:
+            if is_column_call(item):
+                try:
+                    spec.columns.append(column_spec(item, module))
+                except UnreadableConstruct as error:
+                    self.diagnose(module, item.lineno, f"table {name}: column not read ({error})")
+            else:
+                others.append(item)
+        self.add_keys(module, spec, others)
+        self.tables.append((module, spec))
+        if variable:
+            self.by_variable[variable] = spec
+
+    def free_index(self, module: PythonModule, call: ast.Call) -> None:
+        """Index("name", Model.col, ..., unique=True) outside any table definition."""
+        if len(call.args) < 2:
+            return
+        owner = call.args[1]
+        while isinstance(owner, ast.Attribute):  # Model.col, table.c.col
+            owner = owner.value
+        spec = None
+        if isinstance(owner, ast.Name):
+            spec = self.by_class.get(owner.id) or self.by_variable.get(owner.id)
+        if spec is None:
+            return
+        try:
+            key = key_spec(call, module, self.dialect)
+        except UnreadableConstruct as error:
+            self.diagnose(module, call.lineno, f"Index on {spec.name} not read ({error})")
+            return
+        if key is not None:
+            spec.keys.append(key)
+
+    def read_module(self, module: PythonModule) -> None:
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.ClassDef):
+                self.read_class(module, node)
+        for statement in ast.walk(module.tree):
+            if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call) and last_name(call_name(statement.value)) == "Table":
+                target = statement.targets[0]
+                self.read_core_table(module, statement.value, target.id if isinstance(target, ast.Name) else None)
+
+    def read_free_indexes(self, module: PythonModule) -> None:
+        for statement in module.tree.body:
+            call = statement.value if isinstance(statement, (ast.Expr, ast.Assign)) else None
+            if isinstance(call, ast.Call) and last_name(call_name(call)) == "Index":
+                self.free_index(module, call)
+
+
+def read_sqlalchemy_models(root: Path, files: list[Path], dialect: str) -> SchemaSource:
+    source = SchemaSource(KIND, is_migration=False)
+    modules, diagnostics = modules_mentioning(root, files, NEEDLES)
+    source.diagnostics.extend(diagnostics)
+    modules = [m for m in modules if _defines_models(m)]
+    if not modules:
+        return source
+    convention = naming_convention(modules, source)
+    reader = ModelReader(modules, dialect, source)
+    for module in modules:
+        reader.read_module(module)
+    for module in modules:
+        reader.read_free_indexes(module)
+    for module, spec in reader.tables:
+        try:
+            statements = table_ddl(spec, dialect, convention)
+        except UnreadableConstruct as error:
+            reader.diagnose(module, spec.line, f"table {spec.name} not read ({error})")
+            continue
+        for sql, line in statements:
+            source.emit(sql, module.relative, line)
+        if module.relative not in source.files:
+            source.files.append(module.relative)
+    return source
+
+
+def _defines_models(module: PythonModule) -> bool:
+    """Alembic revisions call sa.Column too, but inside op.create_table: not models."""
+    text_names = {n.id for n in ast.walk(module.tree) if isinstance(n, ast.Name)}
+    if "op" in text_names and any(isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "down_revision" for t in n.targets) for n in module.tree.body):
+        return False
+    return True

@@ -1,0 +1,17 @@
+"""tags (and a scratch table dropped later)"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "c3"
+down_revision = "a1"
+
+
+def upgrade():
+    op.create_table(
+        "tags",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("label", sa.String(50), nullable=False, unique=True),
+        sa.Column("slug", sa.String(50)),
+    )
+    op.create_index(op.f("ix_tags_slug"), "tags", ["slug"], unique=True)
+    op.create_table("scratch", sa.Column("id", sa.Integer(), primary_key=True))
