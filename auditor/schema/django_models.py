@@ -1,0 +1,181 @@
+"""Django models as a schema source, read statically.
+
+A model is a class in an app's `models.py` (or `models/` package) deriving from
+`models.Model` or from another model of the project. The app label is the app's
+folder name; the table is `Meta.db_table` or `<app_label>_<model name lower>`.
+Abstract bases give their fields and (when the child declares no Meta, or
+subclasses the base's) their Meta; a concrete parent makes the child's primary key
+a `<parent>_ptr` one-to-one column, as multi-table inheritance does. Without a
+primary key field a model gets `id` (DEFAULT_AUTO_FIELD, assumed BigAutoField).
+Proxy and unmanaged models create no table.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from auditor.model import Diagnostic
+from auditor.schema.django_state import (
+    FieldState,
+    ModelState,
+    UnreadableDjango,
+    constraint_state,
+    create_model_sql,
+    default_table,
+    field_state,
+    through_table,
+    value,
+)
+from auditor.schema.pysource import PythonModule, call_name, last_name, modules_mentioning
+from auditor.schema.source import SchemaSource
+
+KIND = "django models"
+NEEDLES = (b"django.db",)
+FIELD_SUFFIXES = ("Field", "ForeignKey")
+
+
+@dataclass
+class ModelClass:
+    module: PythonModule
+    node: ast.ClassDef
+    app: str
+
+    def meta(self) -> ast.ClassDef | None:
+        return next((n for n in self.node.body if isinstance(n, ast.ClassDef) and n.name == "Meta"), None)
+
+
+def app_label(relative: str) -> str | None:
+    path = PurePosixPath(relative)
+    if path.name == "models.py":
+        return path.parent.name or None
+    if "models" in path.parts[:-1]:
+        parts = path.parts
+        return parts[parts.index("models") - 1] if parts.index("models") > 0 else None
+    return None
+
+
+def meta_options(meta: ast.ClassDef | None, module: PythonModule) -> dict[str, ast.expr]:
+    if meta is None:
+        return {}
+    return {
+        s.targets[0].id: s.value for s in meta.body
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+    }
+
+
+class DjangoModels:
+    def __init__(self, modules: list[PythonModule], dialect: str, source: SchemaSource):
+        self.dialect, self.source = dialect, source
+        self.classes: dict[str, ModelClass] = {}
+        for module in modules:
+            app = app_label(module.relative)
+            if app is None:
+                continue
+            for node in module.tree.body:
+                if isinstance(node, ast.ClassDef):
+                    self.classes.setdefault(node.name, ModelClass(module, node, app))
+
+    def bases(self, model: ModelClass) -> list[ModelClass]:
+        found = []
+        for base in model.node.bases:
+            name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else None
+            if name in self.classes and name != model.node.name:
+                found.append(self.classes[name])
+        return found
+
+    def is_model(self, model: ModelClass, seen: frozenset = frozenset()) -> bool:
+        for base in model.node.bases:
+            dotted = ast.unparse(base)
+            if dotted in ("models.Model", "Model") or dotted.endswith(".models.Model"):
+                return True
+        return any(self.is_model(b, seen | {model.node.name}) for b in self.bases(model) if b.node.name not in seen)
+
+    def options(self, model: ModelClass) -> dict[str, ast.expr]:
+        """Meta options, with abstract bases' Meta inherited as Django does."""
+        own = meta_options(model.meta(), model.module)
+        inherited: dict[str, ast.expr] = {}
+        meta = model.meta()
+        inherits_meta = meta is None or any("Meta" in ast.unparse(b) for b in meta.bases)
+        for base in reversed(self.bases(model)):
+            base_options = self.options(base)
+            if self.is_abstract(base) and inherits_meta:
+                inherited.update({k: v for k, v in base_options.items() if k not in ("abstract", "db_table", "proxy")})
+        return {**inherited, **own}
+
+    def is_abstract(self, model: ModelClass) -> bool:
+        flag = meta_options(model.meta(), model.module).get("abstract")
+        return isinstance(flag, ast.Constant) and flag.value is True
+
+    def fields(self, model: ModelClass) -> list[tuple[ModelClass, str, ast.Call]]:
+        found: dict[str, tuple[ModelClass, str, ast.Call]] = {}
+        for base in reversed(self.bases(model)):
+            if self.is_abstract(base):
+                for item in self.fields(base):
+                    found[item[1]] = item
+        for statement in model.node.body:
+            if isinstance(statement, (ast.Assign, ast.AnnAssign)):
+                target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
+                call = statement.value
+                if isinstance(target, ast.Name) and isinstance(call, ast.Call) and (last_name(call_name(call)) or "").endswith(FIELD_SUFFIXES):
+                    found[target.id] = (model, target.id, call)
+        return list(found.values())
+
+    def state(self, model: ModelClass) -> ModelState | None:
+        options = self.options(model)
+        module, d = model.module, self.dialect
+        for flag in ("proxy", "abstract"):
+            if isinstance(options.get(flag), ast.Constant) and options[flag].value is True:
+                return None
+        if isinstance(options.get("managed"), ast.Constant) and options["managed"].value is False:
+            return None
+        table = value(module, options["db_table"]) if "db_table" in options else None
+        state = ModelState(model.app, model.node.name, table or default_table(model.app, model.node.name), table is not None)
+        for base in self.bases(model):
+            if not self.is_abstract(base) and self.is_model(base):
+                ptr = f"{base.node.name.lower()}_ptr"
+                state.fields[ptr] = FieldState(ptr, "OneToOneField", f"{ptr}_id", "bigint", False, False, True, target=base.node.name)
+        for owner, name, call in self.fields(model):
+            state.fields[name] = field_state(owner.module, name, call)
+        if not any(f.primary_key for f in state.fields.values()):
+            state.fields = {"id": FieldState("id", "BigAutoField", "id", "bigint", False, False, True), **state.fields}
+        if "unique_together" in options:
+            together = value(module, options["unique_together"]) or ()
+            state.unique_together = [tuple(together)] if together and isinstance(next(iter(together)), str) else [tuple(t) for t in together]
+        constraints = options.get("constraints")
+        for item in constraints.elts if isinstance(constraints, (ast.List, ast.Tuple)) else []:
+            parsed = constraint_state(module, item, state, d) if isinstance(item, ast.Call) else None
+            if parsed is not None:
+                state.constraints.append(parsed)
+        return state
+
+
+def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSource:
+    source = SchemaSource(KIND, is_migration=False)
+    candidates = [f for f in files if f.name == "models.py" or f.parent.name == "models"]
+    modules, diagnostics = modules_mentioning(root, candidates, NEEDLES)
+    source.diagnostics.extend(diagnostics)
+    reader = DjangoModels(modules, dialect, source)
+    states: list[tuple[ModelClass, ModelState]] = []
+    for model in reader.classes.values():
+        if not reader.is_model(model):
+            continue
+        try:
+            state = reader.state(model)
+        except UnreadableDjango as error:
+            source.diagnostics.append(Diagnostic(model.module.relative, f"model {model.node.name} not read ({error}); its keys are not in the catalog", model.node.lineno, "schema-source-error"))
+            continue
+        if state is not None:
+            states.append((model, state))
+    by_name = {state.name: state for _, state in states}
+    for model, state in states:
+        statements = create_model_sql(state, dialect)
+        for f in state.fields.values():
+            if f.column is None:
+                statements += through_table(state, f, by_name.get(f.target.split(".")[-1]), dialect)[1]
+        for sql in statements:
+            source.emit(sql, model.module.relative, model.node.lineno)
+        if model.module.relative not in source.files:
+            source.files.append(model.module.relative)
+    return source

@@ -1,0 +1,321 @@
+"""Django's model state and the DDL its schema editor emits, reproduced statically.
+
+Shared by the migrations reader (which replays operations against this state) and
+the models reader (which creates each model once). What Django does, per backend:
+- `unique=True` and `OneToOneField` are an inline `UNIQUE` in CREATE TABLE / ADD
+  COLUMN (PostgreSQL names it `<table>_<column>_key`); made unique later by AlterField
+  it is `ALTER TABLE ... ADD CONSTRAINT <table>_<column>_<hash>_uniq`;
+- `unique_together` is added after the table: a constraint named
+  `<table>_<cols>_<hash>_uniq` on PostgreSQL, a unique index of that name on SQLite;
+- `UniqueConstraint` is inline `CONSTRAINT name UNIQUE (...)`, but with a condition,
+  expressions, include or opclasses it is `CREATE UNIQUE INDEX name`, and with
+  `nulls_distinct` set an `ADD CONSTRAINT ... UNIQUE NULLS [NOT] DISTINCT`; SQLite
+  skips deferrable and nulls_distinct constraints altogether (Django warns W038/W047);
+- a ManyToManyField has an auto-created table `<table>_<field>` with a unique pair.
+The hashed names use Django's own digest (md5 of table and column names).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from dataclasses import dataclass, field, replace
+
+from auditor.dialects import POSTGRES, SQLITE
+from auditor.schema.pysource import NotLiteral, PythonModule, call_name, keyword, last_name, literal
+from auditor.schema.source import quote
+
+RELATIONS = {"ForeignKey", "OneToOneField"}
+TYPES = {
+    "AutoField": "integer", "BigAutoField": "bigint", "SmallAutoField": "smallint", "IntegerField": "integer",
+    "BigIntegerField": "bigint", "SmallIntegerField": "smallint", "PositiveIntegerField": "integer",
+    "PositiveBigIntegerField": "bigint", "PositiveSmallIntegerField": "smallint", "CharField": "varchar",
+    "SlugField": "varchar", "EmailField": "varchar", "URLField": "varchar", "TextField": "text", "BooleanField": "boolean",
+    "DateTimeField": "timestamp", "DateField": "date", "TimeField": "time", "DecimalField": "numeric",
+    "FloatField": "double precision", "UUIDField": "uuid", "JSONField": "json", "BinaryField": "blob",
+    "DurationField": "interval", "GenericIPAddressField": "varchar", "FileField": "varchar", "ImageField": "varchar",
+}
+
+
+class UnreadableDjango(Exception):
+    pass
+
+
+def names_digest(*args: str, length: int) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    for arg in args:
+        digest.update(arg.encode())
+    return digest.hexdigest()[:length]
+
+
+def index_name(table: str, columns: list[str], suffix: str, max_length: int = 63) -> str:
+    """Django's BaseDatabaseSchemaEditor._create_index_name."""
+    table = table.split(".")[-1].strip('"')
+    hash_suffix = names_digest(table, *columns, length=8) + suffix
+    name = f"{table}_{'_'.join(columns)}_{hash_suffix}"
+    if len(name) <= max_length:
+        return name
+    if len(hash_suffix) > max_length / 3:
+        hash_suffix = hash_suffix[: max_length // 3]
+    other = (max_length - len(hash_suffix)) // 2 - 1
+    name = f"{table[:other]}_{'_'.join(columns)[:other]}_{hash_suffix}"
+    if name[0] == "_" or name[0].isdigit():
+        name = "D" + name[:-1]
+    return name
+
+
+MAX_NAME_LENGTH = {POSTGRES: 63, SQLITE: 200}
+
+
+@dataclass
+class FieldState:
+    name: str
+    kind: str  # CharField, ForeignKey, ...
+    column: str | None  # None for ManyToManyField
+    type: str
+    null: bool
+    unique: bool
+    primary_key: bool
+    target: str | None = None  # "app.Model" or "Model" for relations
+    unique_name: str | None = None  # the name of its unique constraint in the database
+
+
+@dataclass
+class ConstraintState:
+    name: str
+    fields: list[str]
+    expressions: list[str]  # SQL
+    condition: str | None
+    include: list[str]
+    deferrable: bool
+    nulls_distinct: bool | None
+
+    @property
+    def as_index(self) -> bool:
+        return bool(self.condition or self.include or self.expressions)
+
+
+@dataclass
+class ModelState:
+    app: str
+    name: str
+    table: str
+    explicit_table: bool
+    fields: dict[str, FieldState] = field(default_factory=dict)
+    unique_together: list[tuple[str, ...]] = field(default_factory=list)
+    constraints: list[ConstraintState] = field(default_factory=list)
+
+    def column(self, field_name: str) -> str:
+        found = self.fields.get(field_name)
+        if found is None or found.column is None:
+            raise UnreadableDjango(f"{self.name} has no column for field {field_name!r}")
+        return found.column
+
+
+def default_table(app: str, model: str) -> str:
+    return f"{app}_{model.lower()}"
+
+
+# --- reading field and option calls -------------------------------------------------
+
+
+def value(module: PythonModule, node: ast.expr | None, default=None):
+    if node is None:
+        return default
+    try:
+        return literal(node, module.constants)
+    except NotLiteral as error:
+        raise UnreadableDjango(f"not a literal: {error}") from None
+
+
+def field_state(module: PythonModule, name: str, call: ast.Call) -> FieldState:
+    kind = last_name(call_name(call)) or ""
+    if not kind.endswith(("Field", "ForeignKey")):
+        raise UnreadableDjango(f"{kind or 'this'}(...) is not a Django field class")
+    primary_key = bool(value(module, keyword(call, "primary_key"), False))
+    if kind == "ManyToManyField":
+        target = call.args[0] if call.args else keyword(call, "to")
+        return FieldState(name, kind, None, "", True, False, False, target=_target(module, target))
+    db_column = value(module, keyword(call, "db_column"))
+    target = None
+    if kind in RELATIONS:
+        target = _target(module, call.args[0] if call.args else keyword(call, "to"))
+        column = db_column or f"{name}_id"
+        sql_type = "bigint"
+    else:
+        column = db_column or name
+        sql_type = TYPES.get(kind, "text")
+    return FieldState(
+        name=name, kind=kind, column=column, type=sql_type,
+        null=bool(value(module, keyword(call, "null"), False)) and not primary_key,
+        unique=(bool(value(module, keyword(call, "unique"), False)) or kind == "OneToOneField") and not primary_key,
+        primary_key=primary_key, target=target,
+    )
+
+
+def _target(module: PythonModule, node: ast.expr | None) -> str:
+    if node is None:
+        raise UnreadableDjango("a relation without a target")
+    if isinstance(node, ast.Name) and node.id not in module.constants:
+        return node.id  # a model class of the same module
+    if isinstance(node, ast.Attribute) and node.attr == "AUTH_USER_MODEL":
+        return "auth.User"
+    target = value(module, node)
+    if not isinstance(target, str):
+        raise UnreadableDjango("relation target is not a model name")
+    return target
+
+
+def q_sql(module: PythonModule, node: ast.expr, model: ModelState, dialect: str) -> str:
+    """Q(a=1, b__isnull=True) and Q(...) & Q(...) as SQL over the model's columns."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr)):
+        joiner = " AND " if isinstance(node.op, ast.BitAnd) else " OR "
+        return f"({q_sql(module, node.left, model, dialect)}){joiner}({q_sql(module, node.right, model, dialect)})"
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert):
+        return f"NOT ({q_sql(module, node.operand, model, dialect)})"
+    if not (isinstance(node, ast.Call) and last_name(call_name(node)) == "Q"):
+        raise UnreadableDjango("condition is not a Q(...) expression")
+    terms = [q_sql(module, a, model, dialect) for a in node.args]
+    operators = {"exact": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+    for item in node.keywords:
+        path, _, lookup = item.arg.partition("__")
+        column = quote(model.column(path), dialect)
+        operand = value(module, item.value)
+        if lookup == "isnull":
+            terms.append(f"{column} IS {'NULL' if operand else 'NOT NULL'}")
+        elif lookup in ("", "exact") and isinstance(operand, bool):
+            terms.append(column if operand else f"NOT {column}")  # how Django compiles a boolean exact
+        elif lookup in ("", *operators):
+            terms.append(f"{column} {operators.get(lookup or 'exact')} {sql_literal(operand, dialect)}")
+        else:
+            raise UnreadableDjango(f"lookup __{lookup} in a condition")
+    return " AND ".join(terms) if len(terms) > 1 else terms[0]
+
+
+def sql_literal(operand, dialect: str) -> str:
+    if operand is None:
+        return "NULL"
+    if isinstance(operand, bool):
+        return ("true" if operand else "false") if dialect == POSTGRES else str(int(operand))
+    if isinstance(operand, str):
+        return "'" + operand.replace("'", "''") + "'"
+    return repr(operand)
+
+
+def expression_sql(module: PythonModule, node: ast.expr, model: ModelState, dialect: str) -> str:
+    """F("x"), Lower("x"), Upper(F("x")) as SQL."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return quote(model.column(node.value), dialect)
+    name = last_name(call_name(node))
+    if name == "F" and node.args:
+        return quote(model.column(value(module, node.args[0])), dialect)
+    if name in ("Lower", "Upper", "Length", "Trim", "Abs") and node.args:
+        function = {"Length": "length"}.get(name, name.lower())
+        return f"{function.upper()}({expression_sql(module, node.args[0], model, dialect)})"
+    raise UnreadableDjango(f"expression {ast.unparse(node)[:60]}")
+
+
+def constraint_state(module: PythonModule, call: ast.Call, model: ModelState, dialect: str) -> ConstraintState | None:
+    """A UniqueConstraint(...) call; None for other constraints (CheckConstraint, ...)."""
+    if last_name(call_name(call)) != "UniqueConstraint":
+        return None
+    deferrable = keyword(call, "deferrable")
+    nulls = keyword(call, "nulls_distinct")
+    condition = keyword(call, "condition")
+    return ConstraintState(
+        name=value(module, keyword(call, "name")),
+        fields=list(value(module, keyword(call, "fields"), ()) or ()),
+        expressions=[expression_sql(module, e, model, dialect) for e in call.args],
+        condition=q_sql(module, condition, model, dialect) if condition is not None else None,
+        include=list(value(module, keyword(call, "include"), ()) or ()),
+        deferrable=deferrable is not None and not (isinstance(deferrable, ast.Constant) and deferrable.value is None),
+        nulls_distinct=None if nulls is None else bool(value(module, nulls)),
+    )
+
+
+# --- DDL ---------------------------------------------------------------------------
+
+
+def column_definition(f: FieldState, dialect: str, inline_unique: bool = True) -> str:
+    parts = [quote(f.column, dialect), f.type, "NULL" if f.null else "NOT NULL"]
+    if f.primary_key:
+        parts.append("PRIMARY KEY")
+    elif f.unique and inline_unique:
+        parts.append("UNIQUE")
+    return " ".join(parts)
+
+
+def unique_together_sql(model: ModelState, fields: tuple[str, ...], dialect: str) -> str:
+    columns = [model.column(f) for f in fields]
+    name = index_name(model.table, columns, "_uniq", MAX_NAME_LENGTH[dialect])
+    cols = ", ".join(quote(c, dialect) for c in columns)
+    if dialect == SQLITE:
+        return f"CREATE UNIQUE INDEX {quote(name, dialect)} ON {quote(model.table, dialect)} ({cols})"
+    return f"ALTER TABLE {quote(model.table, dialect)} ADD CONSTRAINT {quote(name, dialect)} UNIQUE ({cols})"
+
+
+def constraint_supported(c: ConstraintState, dialect: str) -> bool:
+    """SQLite creates no deferrable or nulls_distinct unique constraint (Django W038 / W047)."""
+    return not (dialect == SQLITE and (c.deferrable or c.nulls_distinct is not None))
+
+
+def constraint_sql(model: ModelState, c: ConstraintState, dialect: str, inline: bool) -> tuple[str | None, str | None]:
+    """(inline table clause, separate statement): exactly one is set, or neither if unsupported."""
+    if not constraint_supported(c, dialect):
+        return None, None
+    table = quote(model.table, dialect)
+    elements = [quote(model.column(f), dialect) for f in c.fields] + c.expressions
+    columns = ", ".join(elements)
+    if c.as_index:
+        sql = f"CREATE UNIQUE INDEX {quote(c.name, dialect)} ON {table} ({columns})"
+        if c.include and dialect == POSTGRES:
+            sql += " INCLUDE (" + ", ".join(quote(model.column(f), dialect) for f in c.include) + ")"
+        if c.nulls_distinct is False and dialect == POSTGRES:
+            sql += " NULLS NOT DISTINCT"
+        if c.condition:
+            sql += f" WHERE {c.condition}"
+        return None, sql
+    nulls = " NULLS NOT DISTINCT" if c.nulls_distinct is False else ""
+    deferrable = " DEFERRABLE INITIALLY DEFERRED" if c.deferrable and dialect == POSTGRES else ""
+    clause = f"CONSTRAINT {quote(c.name, dialect)} UNIQUE{nulls} ({columns}){deferrable}"
+    if inline and c.nulls_distinct is None:
+        return clause, None
+    return None, f"ALTER TABLE {table} ADD {clause}"
+
+
+def create_model_sql(model: ModelState, dialect: str) -> list[str]:
+    """CREATE TABLE with inline keys, then what Django defers (unique_together, index constraints)."""
+    items = [column_definition(f, dialect) for f in model.fields.values() if f.column is not None]
+    later = []
+    for c in model.constraints:
+        inline, separate = constraint_sql(model, c, dialect, inline=True)
+        if inline:
+            items.append(inline)
+        if separate:
+            later.append(separate)
+    for f in model.fields.values():
+        if f.unique and not f.primary_key and f.unique_name is None and dialect == POSTGRES:
+            f.unique_name = f"{model.table}_{f.column}_key"
+    statements = [f"CREATE TABLE {quote(model.table, dialect)} ({', '.join(items)})"]
+    statements += [unique_together_sql(model, together, dialect) for together in model.unique_together]
+    return statements + later
+
+
+def through_table(model: ModelState, f: FieldState, target: ModelState | None, dialect: str) -> tuple[ModelState, list[str]]:
+    """The auto-created table of a ManyToManyField and its DDL."""
+    source_name = model.name.lower()
+    target_name = (target.name if target else f.target.split(".")[-1]).lower()
+    if source_name == target_name:
+        source_name, target_name = f"from_{source_name}", f"to_{target_name}"
+    through = ModelState(model.app, f"{model.name}_{f.name}", f"{model.table}_{f.name}", True)
+    through.fields = {
+        "id": FieldState("id", "BigAutoField", "id", "bigint", False, False, True),
+        source_name: FieldState(source_name, "ForeignKey", f"{source_name}_id", "bigint", False, False, False),
+        target_name: FieldState(target_name, "ForeignKey", f"{target_name}_id", "bigint", False, False, False),
+    }
+    through.unique_together = [(source_name, target_name)]
+    return through, create_model_sql(through, dialect)
+
+
+def with_field(model: ModelState, f: FieldState) -> ModelState:
+    return replace(model, fields={**model.fields, f.name: f})

@@ -1,0 +1,122 @@
+"""Django migrations and models, read statically, must equal what the real database has
+after Django's own `migrate` (or `migrate --run-syncdb` from the models alone) built it."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from urllib.parse import urlparse
+
+import pytest
+
+from auditor.config import load_config
+from auditor.engine import run_audit
+from auditor.schema.compare import comparable
+from auditor.schema.django_migrations import read_django_migrations
+from auditor.schema.django_models import read_django_models
+from auditor.schema.source import catalog_from_source
+
+from framework_oracle import EXAMPLES, copy_example, live_comparable, run_module
+
+DIALECTS = ["postgres", "sqlite"]
+
+
+def _migrate(project, dialect, request, tmp_path, *flags):
+    """Run `manage.py migrate` against a fresh database; return (pg url, sqlite path)."""
+    sqlite_path = tmp_path / "live.sqlite"
+    if dialect == "postgres":
+        pg = request.getfixturevalue("pg_database")
+        url = urlparse(pg)
+        env = {"DJANGO_DB_ENGINE": "django.db.backends.postgresql", "DJANGO_DB_NAME": url.path[1:],
+               "DJANGO_DB_USER": url.username or "", "DJANGO_DB_HOST": url.hostname, "DJANGO_DB_PORT": str(url.port or 5432)}
+    else:
+        pg = None
+        env = {"DJANGO_DB_ENGINE": "django.db.backends.sqlite3", "DJANGO_DB_NAME": str(sqlite_path)}
+    run_module(["django", "migrate", "--settings=config.settings", *flags], project, env={**env, "PYTHONPATH": str(project)})
+    return pg, sqlite_path
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_example_migrations_equal_django_migrate(dialect, request, tmp_path):
+    project = copy_example("django_app", tmp_path)
+    pg, sqlite_path = _migrate(project, dialect, request, tmp_path)
+    source = read_django_migrations(project, sorted(project.rglob("*.py")), dialect)
+    assert source.diagnostics == []
+    assert [f.split("django_app/")[-1] for f in source.files] == [
+        "accounts/migrations/0001_initial.py", "accounts/migrations/0002_email_unique_handle.py",
+        "profiles/migrations/0001_initial.py", "profiles/migrations/0002_tag_constraints.py", "profiles/migrations/0003_session.py",
+    ]
+    # Names included: Django's hashed names (unique_together, AlterField) are reproduced exactly.
+    assert comparable(catalog_from_source(source, dialect)) == live_comparable(dialect, pg, sqlite_path)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_example_models_equal_migrate_run_syncdb(dialect, request, tmp_path):
+    project = copy_example("django_app", tmp_path)
+    for folder in list(project.rglob("migrations")):
+        shutil.rmtree(folder)
+    pg, sqlite_path = _migrate(project, dialect, request, tmp_path, "--run-syncdb")
+    source = read_django_models(project, sorted(project.rglob("*.py")), dialect)
+    assert source.diagnostics == []
+    assert comparable(catalog_from_source(source, dialect)) == live_comparable(dialect, pg, sqlite_path)
+
+
+def test_the_example_audit_finds_the_incident():
+    result = run_audit(load_config(EXAMPLES / "django_app", cache=False))
+    assert result.schema_sources == ["django migrations", "django models"]
+    assert [(f.rule, f.location.path, f.location.line) for f in result.findings] == [("UPS001", "profiles/services.py", 17)]
+    assert [d for d in result.diagnostics if d.kind == "schema-drift"] == []  # models and migrations agree
+
+
+MIGRATION = '''
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = {dependencies}
+    {extra}
+    operations = [{operations}]
+'''
+
+
+def _write(tmp_path, files: dict) -> list:
+    for name, (dependencies, operations, extra) in files.items():
+        path = tmp_path / "shop" / "migrations" / f"{name}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(MIGRATION).format(dependencies=dependencies, operations=operations, extra=extra))
+    return sorted(tmp_path.rglob("*.py"))
+
+
+CREATE = 'migrations.CreateModel(name="{name}", fields=[("id", models.BigAutoField(primary_key=True)), ("code", models.CharField(max_length=9, unique=True))])'
+
+
+def test_a_broken_migration_graph_is_reported_and_the_rest_is_read(tmp_path):
+    files = _write(tmp_path, {
+        "0001_initial": ("[]", CREATE.format(name="Item"), ""),
+        "0002_orphan": ('[("shop", "0001_initial"), ("billing", "0007_gone")]', CREATE.format(name="Order"), ""),
+        "0003_a": ('[("shop", "0004_b")]', "", ""),
+        "0004_b": ('[("shop", "0003_a")]', "", ""),
+        "0005_bad": ('[("shop", "0001_initial")]', 'migrations.AddField(model_name="item", name="x", field=make_field())', ""),
+    })
+    source = read_django_migrations(tmp_path, files, "postgres")
+    messages = [(d.path.split("/")[-1], d.kind, d.message) for d in source.diagnostics]
+    assert ("0002_orphan.py", "migration-graph", "dependency billing.0007_gone not found; applied without it") in messages
+    assert any(kind == "migration-graph" and "cycle" in m and "0003_a.py" in m for _, kind, m in messages)
+    assert any(kind == "migration-graph" and "leaf migrations" in m for _, kind, m in messages)
+    assert any(path == "0005_bad.py" and m.startswith("AddField not read") for path, _, m in messages)
+    catalog = catalog_from_source(source, "postgres")
+    assert sorted(n.name for n in catalog.tables) == ["shop_item", "shop_order"]
+
+
+def test_a_squashed_migration_stands_in_for_the_ones_it_replaces(tmp_path):
+    files = _write(tmp_path, {
+        "0001_initial": ("[]", CREATE.format(name="Item"), ""),
+        "0002_more": ('[("shop", "0001_initial")]', CREATE.format(name="Order"), ""),
+        "0001_squashed_0002_more": ("[]", CREATE.format(name="Item") + ", " + CREATE.format(name="Order"),
+                                    'replaces = [("shop", "0001_initial"), ("shop", "0002_more")]'),
+        "0003_after": ('[("shop", "0002_more")]', 'migrations.DeleteModel(name="Order")', ""),
+    })
+    source = read_django_migrations(tmp_path, files, "postgres")
+    assert source.diagnostics == []
+    assert [f.split("/")[-1] for f in source.files] == ["0001_squashed_0002_more.py", "0003_after.py"]
+    assert [n.name for n in catalog_from_source(source, "postgres").tables] == ["shop_item"]
