@@ -13,6 +13,7 @@ Proxy and unmanaged models create no table.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -33,6 +34,9 @@ from auditor.schema.source import SchemaSource
 
 KIND = "django models"
 NEEDLES = (b"django.db",)
+# In a models/ package, a module-level class with a base whose name ends in "Model": this
+# skips Django's own django/db/models/ package. (Every models.py is read.)
+MODEL_CLASS = re.compile(rb"^class \w+\([^)]*Model\b", re.M)
 FIELD_SUFFIXES = ("Field", "ForeignKey")
 
 
@@ -153,7 +157,16 @@ class DjangoModels:
 
 def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSource:
     source = SchemaSource(KIND, is_migration=False)
-    candidates = [f for f in files if f.name == "models.py" or f.parent.name == "models"]
+    candidates = []
+    for path in files:
+        if path.name == "models.py":
+            candidates.append(path)
+        elif path.parent.name == "models":
+            try:
+                if MODEL_CLASS.search(path.read_bytes()):
+                    candidates.append(path)
+            except OSError:
+                continue
     modules, diagnostics = modules_mentioning(root, candidates, NEEDLES)
     source.diagnostics.extend(diagnostics)
     reader = DjangoModels(modules, dialect, source)

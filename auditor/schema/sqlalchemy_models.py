@@ -13,10 +13,11 @@ and columns, tables built in loops or functions, names that are not literals.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from auditor.model import Diagnostic
-from auditor.schema.pysource import PythonModule, call_name, last_name, modules_mentioning
+from auditor.schema.pysource import PythonModule, call_name, last_name, modules_mentioning, parse_module
 from auditor.schema.source import SchemaSource
 from auditor.schema.sqlalchemy_constructs import (
     ColumnSpec,
@@ -33,14 +34,17 @@ from auditor.schema.sqlalchemy_constructs import (
 )
 
 KIND = "sqlalchemy models"
-NEEDLES = (b"sqlalchemy",)
+# A module defines tables only if it names one: `__tablename__ =` in a module-level class
+# body, or `name = Table(...)` at module level. Anchoring on the indentation skips the many
+# examples in docstrings (matching "sqlalchemy" alone parsed all of SQLAlchemy's own source).
+TABLE_HINT = re.compile(rb"^(?:    |\t)__tablename__\s*=|^\w+\s*=\s*(?:\w+\.)?Table\(", re.M)
 
 
 def naming_convention(modules: list[PythonModule], source: SchemaSource) -> dict:
     """The project's `MetaData(naming_convention=...)`; {} when there is none."""
     found: list[tuple[PythonModule, ast.Call, dict]] = []
     for module in modules:
-        for node in ast.walk(module.tree):
+        for node in _definitions(module):
             if isinstance(node, ast.Call) and last_name(call_name(node)) == "MetaData":
                 convention = next((k.value for k in node.keywords if k.arg == "naming_convention"), None)
                 if convention is None:
@@ -59,20 +63,40 @@ def naming_convention(modules: list[PythonModule], source: SchemaSource) -> dict
 class ModelReader:
     """Collects TableSpecs from every module; classes are looked up by name across modules."""
 
-    def __init__(self, modules: list[PythonModule], dialect: str, source: SchemaSource):
+    def __init__(self, modules: list[PythonModule], dialect: str, source: SchemaSource, root: Path, others: list[Path]):
         self.dialect = dialect
         self.source = source
+        self.root, self.others = root, others  # files that may hold mixins and bases, parsed on demand
         self.classes: dict[str, tuple[PythonModule, ast.ClassDef]] = {}
         for module in modules:
-            for node in ast.walk(module.tree):
-                if isinstance(node, ast.ClassDef):
-                    self.classes.setdefault(node.name, (module, node))
+            self.index(module)
         self.tables: list[tuple[PythonModule, TableSpec]] = []
         self.by_class: dict[str, TableSpec] = {}
         self.by_variable: dict[str, TableSpec] = {}
 
     def diagnose(self, module: PythonModule, line: int, message: str) -> None:
         self.source.diagnostics.append(Diagnostic(module.relative, message, line, "schema-source-error"))
+
+    def index(self, module: PythonModule) -> None:
+        for node in module.tree.body:  # models are module-level classes
+            if isinstance(node, ast.ClassDef):
+                self.classes.setdefault(node.name, (module, node))
+
+    def find_class(self, name: str) -> tuple[PythonModule, ast.ClassDef] | None:
+        """A base class by name: from the model modules, else the one other file defining it."""
+        if name not in self.classes:
+            pattern = re.compile(rb"^\s*class\s+" + re.escape(name.encode()) + rb"\b", re.M)
+            for path in self.others:
+                try:
+                    if pattern.search(path.read_bytes()):
+                        module, _ = parse_module(path, self.root)
+                        if module is not None:
+                            self.index(module)
+                        break
+                except OSError:
+                    continue
+            self.classes.setdefault(name, None)
+        return self.classes[name]
 
     # -- declarative classes ----------------------------------------------------------
 
@@ -110,7 +134,7 @@ class ModelReader:
         chain = []
         for base in node.bases:
             name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else None
-            if name and name in self.classes and name not in seen:
+            if name and name not in seen and self.find_class(name):
                 seen.add(name)
                 module, base_node = self.classes[name]
                 chain.append((module, base_node))
@@ -218,10 +242,10 @@ class ModelReader:
             spec.keys.append(key)
 
     def read_module(self, module: PythonModule) -> None:
-        for node in ast.walk(module.tree):
+        for node in module.tree.body:
             if isinstance(node, ast.ClassDef):
                 self.read_class(module, node)
-        for statement in ast.walk(module.tree):
+        for statement in module.tree.body:
             if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call) and last_name(call_name(statement.value)) == "Table":
                 target = statement.targets[0]
                 self.read_core_table(module, statement.value, target.id if isinstance(target, ast.Name) else None)
@@ -235,13 +259,20 @@ class ModelReader:
 
 def read_sqlalchemy_models(root: Path, files: list[Path], dialect: str) -> SchemaSource:
     source = SchemaSource(KIND, is_migration=False)
-    modules, diagnostics = modules_mentioning(root, files, NEEDLES)
+    model_files, others = [], []
+    for path in files:
+        try:
+            (model_files if TABLE_HINT.search(path.read_bytes()) else others).append(path)
+        except OSError:
+            continue
+    modules, diagnostics = modules_mentioning(root, model_files, (b"sqlalchemy",))
     source.diagnostics.extend(diagnostics)
     modules = [m for m in modules if _defines_models(m)]
     if not modules:
         return source
-    convention = naming_convention(modules, source)
-    reader = ModelReader(modules, dialect, source)
+    convention_modules, _ = modules_mentioning(root, others, (b"naming_convention",))
+    convention = naming_convention(modules + convention_modules, source)
+    reader = ModelReader(modules, dialect, source, root, others)
     for module in modules:
         reader.read_module(module)
     for module in modules:
@@ -261,7 +292,13 @@ def read_sqlalchemy_models(root: Path, files: list[Path], dialect: str) -> Schem
 
 def _defines_models(module: PythonModule) -> bool:
     """Alembic revisions call sa.Column too, but inside op.create_table: not models."""
-    text_names = {n.id for n in ast.walk(module.tree) if isinstance(n, ast.Name)}
-    if "op" in text_names and any(isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "down_revision" for t in n.targets) for n in module.tree.body):
-        return False
-    return True
+    return "down_revision" not in module.constants
+
+
+def _definitions(module: PythonModule):
+    """Values assigned at module level and in module-level class bodies (where MetaData lives)."""
+    for statement in module.tree.body:
+        body = statement.body if isinstance(statement, ast.ClassDef) else [statement]
+        for item in body:
+            if isinstance(item, (ast.Assign, ast.AnnAssign)) and item.value is not None:
+                yield item.value
