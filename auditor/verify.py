@@ -207,6 +207,6 @@ def verify(result: AuditResult, url: str) -> Verification:
             verification.verdicts.append(judge(site, probe, findings, planning_rules))
     finally:
         prober.close()
-    if result.catalog.sources and dialect in (POSTGRES, SQLITE):
+    if result.catalog.sources:
         verification.drift = schema_drift(result.catalog, live_catalog(url, result.config.root))
     return verification

@@ -54,7 +54,8 @@ def test_sqlite_live_schema_relative_to_the_project(make_project, capsys):
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("mysql://root@127.0.0.1/test", "not supported yet"),
+        ("mysql://root@127.0.0.1:3306/ua_no_such_database_here", "could not read the schema"),
+        ("mysql://root@127.0.0.1:3306", "needs a database"),
         ("oracle://x", "unknown scheme"),
         ("sqlite:///missing.db", "does not exist"),
         ("postgresql://postgres@127.0.0.1:5432/ua_no_such_database_here", "could not read the schema"),
@@ -69,6 +70,8 @@ def test_bad_database_url_exits_2_with_the_reason(make_project, capsys, url, mes
 @pytest.mark.parametrize("url", [
     "postgresql://app:s3cr3t-pw@127.0.0.1:1/db",
     "postgresql://app:s3cr3t-pw@127.0.0.1:5432/no_such_database_ua",
+    "mysql://app:s3cr3t-pw@127.0.0.1:1/db",
+    "mysql://app:s3cr3t-pw@127.0.0.1:3306/db",
 ])
 def test_credentials_never_appear_in_errors(make_project, capsys, url):
     project = make_project(CODE)
@@ -92,3 +95,17 @@ def test_a_missing_driver_is_a_clear_error_naming_the_extra(make_project):
     assert run.returncode == 2
     assert "pip install 'upsert-audit[postgres]'" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_mariadb_live_schema_finds_what_the_files_hide(mariadb_database, mariadb_url, make_project, capsys):
+    pymysql = pytest.importorskip("pymysql")
+    conn = pymysql.connect(**mariadb_database)
+    with conn.cursor() as cursor:
+        cursor.execute("CREATE TABLE visits (id INT AUTO_INCREMENT PRIMARY KEY, user_id INT NOT NULL, n INT)")
+    conn.close()
+    project = make_project({
+        "store.py": "import pymysql\ncur.execute('INSERT INTO visits (user_id, n) VALUES (%s, 1) ON CONFLICT (user_id) DO NOTHING')\n",
+    })
+    code, doc = check(project, capsys, "--database-url", mariadb_url)
+    assert doc["dialect"] == "mysql" and doc["schema_sources"] == ["<live database>"]
+    assert doc["summary"]["tables"] == 1

@@ -22,7 +22,7 @@ from dataclasses import replace
 
 from sqlglot import exp
 
-from auditor.dialects import DEFAULT_SCHEMA, POSTGRES, SQLITE
+from auditor.dialects import DEFAULT_SCHEMA, MYSQL, POSTGRES, SQLITE
 from auditor.model import Catalog, Column, Diagnostic, KeyElement, KeyKind, Location, Table, TableName, UniqueKey
 from auditor.schema.statements import ParsedStatement, Statement, parse_statement, split_statements
 from auditor.sql.normalize import identifier_name, key_element, predicate_text
@@ -62,8 +62,25 @@ def _all_key_names(catalog: Catalog, schema: str | None) -> set[str]:
     return {k.name for n, t in catalog.tables.items() if n.schema == schema for k in t.keys if k.name}
 
 
+def mysql_key_name(ctx: _Context, table: TableName, columns: list[str], suffix: str) -> str:
+    """MySQL/MariaDB: the primary key is PRIMARY; an unnamed unique key takes its first
+    column's name, then `_2`, `_3`... on a clash (names are per table)."""
+    if suffix == "pkey":
+        return "PRIMARY"
+    existing = ctx.catalog.tables.get(table)
+    taken = {k.name for k in existing.keys} if existing else set()
+    base = columns[0] if columns else "key"
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    return name
+
+
 def default_key_name(ctx: _Context, table: TableName, columns: list[str], suffix: str) -> str | None:
     """PostgreSQL's name for an unnamed key, made unique in the schema like PostgreSQL does."""
+    if ctx.dialect == MYSQL:
+        return mysql_key_name(ctx, table, columns, suffix)
     if ctx.dialect != POSTGRES:
         return None
     base = f"{table.name}_pkey" if suffix == "pkey" else "_".join([table.name, *columns, suffix])
@@ -88,6 +105,19 @@ def _column_names(nodes: list[exp.Expression], dialect: str) -> list[str]:
     return [identifier_name(n.this if isinstance(n, exp.Ordered) else n, dialect) for n in nodes]
 
 
+def _key_elements(nodes: list[exp.Expression], dialect: str) -> tuple[KeyElement, ...]:
+    """Key columns; a MySQL prefix `name(20)` is an element of its own (it compares 20 characters)."""
+    elements = []
+    for node in nodes:
+        node = node.this if isinstance(node, exp.Ordered) else node
+        if isinstance(node, exp.ColumnPrefix):
+            column = identifier_name(node.this, dialect)
+            elements.append(KeyElement(f"{column}({node.expression.name})", True, (column,)))
+        else:
+            elements.append(KeyElement.column(identifier_name(node, dialect)))
+    return tuple(elements)
+
+
 def _include(node: exp.Expression | None, dialect: str) -> tuple[str, ...]:
     params = node.args.get("include") if node is not None else None
     if isinstance(params, exp.IndexParameters):
@@ -96,15 +126,18 @@ def _include(node: exp.Expression | None, dialect: str) -> tuple[str, ...]:
 
 
 def _make_key(
-    ctx: _Context, table: TableName, kind: KeyKind, name: str | None, columns: list[str], node: exp.Expression, **flags
+    ctx: _Context, table: TableName, kind: KeyKind, name: str | None, columns: list[str], node: exp.Expression,
+    elements: tuple[KeyElement, ...] | None = None, **flags,
 ) -> UniqueKey:
     suffix = {KeyKind.PRIMARY: "pkey", KeyKind.UNIQUE_CONSTRAINT: "key", KeyKind.EXCLUSION: "excl"}[kind]
     if ctx.dialect == SQLITE:
         name = None  # SQLite ignores constraint names: its keys are sqlite_autoindex_*
+    if ctx.dialect == MYSQL and kind is KeyKind.PRIMARY:
+        name = "PRIMARY"  # MySQL ignores a primary key's name
     return UniqueKey(
         kind=kind,
         name=name or default_key_name(ctx, table, columns, suffix),
-        elements=tuple(KeyElement.column(c) for c in columns),
+        elements=elements or tuple(KeyElement.column(c) for c in columns),
         origin=ctx.location(node),
         **flags,
     )
@@ -121,8 +154,11 @@ def constraint_key(ctx: _Context, table: TableName, node: exp.Expression, name: 
         )
     if isinstance(node, exp.UniqueColumnConstraint) and isinstance(node.this, exp.Schema):
         deferrable, deferred = _deferral(node)
+        if name is None and isinstance(node.this.this, exp.Identifier):  # MySQL: UNIQUE KEY name (...)
+            name = identifier_name(node.this.this, d)
+        elements = _key_elements(node.this.expressions, d)
         return _make_key(
-            ctx, table, KeyKind.UNIQUE_CONSTRAINT, name, _column_names(node.this.expressions, d), node,
+            ctx, table, KeyKind.UNIQUE_CONSTRAINT, name, [e.columns[0] for e in elements], node, elements,
             include=_include(node, d), nulls_not_distinct=bool(node.args.get("nulls")),
             deferrable=deferrable, initially_deferred=deferred,
         )
@@ -222,7 +258,8 @@ def _index_key(ctx: _Context, index: exp.Index, table: TableName, nulls_not_dist
     if name is None and ctx.dialect == POSTGRES:
         name = default_key_name(ctx, table, [e.columns[0] if e.columns else "expr" for e in elements], "idx")
     return UniqueKey(
-        kind=KeyKind.UNIQUE_INDEX,
+        # MySQL keeps no difference between a unique index and a unique constraint.
+        kind=KeyKind.UNIQUE_CONSTRAINT if ctx.dialect == MYSQL else KeyKind.UNIQUE_INDEX,
         name=name,
         elements=elements,
         origin=ctx.location(index),
@@ -283,10 +320,19 @@ def apply_alter_action(ctx: _Context, table: Table, action: exp.Expression) -> N
         names = [identifier_name(t.this if isinstance(t, exp.Table) else t, d) for t in action.args.get("tables") or []]
         if kind == "CONSTRAINT":
             _drop_keys(table, lambda k: k.name in names and k.kind.is_constraint)
+        elif kind == "INDEX":  # MySQL: ALTER TABLE ... DROP INDEX / DROP KEY name
+            _drop_keys(table, lambda k: k.name in names)
         elif kind == "COLUMN":  # dropping a column drops every key that uses it
             for column in names:
                 table.columns.pop(column, None)
                 _drop_keys(table, lambda k, c=column: any(c in e.columns for e in k.elements))
+    elif isinstance(action, exp.DropPrimaryKey):
+        _drop_keys(table, lambda k: k.kind is KeyKind.PRIMARY)
+    elif isinstance(action, exp.RenameIndex):
+        old, new = identifier_name(action.this, d), identifier_name(action.args["to"], d)
+        table.keys = [replace(k, name=new) if k.name == old else k for k in table.keys]
+    elif isinstance(action, exp.ModifyColumn):  # MySQL MODIFY / CHANGE [old] new ...
+        apply_modify_column(ctx, table, action)
     elif isinstance(action, exp.AlterColumn) and action.args.get("allow_null") is not None:
         column_name = identifier_name(action.this, d)
         column = table.columns.get(column_name)
@@ -302,6 +348,16 @@ def apply_alter_action(ctx: _Context, table: Table, action: exp.Expression) -> N
         if old in table.columns:
             table.columns[new] = replace(table.columns.pop(old), name=new)
         table.keys = [_rename_column_in_key(k, old, new) for k in table.keys]
+
+
+def apply_modify_column(ctx: _Context, table: Table, action: exp.ModifyColumn) -> None:
+    column = action.this
+    new = identifier_name(column.this, ctx.dialect)
+    old = identifier_name(action.args["rename_from"], ctx.dialect) if action.args.get("rename_from") else new
+    if old != new:
+        table.columns.pop(old, None)
+        table.keys = [_rename_column_in_key(k, old, new) for k in table.keys]
+    _add_column(ctx, table, column)
 
 
 def apply_alter_index(ctx: _Context, tree: exp.Alter) -> None:
@@ -331,6 +387,11 @@ def apply_drop(ctx: _Context, tree: exp.Drop) -> None:
             table = ctx.catalog.lookup(name)
             if table:
                 del ctx.catalog.tables[table.name]
+        elif kind == "INDEX" and isinstance(tree.args.get("cluster"), exp.OnProperty):  # MySQL: DROP INDEX n ON t
+            table = ctx.catalog.lookup(table_name(tree.args["cluster"].this, ctx.dialect))
+            index_name = identifier_name(node.this, ctx.dialect)
+            if table:
+                _drop_keys(table, lambda k: k.name == index_name)
         elif kind == "INDEX":
             index_name = identifier_name(node.this, ctx.dialect)
             schema = identifier_name(node.args.get("db"), ctx.dialect) if node.args.get("db") else None
@@ -348,6 +409,7 @@ _USING_INDEX = re.compile(
     r"(?P<tail>(?:\s+(?:NOT\s+)?DEFERRABLE)?(?:\s+INITIALLY\s+(?:DEFERRED|IMMEDIATE))?)\s*$",
     re.I,
 )
+_RENAME_TABLE = re.compile(r"^RENAME\s+TABLE\s+(?P<pairs>.+)$", re.I)  # MySQL: RENAME TABLE a TO b[, c TO d]
 _RENAME_INDEX = re.compile(r"^ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?(?P<old>[\w.\"]+)\s+RENAME\s+TO\s+(?P<new>[\w\"]+)\s*$", re.I)
 _RENAME_CONSTRAINT = re.compile(
     r"^ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(?P<table>[\w.\"]+)\s+RENAME\s+CONSTRAINT\s+(?P<old>[\w\"]+)\s+TO\s+(?P<new>[\w\"]+)\s*$",
@@ -397,6 +459,18 @@ def apply_command(ctx: _Context, text: str) -> None:
             )
             table.keys[table.keys.index(index)] = promoted
             return
+    if match := _RENAME_TABLE.match(flat):
+        for pair in match["pairs"].split(","):
+            old, _, new = pair.strip().partition(" ")
+            new = new.strip()
+            if new.upper().startswith("TO "):
+                table = ctx.catalog.lookup(_qualified(old.strip("`"), ctx))
+                if table:
+                    renamed = _qualified(new[3:].strip().strip("`"), ctx)
+                    del ctx.catalog.tables[table.name]
+                    table.name = renamed
+                    ctx.catalog.tables[renamed] = table
+        return
     if match := _RENAME_INDEX.match(flat):
         found = _find_key_by_name(ctx, _plain_name(match["old"].split(".")[-1], ctx))
         if found:

@@ -1,9 +1,9 @@
 """The live database as the schema source (`database-url`).
 
 When configured, the keys the running database really has are the catalog,
-instead of what the SQL files say. PostgreSQL (`postgresql://...`) and SQLite
-(`sqlite:///relative/or/absolute/path.db`) are read; MySQL/MariaDB introspection
-is not implemented yet, and saying so beats a silent fallback to files.
+instead of what the SQL files say: PostgreSQL (`postgresql://...`), MySQL and
+MariaDB (`mysql://...`, `mariadb://...`) and SQLite (`sqlite:///relative/or/absolute/path.db`).
+Errors never repeat the URL: it may hold a password.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
-from auditor.dialects import POSTGRES, SQLITE
+from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.model import Catalog
 
 
@@ -26,8 +26,8 @@ def url_dialect(url: str) -> str:
     if scheme == "sqlite":
         return SQLITE
     if scheme in ("mysql", "mariadb"):
-        raise LiveSchemaError("reading the schema from a live MySQL/MariaDB database is not supported yet; use schema files")
-    raise LiveSchemaError(f"database-url: unknown scheme {scheme!r}; use postgresql://... or sqlite:///path")
+        return MYSQL
+    raise LiveSchemaError(f"database-url: unknown scheme {scheme!r}; use postgresql://..., mysql://... or sqlite:///path")
 
 
 def sqlite_path(url: str, root: Path) -> Path:
@@ -48,6 +48,10 @@ def live_catalog(url: str, root: Path) -> Catalog:
     try:
         if dialect == SQLITE:
             return introspect_sqlite(str(sqlite_path(url, root)))
+        if dialect == MYSQL:
+            from auditor.schema.live_mysql import introspect_mysql
+
+            return introspect_mysql(url)
         return introspect_postgres(url)
     except LiveSchemaError:
         raise
