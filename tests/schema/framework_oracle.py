@@ -43,8 +43,13 @@ def sqlalchemy_url(dialect: str, pg_url: str | None, sqlite_path: Path) -> str:
     return f"sqlite:///{sqlite_path}"
 
 
-def live_catalog(dialect: str, pg_url: str | None, sqlite_path: Path):
-    return introspect_postgres(pg_url) if dialect == "postgres" else introspect_sqlite(str(sqlite_path))
+def live_catalog(dialect: str, url: str | None, sqlite_path: Path):
+    """`url`: the PostgreSQL or MariaDB test database's URL (unused for SQLite)."""
+    if dialect == "mysql":
+        from auditor.schema.live_mysql import introspect_mysql
+
+        return introspect_mysql(url)
+    return introspect_postgres(url) if dialect == "postgres" else introspect_sqlite(str(sqlite_path))
 
 
 def live_comparable(dialect: str, pg_url: str | None, sqlite_path: Path, names: bool = True) -> dict:

@@ -197,3 +197,42 @@ def test_a_broken_revision_graph_is_reported_and_the_rest_is_read(tmp_path):
     assert any(path == "r5.py" and "not read" in m for path, _, m in messages)
     catalog = catalog_from_source(source, "postgres")
     assert sorted(n.name for n in catalog.tables) == ["a", "b"]
+
+
+MYSQL_MODELS = '''
+from typing import Optional
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, Index
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={"uq": "uq_%(table_name)s_%(column_0_N_name)s", "ix": "ix_%(column_0_label)s"})
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    handle: Mapped[Optional[str]] = mapped_column(String(40), unique=True, index=True)
+    tenant_id: Mapped[int]
+    __table_args__ = (UniqueConstraint("tenant_id", "handle"), Index("users_tenant_email", "tenant_id", "email", unique=True))
+
+
+prefs = Table(
+    "prefs", Base.metadata,
+    Column("user_id", Integer, primary_key=True),
+    Column("key", String(40), primary_key=True),
+    Column("value", String(200)),
+)
+'''
+
+
+def test_models_equal_create_all_on_mariadb(request, tmp_path):
+    url = request.getfixturevalue("mariadb_url")
+    (tmp_path / "models.py").write_text(textwrap.dedent(MYSQL_MODELS))
+    run_python(CREATE_ALL.format(module="models", url=url.replace("mysql://", "mysql+pymysql://", 1)), tmp_path)
+    source = read_sqlalchemy_models(tmp_path, [tmp_path / "models.py"], "mysql")
+    static = catalog_from_source(source, "mysql")
+    assert source.diagnostics == [] and static.diagnostics == []
+    assert comparable(static) == live_comparable("mysql", url, None)

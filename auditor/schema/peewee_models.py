@@ -1,0 +1,171 @@
+"""peewee models as a schema source, read statically.
+
+What peewee's `create_tables` does, reproduced: the table is `Meta.table_name`, else
+the class name lower-cased (`legacy_table_names`, the default) or snake_case; fields
+are NOT NULL unless `null=True`; a model without a primary key gets `id` (AutoField);
+`Meta.primary_key = CompositeKey(...)` is a table-level PRIMARY KEY. `unique=True`
+and unique `Meta.indexes` are separate `CREATE UNIQUE INDEX <model>_<columns>`
+statements; `Meta.constraints = [SQL("UNIQUE (a, b)")]` are inline. Fields and
+inheritable Meta options (indexes, constraints, primary_key, legacy_table_names)
+come from base models, as peewee copies them.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from auditor.model import Diagnostic
+from auditor.schema.pysource import NotLiteral, PythonModule, call_name, keyword, last_name, literal, modules_mentioning
+from auditor.schema.source import SchemaSource, quote
+
+KIND = "peewee models"
+NEEDLES = (b"peewee",)
+INHERITED_OPTIONS = ("indexes", "constraints", "primary_key", "legacy_table_names", "schema")
+
+
+class UnreadablePeewee(Exception):
+    pass
+
+
+def _value(module: PythonModule, node: ast.expr | None, default=None):
+    if node is None:
+        return default
+    try:
+        return literal(node, module.constants)
+    except NotLiteral as error:
+        raise UnreadablePeewee(f"not a literal: {error}") from None
+
+
+def snake_case(name: str) -> str:
+    """peewee's make_snake_case."""
+    first = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", first).lower()
+
+
+class PeeweeModels:
+    def __init__(self, modules: list[PythonModule], dialect: str, source: SchemaSource):
+        self.dialect, self.source = dialect, source
+        self.classes: dict[str, tuple[PythonModule, ast.ClassDef]] = {}
+        for module in modules:
+            for node in module.tree.body:
+                if isinstance(node, ast.ClassDef):
+                    self.classes.setdefault(node.name, (module, node))
+
+    def bases(self, node: ast.ClassDef) -> list[tuple[PythonModule, ast.ClassDef]]:
+        found = []
+        for base in node.bases:
+            name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else None
+            if name in self.classes and name != node.name:
+                found.append(self.classes[name])
+        return found
+
+    def is_model(self, node: ast.ClassDef, depth: int = 0) -> bool:
+        if depth > 20:
+            return False
+        if any(ast.unparse(b) in ("Model", "peewee.Model", "pw.Model") for b in node.bases):
+            return True
+        return any(self.is_model(b, depth + 1) for _, b in self.bases(node))
+
+    def meta(self, module: PythonModule, node: ast.ClassDef) -> dict[str, tuple[PythonModule, ast.expr]]:
+        options: dict[str, tuple[PythonModule, ast.expr]] = {}
+        for base_module, base in reversed(self.bases(node)):
+            inherited = self.meta(base_module, base)
+            options.update({k: v for k, v in inherited.items() if k in INHERITED_OPTIONS})
+        meta = next((n for n in node.body if isinstance(n, ast.ClassDef) and n.name == "Meta"), None)
+        for statement in meta.body if meta else []:
+            if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+                options[statement.targets[0].id] = (module, statement.value)
+        return options
+
+    def fields(self, module: PythonModule, node: ast.ClassDef) -> dict[str, tuple[PythonModule, ast.Call]]:
+        found: dict[str, tuple[PythonModule, ast.Call]] = {}
+        for base_module, base in reversed(self.bases(node)):
+            found.update(self.fields(base_module, base))
+        for statement in node.body:
+            if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Call):
+                if (last_name(call_name(statement.value)) or "").endswith(("Field", "ForeignKeyField")):
+                    found[statement.targets[0].id] = (module, statement.value)
+        return found
+
+    def statements(self, module: PythonModule, node: ast.ClassDef) -> list[str]:
+        d = self.dialect
+        meta = self.meta(module, node)
+        option = lambda name, default=None: _value(*meta[name]) if name in meta else default  # noqa: E731
+        legacy = option("legacy_table_names", True)
+        model_name = node.name.lower()
+        table = option("table_name") or (re.sub(r"[^\w]+", "_", model_name) if legacy else snake_case(node.name))
+        index_prefix = model_name if legacy else table
+        columns: dict[str, str] = {}  # field name -> column
+        definitions, unique_columns = [], []
+        composite = meta.get("primary_key")
+        has_pk = composite is not None
+        for name, (field_module, call) in self.fields(module, node).items():
+            kind = last_name(call_name(call)) or ""
+            column = _value(field_module, keyword(call, "column_name")) or (f"{name}_id" if kind == "ForeignKeyField" else name)
+            columns[name] = column
+            primary = bool(_value(field_module, keyword(call, "primary_key"), False)) or kind == "AutoField"
+            has_pk = has_pk or primary
+            null = bool(_value(field_module, keyword(call, "null"), False)) and not primary
+            definitions.append(f"{quote(column, d)} {'INTEGER' if 'Integer' in kind or kind in ('AutoField', 'ForeignKeyField') else 'TEXT'}"
+                               f"{' NOT NULL' if not null else ''}{' PRIMARY KEY' if primary else ''}")
+            if bool(_value(field_module, keyword(call, "unique"), False)) and not primary:
+                unique_columns.append([column])
+        if not has_pk:
+            definitions.insert(0, f"{quote('id', d)} INTEGER NOT NULL PRIMARY KEY")
+        if composite is not None:
+            key_module, key = composite
+            if not (isinstance(key, ast.Call) and last_name(call_name(key)) == "CompositeKey"):
+                raise UnreadablePeewee("Meta.primary_key is not CompositeKey(...)")
+            names = [_value(key_module, a) for a in key.args]
+            definitions.append("PRIMARY KEY (" + ", ".join(quote(columns.get(n, n), d) for n in names) + ")")
+        constraints = meta.get("constraints")
+        if constraints is not None:
+            constraint_module, items = constraints
+            for item in items.elts if isinstance(items, (ast.List, ast.Tuple)) else []:
+                if isinstance(item, ast.Call) and last_name(call_name(item)) == "SQL" and item.args:
+                    definitions.append(_value(constraint_module, item.args[0]))
+        statements = [f"CREATE TABLE {quote(table, d)} ({', '.join(definitions)})"]
+        indexes = meta.get("indexes")
+        if indexes is not None:
+            for fields, unique in _value(*indexes) or ():
+                if unique:
+                    unique_columns.append([columns.get(f.split()[0], f.split()[0]) for f in fields])
+        for key_columns in unique_columns:
+            name = re.sub(r"[^\w]+", "", "_".join(key_columns))
+            statements.append(f"CREATE UNIQUE INDEX {quote(truncated(f'{index_prefix}_{name}'), d)} ON {quote(table, d)} "
+                              f"({', '.join(quote(c, d) for c in key_columns)})")
+        return statements
+
+
+def truncated(name: str, maxlen: int = 64) -> str:
+    """peewee's _truncate_constraint_name."""
+    import hashlib
+
+    if len(name) > maxlen:
+        name = f"{name[: maxlen - 8]}_{hashlib.md5(name.encode()).hexdigest()[:7]}"
+    return name
+
+
+def read_peewee_models(root: Path, files: list[Path], dialect: str) -> SchemaSource:
+    source = SchemaSource(KIND, is_migration=False)
+    modules, diagnostics = modules_mentioning(root, files, NEEDLES)
+    source.diagnostics.extend(diagnostics)
+    reader = PeeweeModels(modules, dialect, source)
+    used_as_base = {b.name for _, node in reader.classes.values() for _, b in reader.bases(node)}
+    for module, node in reader.classes.values():
+        if not reader.is_model(node) or node.name == "Model":
+            continue
+        if node.name in used_as_base and not reader.fields(module, node):
+            continue  # a BaseModel that only binds the database: nobody creates its table
+        try:
+            statements = reader.statements(module, node)
+        except (UnreadablePeewee, KeyError, TypeError, ValueError) as error:
+            source.diagnostics.append(Diagnostic(module.relative, f"model {node.name} not read ({error}); its keys are not in the catalog", node.lineno, "schema-source-error"))
+            continue
+        for sql in statements:
+            source.emit(sql, module.relative, node.lineno)
+        if module.relative not in source.files:
+            source.files.append(module.relative)
+    return source
