@@ -21,7 +21,7 @@ import ast
 import hashlib
 from dataclasses import dataclass, field, replace
 
-from auditor.dialects import POSTGRES, SQLITE
+from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.schema.pysource import NotLiteral, PythonModule, call_name, keyword, last_name, literal
 from auditor.schema.source import quote
 
@@ -64,7 +64,7 @@ def index_name(table: str, columns: list[str], suffix: str, max_length: int = 63
     return name
 
 
-MAX_NAME_LENGTH = {POSTGRES: 63, SQLITE: 200}
+MAX_NAME_LENGTH = {POSTGRES: 63, SQLITE: 200, MYSQL: 64}
 
 
 @dataclass
@@ -255,8 +255,15 @@ def unique_together_sql(model: ModelState, fields: tuple[str, ...], dialect: str
 
 
 def constraint_supported(c: ConstraintState, dialect: str) -> bool:
-    """SQLite creates no deferrable or nulls_distinct unique constraint (Django W038 / W047)."""
-    return not (dialect == SQLITE and (c.deferrable or c.nulls_distinct is not None))
+    """Django creates no unique constraint the backend cannot: SQLite has no deferrable or
+    nulls_distinct ones (W038 / W047); MariaDB no conditional, covering, functional,
+    deferrable or nulls_distinct ones (W036, W039, W040, W044; MySQL 8 would take functional
+    ones, which statically we cannot tell apart)."""
+    if dialect == SQLITE:
+        return not (c.deferrable or c.nulls_distinct is not None)
+    if dialect == MYSQL:
+        return not (c.condition or c.include or c.expressions or c.deferrable or c.nulls_distinct is not None)
+    return True
 
 
 def constraint_sql(model: ModelState, c: ConstraintState, dialect: str, inline: bool) -> tuple[str | None, str | None]:

@@ -14,13 +14,13 @@ class Migration(migrations.Migration):
                 ("account", models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, to="accounts.account")),
             ],
         ),
-        # A key created by hand, then dropped: the catalog must follow both.
+        # Keys created by hand, which Django's model state never sees: the database has them.
         migrations.RunSQL(
-            sql="CREATE UNIQUE INDEX session_token_tmp ON profiles_session (token)",
-            reverse_sql="DROP INDEX session_token_tmp",
+            sql="CREATE UNIQUE INDEX session_token_uq ON profiles_session (token)",
+            reverse_sql=migrations.RunSQL.noop,
         ),
         migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.RunSQL("DROP INDEX session_token_tmp")],
+            database_operations=[migrations.RunSQL("CREATE UNIQUE INDEX session_account_token ON profiles_session (account_id, token)")],
             state_operations=[],
         ),
     ]
