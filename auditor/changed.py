@@ -73,17 +73,14 @@ def affected_tables(changed: ChangedFiles, root: Path, catalog: Catalog) -> set[
     return touched
 
 
-def python_schema_tables(changed: ChangedFiles, migration_files: set[str], model_files: set[str], catalog: Catalog) -> set[str] | None:
+def python_schema_tables(changed: ChangedFiles, migration_files: set[str], model_tables: dict[str, set[str]]) -> set[str] | None:
     """Tables that changed Python models or migrations touch; None = all of them (a
     migration may drop a key, which leaves no trace in the catalog to follow)."""
-    from auditor.schema.sources import tables_defined_in
-
     touched: set[str] = set()
     for path in changed.python:
         if path in migration_files:
             return None
-        if path in model_files:
-            touched |= tables_defined_in(catalog, path)
+        touched |= model_tables.get(path, set())
     return touched
 
 

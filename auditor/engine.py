@@ -217,7 +217,7 @@ def run_audit(
         catalog = project.catalog
     python_tables: set[str] | None = frozenset()
     if touched is not None:
-        python_tables = python_schema_tables(touched, project.migration_files, project.model_files, catalog)
+        python_tables = python_schema_tables(touched, project.migration_files, project.model_tables)
         if subset is not None and (python_tables is None or python_tables):
             # A changed model or migration can break write sites anywhere: scan them all.
             scan = scan_python_files(config.root, python, progress, **scan_jobs)

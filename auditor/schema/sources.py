@@ -54,7 +54,7 @@ class ProjectSchema:
 
     catalog: Catalog
     migration_files: set[str] = field(default_factory=set)  # any change may affect every table
-    model_files: set[str] = field(default_factory=set)
+    model_tables: dict[str, set[str]] = field(default_factory=dict)  # model file -> str(TableName) it describes
     sources: list[str] = field(default_factory=list)  # kinds of source that contributed
 
 
@@ -171,20 +171,13 @@ def build_catalog(
         project.migration_files.update(embedded)
     for source in model_sources:
         models = catalog_from_source(source, dialect)
+        for name, table in models.tables.items():
+            project.model_tables.setdefault(table.origin.path, set()).add(str(name))
         merge_models(catalog, models, source.kind)
         catalog.diagnostics.extend(d for d in models.diagnostics if d not in catalog.diagnostics)
         catalog.sources.extend(f for f in source.files if f not in catalog.sources)
-        project.model_files.update(source.files)
         if source.files:
             project.sources.append(source.kind)
     if sql_files:
         project.sources.insert(0, "SQL files")
     return project
-
-
-def tables_defined_in(catalog: Catalog, path: str) -> set[str]:
-    """str(TableName) of the tables with a column or key whose origin is `path`."""
-    def touches(table: Table) -> bool:
-        return table.origin.path == path or any(k.origin.path == path for k in table.keys) or any(c.origin.path == path for c in table.columns.values())
-
-    return {str(name) for name, table in catalog.tables.items() if touches(table)}

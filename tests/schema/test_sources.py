@@ -152,3 +152,23 @@ def test_hook_mode_still_reads_ddl_from_unchanged_python_files(make_project):
     result = run_audit(load_config(project, cache=False), changed=[project / "app/report.py"])
     assert [(f.rule, f.location.path) for f in result.findings] == [("UPS001", "app/report.py")]
     assert result.summary.unknown_tables == []
+
+
+def test_hook_mode_a_changed_model_or_migration_reports_sites_on_its_tables(tmp_path):
+    """A commit that only touches models.py or a revision still blocks the upsert it breaks."""
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from framework_oracle import copy_example
+
+    project = copy_example("sqlalchemy_app", tmp_path)
+    (project / "app" / "unrelated.py").write_text("VALUE = 1\n")
+    config = load_config(project, cache=False)
+
+    def reported(*changed):
+        result = run_audit(config, changed=[project / c for c in changed])
+        return [(f.rule, f.location.path) for f in result.findings]
+
+    assert reported("app/unrelated.py") == []
+    assert reported("app/models.py") == [("UPS001", "app/storage.py")]  # defines avatar_configurations
+    assert reported("migrations/versions/e5_create_prefs.py") == [("UPS001", "app/storage.py")]  # a migration: every table
