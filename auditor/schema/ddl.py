@@ -403,6 +403,8 @@ def apply_drop(ctx: _Context, tree: exp.Drop) -> None:
 # --- opaque Command fallbacks ----------------------------------------------------
 
 _NNDISTINCT = re.compile(r"\bNULLS\s+NOT\s+DISTINCT\b", re.I)
+# SQLite table options sqlglot 30 does not read; they change no key.
+_SQLITE_TABLE_OPTIONS = re.compile(r"\)\s*((?:WITHOUT\s+ROWID|STRICT)\s*,?\s*)+$", re.I)
 _USING_INDEX = re.compile(
     r"^ALTER\s+TABLE\s+(?:ONLY\s+)?(?P<table>[\w.\"]+)\s+ADD\s+CONSTRAINT\s+(?P<name>[\w\"]+)\s+"
     r"(?P<kind>UNIQUE|PRIMARY\s+KEY)\s+USING\s+INDEX\s+(?P<index>[\w\"]+)"
@@ -445,6 +447,11 @@ def apply_command(ctx: _Context, text: str) -> None:
         reparsed = parse_statement(Statement(_NNDISTINCT.sub("", text), ctx.statement.line), ctx.dialect)
         if isinstance(reparsed.tree, exp.Create):
             apply_create_index(ctx, reparsed.tree, nulls_not_distinct=True)
+            return
+    if ctx.dialect == SQLITE and re.match(r"^CREATE\s+TABLE\b", flat, re.I) and _SQLITE_TABLE_OPTIONS.search(text.rstrip()):
+        reparsed = parse_statement(Statement(_SQLITE_TABLE_OPTIONS.sub(")", text.rstrip()), ctx.statement.line), ctx.dialect)
+        if isinstance(reparsed.tree, exp.Create):
+            apply_create_table(ctx, reparsed.tree)
             return
     if match := _USING_INDEX.match(flat):
         found = _find_key_by_name(ctx, _plain_name(match["index"], ctx))

@@ -76,6 +76,20 @@ POSTGRES_SCRIPTS = {
 }
 
 SQLITE_SCRIPTS = {
+    "alter-history": """
+        CREATE TABLE "Events" (id INTEGER PRIMARY KEY, "Name" TEXT NOT NULL, day TEXT, note TEXT);
+        CREATE UNIQUE INDEX events_name_day ON "Events" ("Name", day);
+        ALTER TABLE "Events" RENAME TO happenings;
+        ALTER TABLE happenings RENAME COLUMN day TO on_day;
+        ALTER TABLE happenings ADD COLUMN ref TEXT;
+        CREATE UNIQUE INDEX IF NOT EXISTS happenings_ref ON happenings (ref) WHERE ref IS NOT NULL;
+        CREATE UNIQUE INDEX IF NOT EXISTS happenings_ref ON happenings (note);
+        ALTER TABLE happenings DROP COLUMN note;
+        CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;
+        CREATE TABLE tmp (x INTEGER UNIQUE);
+        DROP INDEX IF EXISTS no_such_index;
+        DROP TABLE tmp;
+    """,
     "rowid-alias-and-uniques": """
         CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT, UNIQUE (name, email));
         CREATE UNIQUE INDEX users_lower_email ON users (lower(email));

@@ -236,3 +236,44 @@ def test_models_equal_create_all_on_mariadb(request, tmp_path):
     static = catalog_from_source(source, "mysql")
     assert source.diagnostics == [] and static.diagnostics == []
     assert comparable(static) == live_comparable("mysql", url, None)
+
+
+MARIADB_REVISIONS = {
+    "m1": ("m1", None, '''op.create_table(
+        "users",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("email", sa.String(200), nullable=False, unique=True),
+        sa.Column("handle", sa.String(40)),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.UniqueConstraint("tenant_id", "handle", name="users_tenant_handle"),
+    )
+    op.create_table("tags", sa.Column("id", sa.Integer(), primary_key=True), sa.Column("label", sa.String(50)))'''),
+    "m2": ("m2", "m1", '''op.create_unique_constraint("tags_label", "tags", ["label"])
+    op.create_index("users_handle", "users", ["handle"], unique=True)
+    op.add_column("tags", sa.Column("slug", sa.String(50), unique=True))'''),
+    "m3": ("m3", "m2", '''op.drop_constraint("users_tenant_handle", "users", type_="unique")
+    op.drop_index("users_handle", table_name="users")
+    op.rename_table("tags", "labels")
+    op.alter_column("users", "handle", nullable=False, existing_type=sa.String(40))'''),
+}
+
+
+def test_alembic_upgrade_on_mariadb(request, tmp_path):
+    url = request.getfixturevalue("mariadb_url")
+    files = _revisions(tmp_path, MARIADB_REVISIONS)
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = .\n")
+    (tmp_path / "env.py").write_text(textwrap.dedent('''
+        import os
+        from alembic import context
+        from sqlalchemy import create_engine
+        with create_engine(os.environ["DATABASE_URL"]).connect() as connection:
+            context.configure(connection=connection)
+            with context.begin_transaction():
+                context.run_migrations()
+    '''))
+    (tmp_path / "script.py.mako").write_text("")
+    run_module(["alembic", "upgrade", "heads"], tmp_path, env={"DATABASE_URL": url.replace("mysql://", "mysql+pymysql://", 1)})
+    source = read_alembic_migrations(tmp_path, files, "mysql")
+    static = catalog_from_source(source, "mysql")
+    assert source.diagnostics == [] and static.diagnostics == []
+    assert comparable(static) == live_comparable("mysql", url, None)
