@@ -34,7 +34,7 @@ from auditor.schema.django_state import (
     value,
     with_field,
 )
-from auditor.schema.pysource import PythonModule, call_name, keyword, last_name, modules_mentioning
+from auditor.schema.pysource import PythonModule, call_name, last_name, modules_mentioning
 from auditor.schema.source import SchemaSource, quote
 
 KIND = "django migrations"

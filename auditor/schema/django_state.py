@@ -22,7 +22,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
-from auditor.schema.pysource import NotLiteral, PythonModule, call_name, keyword, last_name, literal
+from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, keyword, last_name, value
 from auditor.schema.source import quote
 
 RELATIONS = {"ForeignKey", "OneToOneField"}
@@ -37,9 +37,7 @@ TYPES = {
 }
 
 
-class UnreadableDjango(Exception):
-    pass
-
+UnreadableDjango = UnreadableSource
 
 def names_digest(*args: str, length: int) -> str:
     digest = hashlib.md5(usedforsecurity=False)
@@ -117,15 +115,6 @@ def default_table(app: str, model: str) -> str:
 
 
 # --- reading field and option calls -------------------------------------------------
-
-
-def value(module: PythonModule, node: ast.expr | None, default=None):
-    if node is None:
-        return default
-    try:
-        return literal(node, module.constants)
-    except NotLiteral as error:
-        raise UnreadableDjango(f"not a literal: {error}") from None
 
 
 def field_state(module: PythonModule, name: str, call: ast.Call) -> FieldState:

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from auditor.model import Diagnostic
-from auditor.schema.pysource import NotLiteral, PythonModule, call_name, keyword, last_name, literal, modules_mentioning
+from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, keyword, last_name, modules_mentioning, value
 from auditor.schema.source import SchemaSource, quote
 
 KIND = "peewee models"
@@ -25,18 +25,7 @@ NEEDLES = (b"peewee",)
 INHERITED_OPTIONS = ("indexes", "constraints", "primary_key", "legacy_table_names", "schema")
 
 
-class UnreadablePeewee(Exception):
-    pass
-
-
-def _value(module: PythonModule, node: ast.expr | None, default=None):
-    if node is None:
-        return default
-    try:
-        return literal(node, module.constants)
-    except NotLiteral as error:
-        raise UnreadablePeewee(f"not a literal: {error}") from None
-
+UnreadablePeewee = UnreadableSource
 
 def snake_case(name: str) -> str:
     """peewee's make_snake_case."""
@@ -92,7 +81,7 @@ class PeeweeModels:
     def statements(self, module: PythonModule, node: ast.ClassDef) -> list[str]:
         d = self.dialect
         meta = self.meta(module, node)
-        option = lambda name, default=None: _value(*meta[name]) if name in meta else default  # noqa: E731
+        option = lambda name, default=None: value(*meta[name]) if name in meta else default  # noqa: E731
         legacy = option("legacy_table_names", True)
         model_name = node.name.lower()
         table = option("table_name") or (re.sub(r"[^\w]+", "_", model_name) if legacy else snake_case(node.name))
@@ -103,14 +92,14 @@ class PeeweeModels:
         has_pk = composite is not None
         for name, (field_module, call) in self.fields(module, node).items():
             kind = last_name(call_name(call)) or ""
-            column = _value(field_module, keyword(call, "column_name")) or (f"{name}_id" if kind == "ForeignKeyField" else name)
+            column = value(field_module, keyword(call, "column_name")) or (f"{name}_id" if kind == "ForeignKeyField" else name)
             columns[name] = column
-            primary = bool(_value(field_module, keyword(call, "primary_key"), False)) or kind == "AutoField"
+            primary = bool(value(field_module, keyword(call, "primary_key"), False)) or kind == "AutoField"
             has_pk = has_pk or primary
-            null = bool(_value(field_module, keyword(call, "null"), False)) and not primary
+            null = bool(value(field_module, keyword(call, "null"), False)) and not primary
             definitions.append(f"{quote(column, d)} {'INTEGER' if 'Integer' in kind or kind in ('AutoField', 'ForeignKeyField') else 'TEXT'}"
                                f"{' NOT NULL' if not null else ''}{' PRIMARY KEY' if primary else ''}")
-            if bool(_value(field_module, keyword(call, "unique"), False)) and not primary:
+            if bool(value(field_module, keyword(call, "unique"), False)) and not primary:
                 unique_columns.append([column])
         if not has_pk:
             definitions.insert(0, f"{quote('id', d)} INTEGER NOT NULL PRIMARY KEY")
@@ -118,18 +107,18 @@ class PeeweeModels:
             key_module, key = composite
             if not (isinstance(key, ast.Call) and last_name(call_name(key)) == "CompositeKey"):
                 raise UnreadablePeewee("Meta.primary_key is not CompositeKey(...)")
-            names = [_value(key_module, a) for a in key.args]
+            names = [value(key_module, a) for a in key.args]
             definitions.append("PRIMARY KEY (" + ", ".join(quote(columns.get(n, n), d) for n in names) + ")")
         constraints = meta.get("constraints")
         if constraints is not None:
             constraint_module, items = constraints
             for item in items.elts if isinstance(items, (ast.List, ast.Tuple)) else []:
                 if isinstance(item, ast.Call) and last_name(call_name(item)) == "SQL" and item.args:
-                    definitions.append(_value(constraint_module, item.args[0]))
+                    definitions.append(value(constraint_module, item.args[0]))
         statements = [f"CREATE TABLE {quote(table, d)} ({', '.join(definitions)})"]
         indexes = meta.get("indexes")
         if indexes is not None:
-            for fields, unique in _value(*indexes) or ():
+            for fields, unique in value(*indexes) or ():
                 if unique:
                     unique_columns.append([columns.get(f.split()[0], f.split()[0]) for f in fields])
         for key_columns in unique_columns:

@@ -21,6 +21,11 @@ class NotLiteral(Exception):
     """The expression's value is not known without running code."""
 
 
+class UnreadableSource(Exception):
+    """A schema construct whose meaning needs running code: the reader reports it, skips it,
+    and goes on with the rest."""
+
+
 @dataclass
 class PythonModule:
     path: Path
@@ -143,3 +148,14 @@ def try_literal(node: ast.expr | None, constants: dict[str, ast.expr] | None = N
         return literal(node, constants)
     except NotLiteral:
         return default
+
+
+def value(module: PythonModule, node: ast.expr | None, default: Any = None) -> Any:
+    """A construct's literal argument, or `default` when it is absent; UnreadableSource if
+    it is not a literal (readers turn that into a diagnostic)."""
+    if node is None:
+        return default
+    try:
+        return literal(node, module.constants)
+    except NotLiteral as error:
+        raise UnreadableSource(f"not a literal: {error}") from None

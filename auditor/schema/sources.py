@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from auditor.model import Catalog, Diagnostic, Table
+from auditor.model import Catalog, Diagnostic
 from auditor.schema.compare import key_drift
 from auditor.schema.ddl import apply_sql
 from auditor.schema.pysource import relative_path

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
-from auditor.schema.pysource import NotLiteral, PythonModule, call_name, dotted_name, keyword, last_name, literal
+from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, dotted_name, keyword, last_name, value
 from auditor.schema.source import quote, quote_table
 
 DIALECT_PREFIX = {POSTGRES: "postgresql_", SQLITE: "sqlite_", MYSQL: "mysql_"}
@@ -36,9 +36,7 @@ PYTHON_TYPES = {"int": "INTEGER", "str": "VARCHAR", "bool": "BOOLEAN", "float": 
 COLUMN_CALLS = {"Column", "mapped_column"}
 
 
-class UnreadableConstruct(Exception):
-    """A construct whose meaning needs running code (the reader reports it and moves on)."""
-
+UnreadableConstruct = UnreadableSource
 
 @dataclass
 class ColumnSpec:
@@ -77,15 +75,6 @@ class TableSpec:
 
 
 # --- values ------------------------------------------------------------------
-
-
-def value(module: PythonModule, node: ast.expr | None, default=None):
-    if node is None:
-        return default
-    try:
-        return literal(node, module.constants)
-    except NotLiteral as error:
-        raise UnreadableConstruct(f"not a literal: {error}") from None
 
 
 def dialect_keyword(call: ast.Call, option: str, dialect: str) -> ast.expr | None:

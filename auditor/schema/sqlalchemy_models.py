@@ -25,8 +25,6 @@ from auditor.schema.sqlalchemy_constructs import (
     UnreadableConstruct,
     annotation_type,
     column_spec,
-    index_element,
-    index_key,
     is_column_call,
     key_spec,
     table_ddl,
@@ -231,15 +229,8 @@ class ModelReader:
         spec = None
         if isinstance(owner, ast.Name):
             spec = self.by_class.get(owner.id) or self.by_variable.get(owner.id)
-        if spec is None:
-            return
-        try:
-            key = key_spec(call, module, self.dialect)
-        except UnreadableConstruct as error:
-            self.diagnose(module, call.lineno, f"Index on {spec.name} not read ({error})")
-            return
-        if key is not None:
-            spec.keys.append(key)
+        if spec is not None:
+            self.add_keys(module, spec, [call])
 
     def read_module(self, module: PythonModule) -> None:
         for node in module.tree.body:
