@@ -266,7 +266,9 @@ class Replayer:
                 emit(f"ALTER TABLE {quote(model.table, d)} RENAME COLUMN {quote(old.column, d)} TO {quote(new.column, d)}")
             if state:
                 model.fields = {(new_name if k == old_name else k): (new if k == old_name else f) for k, f in model.fields.items()}
-                model.unique_together = [tuple(new_name if f == old_name else f for f in t) for t in model.unique_together]
+                rename = lambda fields: tuple(new_name if f == old_name else f for f in fields)  # noqa: E731
+                model.unique_together = [rename(t) for t in model.unique_together]
+                model.together_names = {rename(t): n for t, n in model.together_names.items()}
         elif name == "AlterUniqueTogether":
             model = self.model(app, value(module, arg(0, "name")))
             together = value(module, arg(1, "unique_together")) or ()
@@ -274,7 +276,7 @@ class Replayer:
             for old in model.unique_together:
                 if old not in together:
                     columns = [model.column(f) for f in old]
-                    old_name = index_name(model.table, columns, "_uniq", MAX_NAME_LENGTH[d])
+                    old_name = model.together_names.pop(old, None) or index_name(model.table, columns, "_uniq", MAX_NAME_LENGTH[d])
                     emit(drop_unique_sql(model, old_name, d, index=d == SQLITE))
             for new in together:
                 if new not in model.unique_together:

@@ -101,6 +101,9 @@ class ModelState:
     explicit_table: bool
     fields: dict[str, FieldState] = field(default_factory=dict)
     unique_together: list[tuple[str, ...]] = field(default_factory=list)
+    # The database name of each unique_together key: Django names it once, from the columns
+    # of that moment, and a later RenameField does not rename it.
+    together_names: dict[tuple[str, ...], str] = field(default_factory=dict)
     constraints: list[ConstraintState] = field(default_factory=list)
 
     def column(self, field_name: str) -> str:
@@ -237,6 +240,7 @@ def column_definition(f: FieldState, dialect: str, inline_unique: bool = True) -
 def unique_together_sql(model: ModelState, fields: tuple[str, ...], dialect: str) -> str:
     columns = [model.column(f) for f in fields]
     name = index_name(model.table, columns, "_uniq", MAX_NAME_LENGTH[dialect])
+    model.together_names[tuple(fields)] = name
     cols = ", ".join(quote(c, dialect) for c in columns)
     if dialect == SQLITE:
         return f"CREATE UNIQUE INDEX {quote(name, dialect)} ON {quote(model.table, dialect)} ({cols})"

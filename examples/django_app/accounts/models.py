@@ -16,4 +16,8 @@ class Account(TimeStamped):
 
     class Meta:
         db_table = "accounts"
-        unique_together = [("tenant", "handle")]
+        unique_together = [("tenant", "email")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "handle"], nulls_distinct=False, name="account_tenant_handle_nnd"),
+            models.UniqueConstraint(fields=["handle"], deferrable=models.Deferrable.DEFERRED, name="account_handle_deferred"),
+        ]
