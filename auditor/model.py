@@ -99,6 +99,8 @@ class UniqueKey:
         if self.name:
             parts.append(self.name)
         parts.append("(" + ", ".join(e.text for e in self.elements) + ")")
+        if self.include:
+            parts.append("INCLUDE (" + ", ".join(self.include) + ")")
         if self.nulls_not_distinct:
             parts.append("NULLS NOT DISTINCT")
         if self.predicate:

@@ -44,6 +44,9 @@ class AvatarConfiguration(Base):
 
 class Label(Base):
     __tablename__ = "labels"
+    __table_args__ = (
+        Index("tags_slug_covering", "slug", unique=True, postgresql_include=["label"], postgresql_nulls_not_distinct=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     label: Mapped[str] = mapped_column(String(50), unique=True)

@@ -14,4 +14,7 @@ def upgrade():
         sa.Column("slug", sa.String(50)),
     )
     op.create_index(op.f("ix_tags_slug"), "tags", ["slug"], unique=True)
+    # PostgreSQL only: a covering key whose NULLs are not distinct (other databases get a plain unique index)
+    op.create_index("tags_slug_covering", "tags", ["slug"], unique=True,
+                    postgresql_include=["label"], postgresql_nulls_not_distinct=True)
     op.create_table("scratch", sa.Column("id", sa.Integer(), primary_key=True))
