@@ -1,4 +1,4 @@
-"""Command line: `upsert-audit check | report | verify | schema | config | rules`.
+"""Command line: `upsert-audit check | report | verify | migrate | schema | config | rules`.
 
 Exit codes (the contract hooks and CI depend on): 0 nothing found, 1 findings,
 2 usage, configuration or internal error - and 2 when there were write sites
@@ -133,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_audit_arguments(verify)
     verify.add_argument("--format", choices=("text", "json"), default="text")
 
+    migrate = commands.add_parser("migrate", help="write the migrations that add the unique keys the findings need")
+    _add_audit_arguments(migrate)
+    migrate.add_argument("--format", choices=("sql",), default="sql", help="migration format (default: sql)")
+    migrate.add_argument("-o", "--output", metavar="DIR", help="folder for the new migrations (default: the project's SQL migrations folder)")
+    migrate.add_argument("--dry-run", action="store_true", help="print the migrations instead of writing them")
+
     schema = commands.add_parser("schema", help="print the schema catalog the audit sees (tables, columns, keys, where each is defined)")
     _add_audit_arguments(schema)
     schema.add_argument("--format", choices=("text", "json"), default="text")
@@ -259,6 +265,28 @@ def cmd_verify(args) -> int:
     return EXIT_FINDINGS if verification.failing else EXIT_CLEAN
 
 
+def cmd_migrate(args) -> int:
+    from auditor.migrate import generate
+
+    result = _run_audit(args)
+    output = Path(args.output) if args.output else None
+    report = generate(result, output, write=not args.dry_run)
+    root = result.config.root
+    for migration in report.migrations:
+        shown = migration.path.relative_to(root) if migration.path.is_relative_to(root) else migration.path
+        if migration.already_there:
+            print(f"{shown}: already there (unique key {migration.key.table.name} ({', '.join(migration.key.columns)}))", file=sys.stderr)
+        elif args.dry_run:
+            sys.stdout.write(f"-- {shown}\n{migration.text}\n")
+        else:
+            print(f"wrote {shown}: unique key {migration.key.table.name} ({', '.join(migration.key.columns)})", file=sys.stderr)
+    for location, reason in report.skipped:
+        print(f"{location}: no migration: {reason}", file=sys.stderr)
+    if not report.migrations and not report.skipped:
+        print("upsert-audit: no finding needs a new unique key", file=sys.stderr)
+    return EXIT_CLEAN
+
+
 def cmd_schema(args) -> int:
     from auditor.output.schema_output import render_schema_json, render_schema_text
 
@@ -291,7 +319,7 @@ def cmd_rules(args) -> int:
 
 
 COMMANDS = {
-    "check": cmd_check, "report": cmd_report, "verify": cmd_verify, "schema": cmd_schema, "config": cmd_config, "rules": cmd_rules,
+    "check": cmd_check, "report": cmd_report, "verify": cmd_verify, "migrate": cmd_migrate, "schema": cmd_schema, "config": cmd_config, "rules": cmd_rules,
 }
 
 

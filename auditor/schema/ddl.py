@@ -441,6 +441,28 @@ def _find_key_by_name(ctx: _Context, name: str) -> tuple[Table, UniqueKey] | Non
     return None
 
 
+# The idempotent-DDL idiom: DO $tag$ BEGIN IF [NOT] EXISTS (<catalog query>) THEN <ddl>; END IF; END $tag$
+_GUARDED = re.compile(
+    r"^DO\s+(?P<tag>\$\w*\$)\s*BEGIN\s+IF\s+(?P<negated>NOT\s+)?EXISTS\s*\((?P<condition>.*)\)\s+THEN\s+"
+    r"(?P<statement>[^;]+);\s*END\s+IF\s*;\s*END\s*;?\s*(?P=tag)\s*$",
+    re.I | re.S,
+)
+
+
+def apply_guarded_block(ctx: _Context, text: str) -> bool:
+    """Read a guarded statement: `IF NOT EXISTS (...) THEN <create>` means the object exists
+    afterwards, so the statement is applied; `IF EXISTS (... NOT indisvalid) THEN DROP INDEX`
+    removes only an INVALID index, which a static catalog never holds. False: not this idiom."""
+    match = _GUARDED.match(text.strip())
+    if not match:
+        return False
+    statement = match["statement"].strip()
+    if match["negated"]:
+        apply_statement(ctx.catalog, ctx.path, parse_statement(Statement(statement, ctx.statement.line), ctx.dialect))
+        return True
+    return "indisvalid" in match["condition"] and re.match(r"^DROP\s+INDEX\b", statement, re.I) is not None
+
+
 def apply_command(ctx: _Context, text: str) -> None:
     flat = " ".join(text.split())
     if _NNDISTINCT.search(flat) and re.match(r"^CREATE\s+UNIQUE\s+INDEX\b", flat, re.I):
@@ -491,7 +513,8 @@ def apply_command(ctx: _Context, text: str) -> None:
             table.keys[table.keys.index(key)] = replace(key, name=_plain_name(match["new"], ctx))
         return
     if flat.upper().startswith("DO ") and _KEY_DDL.search(flat):
-        ctx.diagnose("DDL inside a DO block is not read; its keys are not in the catalog")
+        if not apply_guarded_block(ctx, text):
+            ctx.diagnose("DDL inside a DO block is not read; its keys are not in the catalog")
         return
     if _KEY_DDL.match(flat) or re.match(r"^(CREATE|ALTER|DROP)\b", flat, re.I) and _KEY_DDL.search(flat):
         ctx.diagnose(f"statement not understood, keys it defines are not in the catalog: {flat[:80]}")

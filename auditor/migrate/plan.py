@@ -1,0 +1,91 @@
+"""Which unique keys to add, and everything a safe migration needs to know about each.
+
+A key is planned for every UPS001 finding (the statement's conflict target matches
+no key): the target's columns on the target's table. The rows to keep are the most
+recent per key, by the first of `updated_at`, `created_at` the table has, then the
+primary key, all descending; rows whose key holds a NULL are never duplicates (NULLs
+are distinct in a unique key) and are left alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from auditor.dialects import POSTGRES
+from auditor.engine import AuditResult
+from auditor.model import Location, Table
+from auditor.sites import SiteStatus
+
+ORDER_PREFERENCE = ("updated_at", "created_at")
+
+
+@dataclass(frozen=True)
+class KeyMigration:
+    dialect: str
+    table: Table
+    columns: tuple[str, ...]
+    key_name: str
+    archive_name: str
+    primary_key: str  # the single primary key column that identifies a row
+    order_by: tuple[str, ...]  # most recent first; the primary key breaks ties
+    nullable_columns: tuple[str, ...]
+    reasons: tuple[Location, ...] = ()  # the write sites that need the key
+
+    @property
+    def slug(self) -> str:
+        return f"add_unique_{self.table.name.name}_{'_'.join(self.columns)}"
+
+
+@dataclass
+class MigrationPlan:
+    keys: list[KeyMigration] = field(default_factory=list)
+    skipped: list[tuple[Location, str]] = field(default_factory=list)  # findings no migration can fix, and why
+
+
+def key_name(table: Table, columns: tuple[str, ...]) -> str:
+    """PostgreSQL's own default name for such a key (`<table>_<cols>_key`), 63 bytes at most."""
+    return "_".join([table.name.name, *columns, "key"])[:63]
+
+
+def plan_migrations(result: AuditResult) -> MigrationPlan:
+    plan = MigrationPlan()
+    sites = {site.location: site for site in result.sites if site.status is SiteStatus.CHECKED}
+    planned: dict[tuple, KeyMigration] = {}
+    for finding in result.findings:
+        if finding.rule != "UPS001":
+            continue
+        site = sites.get(finding.location)
+        conflict = site.statement.conflict if site else None
+        table = result.catalog.lookup(site.statement.table) if site else None
+        if site is None or conflict is None or table is None:
+            continue
+        if any(e.is_expression for e in conflict.target):
+            plan.skipped.append((finding.location, "the conflict target has an expression: write that unique index by hand"))
+            continue
+        columns = tuple(dict.fromkeys(e.text for e in conflict.target))
+        identity = (table.name, frozenset(columns))
+        if identity in planned:
+            existing = planned[identity]
+            planned[identity] = KeyMigration(**{**existing.__dict__, "reasons": existing.reasons + (finding.location,)})
+            continue
+        primary = next((k for k in table.keys if k.kind.value == "primary key"), None)
+        if primary is None or len(primary.elements) != 1 or primary.elements[0].is_expression:
+            plan.skipped.append((finding.location, f"{table.name} has no single-column primary key to tell duplicate rows apart"))
+            continue
+        if site.dialect != POSTGRES:
+            plan.skipped.append((finding.location, f"migrations for {site.dialect} are not generated yet"))
+            continue
+        pk = primary.elements[0].text
+        planned[identity] = KeyMigration(
+            dialect=site.dialect,
+            table=table,
+            columns=columns,
+            key_name=key_name(table, columns),
+            archive_name=f"{table.name.name}_dedup_archive"[:63],
+            primary_key=pk,
+            order_by=tuple(c for c in ORDER_PREFERENCE if c in table.columns) + (pk,),
+            nullable_columns=tuple(c for c in columns if (col := table.columns.get(c)) is None or col.nullable),
+            reasons=(finding.location,),
+        )
+    plan.keys = list(planned.values())
+    return plan

@@ -1,0 +1,55 @@
+"""A KeyMigration as the text of a migration file, from the Jinja2 templates in templates/migrations/."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import jinja2
+
+from auditor import __version__
+from auditor.migrate.plan import KeyMigration
+from auditor.resources import templates_dir
+from auditor.schema.source import quote, quote_table
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    # SQL, not HTML: nothing to escape; every identifier is quoted before it reaches a template.
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir() / "migrations"), keep_trailing_newline=True,
+                              autoescape=False, undefined=jinja2.StrictUndefined)
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def postgres_context(m: KeyMigration) -> dict:
+    d, schema = m.dialect, m.table.name.schema
+    table_sql = quote_table(m.table.name.name, schema, d)
+    return {
+        "version": __version__,
+        "table": str(m.table.name),
+        "columns": m.columns,
+        "reasons": [f"{r.path}:{r.line}" for r in m.reasons],
+        "order_by": m.order_by,
+        "archive": m.archive_name,
+        "pk": m.primary_key,
+        "nullable": m.nullable_columns,
+        "key": m.key_name,
+        "table_sql": table_sql,
+        "archive_sql": quote_table(m.archive_name, schema, d),
+        "pk_sql": quote(m.primary_key, d),
+        "kept_sql": quote(f"dedup_kept_{m.primary_key}", d),
+        "columns_sql": [quote(c, d) for c in m.columns],
+        "order_sql": [quote(c, d) for c in m.order_by],
+        "key_sql": quote(m.key_name, d),
+        "key_qualified_sql": quote_table(m.key_name, schema, d),
+        "regclass": sql_string(table_sql),
+        "key_literal": sql_string(quote_table(m.key_name, schema, d)),
+        "pk_literal": sql_string(m.primary_key),
+        "key_name_literal": sql_string(m.key_name),
+    }
+
+
+def render_sql(m: KeyMigration) -> str:
+    return environment().get_template(f"{m.dialect}.sql.j2").render(**postgres_context(m))
