@@ -120,6 +120,17 @@ class Column:
     origin: Location
 
 
+@dataclass(frozen=True)
+class ForeignKey:
+    """`columns` of one table reference `referenced_columns` of `references` (() means its
+    primary key). Migrations that remove duplicate rows re-point these first."""
+
+    columns: tuple[str, ...]
+    references: TableName
+    referenced_columns: tuple[str, ...]
+    origin: Location
+
+
 @dataclass
 class Table:
     """A table as the schema sources describe it after every statement was applied."""
@@ -128,6 +139,7 @@ class Table:
     origin: Location
     columns: dict[str, Column] = field(default_factory=dict)
     keys: list[UniqueKey] = field(default_factory=list)
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
 
     def key_named(self, name: str) -> UniqueKey | None:
         return next((k for k in self.keys if k.name == name), None)

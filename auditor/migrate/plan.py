@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from auditor.dialects import POSTGRES
+from auditor.dialects import POSTGRES, SQLITE
 from auditor.engine import AuditResult
 from auditor.model import Location, Table
 from auditor.sites import SiteStatus
@@ -30,6 +30,9 @@ class KeyMigration:
     order_by: tuple[str, ...]  # most recent first; the primary key breaks ties
     nullable_columns: tuple[str, ...]
     reasons: tuple[Location, ...] = ()  # the write sites that need the key
+    # (table, column) of every single-column foreign key that references the primary key,
+    # from the catalog (the PostgreSQL migration finds them in pg_constraint at run time)
+    children: tuple[tuple[Table, str], ...] = ()
 
     @property
     def slug(self) -> str:
@@ -68,14 +71,21 @@ def plan_migrations(result: AuditResult) -> MigrationPlan:
             existing = planned[identity]
             planned[identity] = KeyMigration(**{**existing.__dict__, "reasons": existing.reasons + (finding.location,)})
             continue
-        primary = next((k for k in table.keys if k.kind.value == "primary key"), None)
-        if primary is None or len(primary.elements) != 1 or primary.elements[0].is_expression:
-            plan.skipped.append((finding.location, f"{table.name} has no single-column primary key to tell duplicate rows apart"))
-            continue
-        if site.dialect != POSTGRES:
+        if site.dialect not in (POSTGRES, SQLITE):
             plan.skipped.append((finding.location, f"migrations for {site.dialect} are not generated yet"))
             continue
-        pk = primary.elements[0].text
+        primary = next((k for k in table.keys if k.kind.value == "primary key"), None)
+        if primary is not None and len(primary.elements) == 1 and not primary.elements[0].is_expression:
+            pk = primary.elements[0].text
+        elif site.dialect == SQLITE:
+            pk = "rowid"  # every SQLite table but a WITHOUT ROWID one (which has a primary key) has it
+        else:
+            plan.skipped.append((finding.location, f"{table.name} has no single-column primary key to tell duplicate rows apart"))
+            continue
+        children, problem = referencing(result.catalog, table, pk)
+        if problem and site.dialect == SQLITE:
+            plan.skipped.append((finding.location, problem))
+            continue
         planned[identity] = KeyMigration(
             dialect=site.dialect,
             table=table,
@@ -86,6 +96,20 @@ def plan_migrations(result: AuditResult) -> MigrationPlan:
             order_by=tuple(c for c in ORDER_PREFERENCE if c in table.columns) + (pk,),
             nullable_columns=tuple(c for c in columns if (col := table.columns.get(c)) is None or col.nullable),
             reasons=(finding.location,),
+            children=children,
         )
     plan.keys = list(planned.values())
     return plan
+
+
+def referencing(catalog, table: Table, pk: str) -> tuple[tuple[tuple[Table, str], ...], str | None]:
+    """Single-column foreign keys onto the primary key; a problem if another kind points here."""
+    children = []
+    for child in catalog.tables.values():
+        for fk in child.foreign_keys:
+            if catalog.lookup(fk.references) is not table:
+                continue
+            if len(fk.columns) != 1 or fk.referenced_columns not in ((), (pk,)):
+                return (), f"foreign key {child.name} ({', '.join(fk.columns)}) does not reference {pk} alone: re-point it by hand"
+            children.append((child, fk.columns[0]))
+    return tuple(children), None

@@ -23,8 +23,10 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def postgres_context(m: KeyMigration) -> dict:
-    d, schema = m.dialect, m.table.name.schema
+def context(m: KeyMigration) -> dict:
+    """Every name the templates need, quoted for the dialect."""
+    d = m.dialect
+    schema = m.table.name.schema if d == "postgres" else None  # SQLite's "main" needs no qualifier
     table_sql = quote_table(m.table.name.name, schema, d)
     return {
         "version": __version__,
@@ -38,7 +40,7 @@ def postgres_context(m: KeyMigration) -> dict:
         "key": m.key_name,
         "table_sql": table_sql,
         "archive_sql": quote_table(m.archive_name, schema, d),
-        "pk_sql": quote(m.primary_key, d),
+        "pk_sql": m.primary_key if m.primary_key == "rowid" else quote(m.primary_key, d),
         "kept_sql": quote(f"dedup_kept_{m.primary_key}", d),
         "columns_sql": [quote(c, d) for c in m.columns],
         "order_sql": [quote(c, d) for c in m.order_by],
@@ -48,8 +50,9 @@ def postgres_context(m: KeyMigration) -> dict:
         "key_literal": sql_string(quote_table(m.key_name, schema, d)),
         "pk_literal": sql_string(m.primary_key),
         "key_name_literal": sql_string(m.key_name),
+        "children": [(quote(child.name.name, d), quote(column, d)) for child, column in m.children],
     }
 
 
 def render_sql(m: KeyMigration) -> str:
-    return environment().get_template(f"{m.dialect}.sql.j2").render(**postgres_context(m))
+    return environment().get_template(f"{m.dialect}.sql.j2").render(**context(m))

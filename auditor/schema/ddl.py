@@ -23,7 +23,7 @@ from dataclasses import replace
 from sqlglot import exp
 
 from auditor.dialects import DEFAULT_SCHEMA, MYSQL, POSTGRES, SQLITE
-from auditor.model import Catalog, Column, Diagnostic, KeyElement, KeyKind, Location, Table, TableName, UniqueKey
+from auditor.model import Catalog, Column, Diagnostic, ForeignKey, KeyElement, KeyKind, Location, Table, TableName, UniqueKey
 from auditor.schema.statements import ParsedStatement, Statement, parse_statement, split_statements
 from auditor.sql.normalize import identifier_name, key_element, predicate_text
 
@@ -217,11 +217,35 @@ def _add_key(ctx: _Context, table: Table, key: UniqueKey) -> None:
                 table.columns[element.text] = replace(column, nullable=False)
 
 
+def foreign_key(ctx: _Context, columns: list[str], reference: exp.Reference) -> ForeignKey | None:
+    target = reference.this
+    if isinstance(target, exp.Schema) and isinstance(target.this, exp.Table):
+        referenced = tuple(identifier_name(c, ctx.dialect) for c in target.expressions)
+        return ForeignKey(tuple(columns), table_name(target.this, ctx.dialect), referenced, ctx.location(reference))
+    if isinstance(target, exp.Table):
+        return ForeignKey(tuple(columns), table_name(target, ctx.dialect), (), ctx.location(reference))
+    return None
+
+
+def _add_foreign_key(ctx: _Context, table: Table, node: exp.Expression) -> None:
+    """A table-level FOREIGN KEY (...) REFERENCES t (...)."""
+    reference = node.args.get("reference")
+    if isinstance(node, exp.ForeignKey) and isinstance(reference, exp.Reference):
+        found = foreign_key(ctx, [identifier_name(c, ctx.dialect) for c in node.expressions], reference)
+        if found:
+            table.foreign_keys.append(found)
+
+
 def _add_column(ctx: _Context, table: Table, column: exp.ColumnDef) -> None:
     record = column_record(ctx, column)
     table.columns[record.name] = record
     for key in column_keys(ctx, table.name, column):
         _add_key(ctx, table, key)
+    for constraint in column.args.get("constraints") or []:
+        if isinstance(constraint.args.get("kind"), exp.Reference):
+            found = foreign_key(ctx, [record.name], constraint.args["kind"])
+            if found:
+                table.foreign_keys.append(found)
 
 
 def apply_create_table(ctx: _Context, tree: exp.Create) -> None:
@@ -245,10 +269,12 @@ def apply_create_table(ctx: _Context, tree: exp.Create) -> None:
                 key = constraint_key(ctx, name, inner, constraint_name)
                 if key:
                     _add_key(ctx, table, key)
+                _add_foreign_key(ctx, table, inner)
         else:
             key = constraint_key(ctx, name, item, None)
             if key:
                 _add_key(ctx, table, key)
+            _add_foreign_key(ctx, table, item)
 
 
 def _index_key(ctx: _Context, index: exp.Index, table: TableName, nulls_not_distinct: bool) -> UniqueKey:
@@ -309,10 +335,12 @@ def apply_alter_action(ctx: _Context, table: Table, action: exp.Expression) -> N
                     key = constraint_key(ctx, table.name, inner, constraint_name)
                     if key:
                         _add_key(ctx, table, key)
+                    _add_foreign_key(ctx, table, inner)
             else:
                 key = constraint_key(ctx, table.name, item, None)
                 if key:
                     _add_key(ctx, table, key)
+                _add_foreign_key(ctx, table, item)
     elif isinstance(action, exp.ColumnDef):
         _add_column(ctx, table, action)
     elif isinstance(action, exp.Drop):
@@ -326,6 +354,7 @@ def apply_alter_action(ctx: _Context, table: Table, action: exp.Expression) -> N
             for column in names:
                 table.columns.pop(column, None)
                 _drop_keys(table, lambda k, c=column: any(c in e.columns for e in k.elements))
+                table.foreign_keys = [f for f in table.foreign_keys if column not in f.columns]
     elif isinstance(action, exp.DropPrimaryKey):
         _drop_keys(table, lambda k: k.kind is KeyKind.PRIMARY)
     elif isinstance(action, exp.RenameIndex):

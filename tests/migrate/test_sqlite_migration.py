@@ -1,0 +1,82 @@
+"""`upsert-audit migrate` on SQLite: the generated migration, run by SQLite itself with
+foreign keys enforced, adds the key without losing a row."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+
+from auditor.cli import main
+
+SCHEMA = """
+CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
+CREATE TABLE avatar_configurations (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER REFERENCES users (id),
+    persona TEXT NOT NULL,
+    updated_at TEXT
+);
+CREATE TABLE avatar_events (id INTEGER PRIMARY KEY, config_id INTEGER NOT NULL REFERENCES avatar_configurations (id) ON DELETE CASCADE);
+"""
+UPSERT = ("INSERT INTO avatar_configurations (user_id, persona) VALUES (?, ?) "
+          "ON CONFLICT (user_id) DO UPDATE SET persona = excluded.persona")
+APP = f'import sqlite3\n\n\ndef save(conn, user_id, persona):\n    conn.execute("{UPSERT}", (user_id, persona))\n'
+
+
+def connect(path):
+    conn = sqlite3.connect(path, isolation_level=None)  # the migration manages its own transaction
+    conn.execute("PRAGMA foreign_keys = ON")  # so a delete before re-pointing would cascade
+    return conn
+
+
+def fill(conn):
+    rng = random.Random(3)
+    conn.executemany("INSERT INTO users (id, email) VALUES (?, ?)", [(u, f"u{u}") for u in range(1, 101)])
+    rows = [(u, f"p{rng.randint(0, 99)}", rng.choice([None, f"2026-01-0{rng.randint(1, 4)}"]))
+            for u in range(1, 101) for _ in range(rng.choice([0, 1, 2, 3]))]
+    rows += [(None, "orphan", None)] * 3
+    rng.shuffle(rows)
+    conn.executemany("INSERT INTO avatar_configurations (user_id, persona, updated_at) VALUES (?, ?, ?)", rows)
+    ids = [r[0] for r in conn.execute("SELECT id FROM avatar_configurations")]
+    conn.executemany("INSERT INTO avatar_events (config_id) VALUES (?)", [(rng.choice(ids),) for _ in range(150)])
+
+
+def test_sqlite_migration_keeps_every_row_and_is_idempotent(make_project, capsys):
+    project = make_project({"migrations/001_schema.sql": SCHEMA, "app.py": APP})
+    database = project / "app.db"
+    conn = connect(database)
+    conn.executescript(SCHEMA)
+    fill(conn)
+    configs = conn.execute("SELECT id, user_id, persona, updated_at FROM avatar_configurations ORDER BY id").fetchall()
+    events = conn.execute("SELECT id, config_id FROM avatar_events ORDER BY id").fetchall()
+
+    assert main(["migrate", str(project), "--no-cache"]) == 0
+    [migration] = sorted((project / "migrations").glob("002_*.sql"))
+    conn.executescript(migration.read_text())
+
+    after = conn.execute("SELECT id, user_id, persona, updated_at FROM avatar_configurations ORDER BY id").fetchall()
+    archive = conn.execute("SELECT id, user_id, persona, updated_at, dedup_kept_id FROM avatar_configurations_dedup_archive ORDER BY id").fetchall()
+    events_after = conn.execute("SELECT id, config_id FROM avatar_events ORDER BY id").fetchall()
+    newest = {}
+    for row in configs:  # updated_at DESC NULLS LAST, then id DESC
+        if row[1] is not None:
+            best = newest.get(row[1])
+            if best is None or (row[3] is not None, row[3] or "", row[0]) > (best[3] is not None, best[3] or "", best[0]):
+                newest[row[1]] = row
+    assert sorted(r for r in after if r[1] is not None) == sorted(newest.values())
+    assert len([r for r in after if r[1] is None]) == 3
+    assert sorted(after + [r[:4] for r in archive]) == configs and len(archive) > 20
+    replacement = {r[0]: newest[r[1]][0] if r[1] is not None else r[0] for r in configs}
+    assert events_after == [(i, replacement[c]) for i, c in events]  # none lost to the cascade
+
+    conn.execute(UPSERT, (1, "owl"))  # the incident's upsert now runs
+    assert conn.execute("SELECT count(*) FROM avatar_configurations WHERE user_id = 1").fetchone() == (1,)
+    before = conn.execute("SELECT count(*) FROM avatar_configurations_dedup_archive").fetchone()
+    conn.executescript(migration.read_text())  # again: nothing changes
+    assert conn.execute("SELECT count(*) FROM avatar_configurations_dedup_archive").fetchone() == before
+    conn.close()
+
+    capsys.readouterr()
+    main(["check", str(project), "--format", "json", "--no-cache"])
+    assert "UPS001" not in [f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]]
