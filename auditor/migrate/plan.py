@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from auditor.dialects import POSTGRES, SQLITE
+from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.engine import AuditResult
-from auditor.model import Location, Table
+from auditor.model import Catalog, Location, Table
 from auditor.sites import SiteStatus
 
 ORDER_PREFERENCE = ("updated_at", "created_at")
@@ -71,35 +71,42 @@ def plan_migrations(result: AuditResult) -> MigrationPlan:
             existing = planned[identity]
             planned[identity] = KeyMigration(**{**existing.__dict__, "reasons": existing.reasons + (finding.location,)})
             continue
-        if site.dialect not in (POSTGRES, SQLITE):
-            plan.skipped.append((finding.location, f"migrations for {site.dialect} are not generated yet"))
-            continue
-        primary = next((k for k in table.keys if k.kind.value == "primary key"), None)
-        if primary is not None and len(primary.elements) == 1 and not primary.elements[0].is_expression:
-            pk = primary.elements[0].text
-        elif site.dialect == SQLITE:
-            pk = "rowid"  # every SQLite table but a WITHOUT ROWID one (which has a primary key) has it
+        migration = key_migration(result.catalog, table, columns, site.dialect, (finding.location,))
+        if isinstance(migration, str):
+            plan.skipped.append((finding.location, migration))
         else:
-            plan.skipped.append((finding.location, f"{table.name} has no single-column primary key to tell duplicate rows apart"))
-            continue
-        children, problem = referencing(result.catalog, table, pk)
-        if problem and site.dialect == SQLITE:
-            plan.skipped.append((finding.location, problem))
-            continue
-        planned[identity] = KeyMigration(
-            dialect=site.dialect,
-            table=table,
-            columns=columns,
-            key_name=key_name(table, columns),
-            archive_name=f"{table.name.name}_dedup_archive"[:63],
-            primary_key=pk,
-            order_by=tuple(c for c in ORDER_PREFERENCE if c in table.columns) + (pk,),
-            nullable_columns=tuple(c for c in columns if (col := table.columns.get(c)) is None or col.nullable),
-            reasons=(finding.location,),
-            children=children,
-        )
+            planned[identity] = migration
     plan.keys = list(planned.values())
     return plan
+
+
+def key_migration(catalog: Catalog, table: Table, columns: tuple[str, ...], dialect: str, reasons: tuple[Location, ...]) -> KeyMigration | str:
+    """Everything the migration adding `columns` as a unique key of `table` needs; or why it
+    cannot be generated (then the finding is listed as a manual fix)."""
+    if dialect not in (POSTGRES, SQLITE, MYSQL):
+        return f"migrations for {dialect} are not generated yet"
+    primary = next((k for k in table.keys if k.kind.value == "primary key"), None)
+    if primary is not None and len(primary.elements) == 1 and not primary.elements[0].is_expression:
+        pk = primary.elements[0].text
+    elif dialect == SQLITE:
+        pk = "rowid"  # every SQLite table but a WITHOUT ROWID one (which has a primary key) has it
+    else:
+        return f"{table.name} has no single-column primary key to tell duplicate rows apart"
+    children, problem = referencing(catalog, table, pk)
+    if problem and dialect != POSTGRES:  # PostgreSQL's migration finds and checks them at run time
+        return problem
+    return KeyMigration(
+        dialect=dialect,
+        table=table,
+        columns=columns,
+        key_name=key_name(table, columns),
+        archive_name=f"{table.name.name}_dedup_archive"[:63],
+        primary_key=pk,
+        order_by=tuple(c for c in ORDER_PREFERENCE if c in table.columns) + (pk,),
+        nullable_columns=tuple(c for c in columns if (col := table.columns.get(c)) is None or col.nullable),
+        reasons=reasons,
+        children=children,
+    )
 
 
 def referencing(catalog, table: Table, pk: str) -> tuple[tuple[tuple[Table, str], ...], str | None]:
