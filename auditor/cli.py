@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="write the migrations that add the unique keys the findings need")
     _add_audit_arguments(migrate)
-    migrate.add_argument("--format", choices=("sql",), default="sql", help="migration format (default: sql)")
+    migrate.add_argument("--format", choices=("sql", "alembic"), help="migration format (default: what the project uses)")
     migrate.add_argument("-o", "--output", metavar="DIR", help="folder for the new migrations (default: the project's SQL migrations folder)")
     migrate.add_argument("--dry-run", action="store_true", help="print the migrations instead of writing them")
 
@@ -270,7 +270,10 @@ def cmd_migrate(args) -> int:
 
     result = _run_audit(args)
     output = Path(args.output) if args.output else None
-    report = generate(result, output, write=not args.dry_run)
+    try:
+        report = generate(result, output, write=not args.dry_run, format=args.format)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     root = result.config.root
     for migration in report.migrations:
         shown = migration.path.relative_to(root) if migration.path.is_relative_to(root) else migration.path

@@ -2,7 +2,8 @@
 
 plan.py decides which keys (and how to keep the right rows), render.py turns each into
 the project's migration format from templates/migrations/, sql_files.py names and
-writes the files. Only the SQL format for PostgreSQL exists so far.
+writes the files. Formats: SQL files (PostgreSQL, SQLite, MariaDB recipes) and Alembic
+revisions (alembic_format.py); the default is what the project already uses.
 """
 
 from __future__ import annotations
@@ -31,9 +32,15 @@ class MigrateReport:
     skipped: list[tuple[Location, str]] = field(default_factory=list)
 
 
-def generate(result: AuditResult, output: Path | None = None, write: bool = True) -> MigrateReport:
+def default_format(result: AuditResult) -> str:
+    return "alembic" if "alembic migrations" in result.schema_sources else "sql"
+
+
+def generate(result: AuditResult, output: Path | None = None, write: bool = True, format: str | None = None) -> MigrateReport:
     plan = plan_migrations(result)
     report = MigrateReport(skipped=plan.skipped)
+    if (format or default_format(result)) == "alembic":
+        return generate_alembic(result, plan.keys, report, output, write)
     folder = migrations_folder(result.config.root, [s for s in result.catalog.sources if s.endswith(".sql")], output)
     for key in plan.keys:
         existing = folder.existing(key.slug)
@@ -46,4 +53,28 @@ def generate(result: AuditResult, output: Path | None = None, write: bool = True
             write_new_file(path, text)
         folder = migrations_folder(result.config.root, [], folder.path) if write else folder
         report.migrations.append(GeneratedMigration(key, path, text))
+    return report
+
+
+def generate_alembic(result: AuditResult, keys: list[KeyMigration], report: MigrateReport, output: Path | None, write: bool) -> MigrateReport:
+    from auditor.migrate.alembic_format import alembic_target, render_alembic
+
+    root = result.config.root
+    target = alembic_target(root, [s for s in result.catalog.sources if s.endswith(".py")])
+    if target is None:
+        raise ValueError("--format alembic: no Alembic revision found in the project")
+    folder, head = target
+    folder = output or folder
+    for key in keys:
+        existing = next((p for p in sorted(folder.glob(f"*_{key.slug}.py"))), None)
+        if existing:
+            report.migrations.append(GeneratedMigration(key, existing, "", already_there=True))
+            continue
+        text = render_alembic(key, head)
+        revision = text.split('revision = "', 1)[1].split('"', 1)[0]
+        path = folder / f"{revision}_{key.slug}.py"
+        if write:
+            write_new_file(path, text)
+        report.migrations.append(GeneratedMigration(key, path, text))
+        head = revision  # the next key's revision follows this one
     return report
