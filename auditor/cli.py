@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="write the migrations that add the unique keys the findings need")
     _add_audit_arguments(migrate)
-    migrate.add_argument("--format", choices=("sql", "alembic"), help="migration format (default: what the project uses)")
+    migrate.add_argument("--format", choices=("sql", "alembic", "django"), help="migration format (default: what the project uses)")
     migrate.add_argument("-o", "--output", metavar="DIR", help="folder for the new migrations (default: the project's SQL migrations folder)")
     migrate.add_argument("--dry-run", action="store_true", help="print the migrations instead of writing them")
 

@@ -33,14 +33,19 @@ class MigrateReport:
 
 
 def default_format(result: AuditResult) -> str:
-    return "alembic" if "alembic migrations" in result.schema_sources else "sql"
+    if "alembic migrations" in result.schema_sources:
+        return "alembic"
+    return "django" if "django migrations" in result.schema_sources else "sql"
 
 
 def generate(result: AuditResult, output: Path | None = None, write: bool = True, format: str | None = None) -> MigrateReport:
     plan = plan_migrations(result)
     report = MigrateReport(skipped=plan.skipped)
-    if (format or default_format(result)) == "alembic":
+    chosen = format or default_format(result)
+    if chosen == "alembic":
         return generate_alembic(result, plan.keys, report, output, write)
+    if chosen == "django":
+        return generate_django(result, plan.keys, report, output, write)
     folder = migrations_folder(result.config.root, [s for s in result.catalog.sources if s.endswith(".sql")], output)
     for key in plan.keys:
         existing = folder.existing(key.slug)
@@ -77,4 +82,28 @@ def generate_alembic(result: AuditResult, keys: list[KeyMigration], report: Migr
             write_new_file(path, text)
         report.migrations.append(GeneratedMigration(key, path, text))
         head = revision  # the next key's revision follows this one
+    return report
+
+
+def generate_django(result: AuditResult, keys: list[KeyMigration], report: MigrateReport, output: Path | None, write: bool) -> MigrateReport:
+    from auditor.migrate.django_format import django_target, render_django
+
+    root = result.config.root
+    sources = [s for s in result.catalog.sources if s.endswith(".py")]
+    for key in keys:
+        target = django_target(root, sources, key.dialect, key.table.name.name)
+        if target is None:
+            report.skipped.append((key.reasons[0], f"no Django model owns {key.table.name}: use --format sql"))
+            continue
+        folder = output or target.folder
+        existing = next(iter(sorted(folder.glob(f"*_{key.slug}.py"))), None)
+        if existing:
+            report.migrations.append(GeneratedMigration(key, existing, "", already_there=True))
+            continue
+        path = folder / f"{target.number:04d}_{key.slug}.py"
+        text = render_django(key, target)
+        if write:
+            write_new_file(path, text)
+            sources.append(path.relative_to(root).as_posix())  # the next key depends on this one
+        report.migrations.append(GeneratedMigration(key, path, text))
     return report
