@@ -132,3 +132,27 @@ def test_verify_needs_a_database(make_project, capsys):
     assert "needs --database-url" in capsys.readouterr().err
     assert main(["verify", str(project), "--database-url", "postgresql://postgres@127.0.0.1:5432/ua_missing_db_x"]) == 2
     assert "could not connect" in capsys.readouterr().err
+
+
+def test_postgres_after_the_generated_migration(pg_database, tmp_path, capsys):
+    """The incident's whole fix: verify fails, migrate writes the key's migration, psql runs it,
+    and verify then finds every site planning fine, no contradiction and no drift."""
+    import subprocess
+
+    project = tmp_path / "avatar_app"
+    shutil.copytree(EXAMPLE, project)
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        for path in discover_schema_files(project / "migrations"):
+            conn.execute(path.read_text())
+        conn.execute("INSERT INTO users (id, email) VALUES (1, 'a@example.com')")
+        conn.execute("INSERT INTO avatar_configurations (user_id, persona) VALUES (1, 'old'), (1, 'new')")
+    assert verify(project, pg_database, capsys)[0] == 1
+
+    assert main(["migrate", str(project), "--no-cache"]) == 0
+    [migration] = (project / "migrations").glob("011_*.sql")
+    run = subprocess.run(["psql", pg_database, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(migration)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+    code, doc = verify(project, pg_database, capsys)
+    assert code == 0
+    assert doc["summary"] == {"fails": 0, "plans fine": 5, "not checked": 0, "contradictions": 0, "drift": 0}

@@ -38,6 +38,12 @@ def default_format(result: AuditResult) -> str:
     return "django" if "django migrations" in result.schema_sources else "sql"
 
 
+def remove_stale_temporaries(folder: Path) -> None:
+    """A run killed mid-write leaves only a hidden temporary file (never a half migration)."""
+    for stale in folder.glob(".*.upsert-audit-tmp") if folder.is_dir() else ():
+        stale.unlink(missing_ok=True)
+
+
 def generate(result: AuditResult, output: Path | None = None, write: bool = True, format: str | None = None) -> MigrateReport:
     plan = plan_migrations(result)
     report = MigrateReport(skipped=plan.skipped)
@@ -47,6 +53,8 @@ def generate(result: AuditResult, output: Path | None = None, write: bool = True
     if chosen == "django":
         return generate_django(result, plan.keys, report, output, write)
     folder = migrations_folder(result.config.root, [s for s in result.catalog.sources if s.endswith(".sql")], output)
+    if write:
+        remove_stale_temporaries(folder.path)
     for key in plan.keys:
         existing = folder.existing(key.slug)
         if existing:
