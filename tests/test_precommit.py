@@ -8,7 +8,6 @@ environment (PRE_COMMIT_HOME in tmp), as a user's machine would.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path

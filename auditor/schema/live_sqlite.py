@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 
 import sqlglot
-from sqlglot import exp
 
 from auditor.dialects import SQLITE
 from auditor.model import LIVE_DATABASE, Catalog, Column, KeyElement, KeyKind, Location, Table, TableName, UniqueKey
