@@ -115,6 +115,10 @@ def test_report_is_written_with_every_section(make_project, tmp_path, capsys):
     assert "cur.execute(" in report  # the code excerpt
     assert "migrations/002_create_avatar_configurations.sql:" in report  # evidence with its source
     assert "CREATE UNIQUE INDEX" in report  # the recommended fix
+    # the migration `upsert-audit migrate` would write, in full; the report writes no migration
+    assert "**Generated migration** (`upsert-audit migrate` writes it as `011_add_unique_avatar_configurations_user_id.sql`" in report
+    assert "INSERT INTO \"public\".\"avatar_configurations_dedup_archive\"" in report
+    assert not (EXAMPLE / "migrations" / "011_add_unique_avatar_configurations_user_id.sql").exists()
     assert "Wrote" in err
     assert not list(tmp_path.glob(".*.tmp"))  # written atomically, nothing left behind
 

@@ -44,10 +44,27 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def generated_migrations(result: AuditResult) -> dict:
+    """Finding location -> (file name, text) of the migration `upsert-audit migrate` would write."""
+    from auditor.migrate import generate
+
+    try:
+        report = generate(result, write=False)
+    except Exception:  # noqa: BLE001 - the report must not fail because a migration could not be planned
+        return {}
+    found = {}
+    for migration in report.migrations:
+        for location in migration.key.reasons:
+            found[location] = (migration.path.name, migration.text, migration.already_there)
+    return found
+
+
 def render_report(result: AuditResult) -> str:
     rules: dict[str, Rule] = {r.id: r for r in result.rules}
+    migrations = generated_migrations(result)
     findings = [
-        {"finding": f, "rule": rules.get(f.rule), "excerpt": code_excerpt(result.config.root, f)}
+        {"finding": f, "rule": rules.get(f.rule), "excerpt": code_excerpt(result.config.root, f),
+         "migration": migrations.get(f.location)}
         for f in result.findings
     ]
     template = _environment().get_template("report.md.j2")
