@@ -80,3 +80,33 @@ def test_sqlite_migration_keeps_every_row_and_is_idempotent(make_project, capsys
     capsys.readouterr()
     main(["check", str(project), "--format", "json", "--no-cache"])
     assert "UPS001" not in [f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]]
+
+
+def test_which_row_is_kept_and_where_the_rest_go_are_configurable(make_project):
+    schema = "CREATE TABLE prefs (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, v TEXT, created_at TEXT, updated_at TEXT);"
+    code = ('import sqlite3\nconn.execute("INSERT INTO prefs (user_id, v) VALUES (?, ?) '
+            'ON CONFLICT (user_id) DO UPDATE SET v = excluded.v", (1, "x"))\n')
+    project = make_project({
+        "migrations/001.sql": schema, "app.py": code,
+        "pyproject.toml": '[tool.upsert-audit]\nkeep-newest-by = ["created_at"]\narchive-table = "removed_{table}"\n',
+    })
+    conn = connect(project / "app.db")
+    conn.executescript(schema)
+    conn.executemany("INSERT INTO prefs (id, user_id, v, created_at, updated_at) VALUES (?, ?, ?, ?, ?)", [
+        (1, 1, "created last", "2026-03-01", "2026-01-01"),
+        (2, 1, "updated last", "2026-01-01", "2026-04-01"),
+    ])
+    assert main(["migrate", str(project), "--no-cache"]) == 0
+    [migration] = (project / "migrations").glob("002_*.sql")
+    conn.executescript(migration.read_text())
+    assert conn.execute("SELECT v FROM prefs").fetchall() == [("created last",)]  # created_at decides, not updated_at
+    assert conn.execute("SELECT v FROM removed_prefs").fetchall() == [("updated last",)]
+
+
+def test_bad_migrate_settings_name_the_key(make_project, capsys):
+    project = make_project({"app.py": "x = 1\n", "pyproject.toml": '[tool.upsert-audit]\narchive-table = "archive"\n'})
+    assert main(["migrate", str(project)]) == 2
+    assert "`archive-table` must be a table name containing {table}" in capsys.readouterr().err
+    (project / "pyproject.toml").unlink()
+    assert main(["migrate", str(project), "--keep-newest-by", "1bad"]) == 2
+    assert "`--keep-newest-by` must list column names" in capsys.readouterr().err
