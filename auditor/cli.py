@@ -104,6 +104,8 @@ def config_flags(args) -> dict:
         "cache": False if args.no_cache else None,
         "jobs": args.jobs,
         "severity": _pairs(args.severity, "=", "severity"),
+        "keep-newest-by": getattr(args, "keep_newest_by", None),
+        "archive-table": getattr(args, "archive_table", None),
         "per-file-ignores": _pairs(args.per_file_ignores, ":", "per-file-ignores"),
     }
 
@@ -138,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--format", choices=("sql", "alembic", "django"), help="migration format (default: what the project uses)")
     migrate.add_argument("-o", "--output", metavar="DIR", help="folder for the new migrations (default: the project's SQL migrations folder)")
     migrate.add_argument("--dry-run", action="store_true", help="print the migrations instead of writing them")
+    migrate.add_argument("--keep-newest-by", action="append", metavar="COLUMN",
+                         help="column that says which duplicate row is the newest one to keep; repeatable (default: updated_at, created_at)")
+    migrate.add_argument("--archive-table", metavar="NAME", help="where removed duplicates go (default: {table}_dedup_archive)")
 
     schema = commands.add_parser("schema", help="print the schema catalog the audit sees (tables, columns, keys, where each is defined)")
     _add_audit_arguments(schema)

@@ -14,6 +14,8 @@ check off. Every key is also a command-line flag (see auditor.cli).
     fail-on = "warning"                  # lowest severity that makes the exit code 1
     cache = true                         # reuse per-file results in .upsert-audit-cache/
     jobs = 2                             # processes for parsing big trees (default: cores, at most 4)
+    keep-newest-by = ["updated_at"]      # migrate: which duplicate row is kept (newest by these; then the primary key)
+    archive-table = "{table}_dedup_archive"  # migrate: where removed duplicates are kept
     [tool.upsert-audit.severity]         # per-rule severity overrides
     UPS002 = "warning"
     [tool.upsert-audit.per-file-ignores] # gitignore-style pattern -> rule ids or prefixes
@@ -37,7 +39,11 @@ from auditor.model import Severity
 from auditor.python.sinks import Sink
 
 SECTION = "upsert-audit"
-KNOWN_KEYS = ("dialect", "schema", "database-url", "include", "exclude", "select", "ignore", "fail-on", "severity", "per-file-ignores", "sinks", "cache", "jobs")
+KNOWN_KEYS = (
+    "dialect", "schema", "database-url", "include", "exclude", "select", "ignore", "fail-on", "severity", "per-file-ignores",
+    "sinks", "cache", "jobs", "keep-newest-by", "archive-table",
+)
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 RULE_SELECTOR = re.compile(r"^UPS\d{0,3}$")
 
 
@@ -61,6 +67,8 @@ class Config:
     sinks: tuple[Sink, ...] = ()
     cache: bool = True
     jobs: int | None = None  # None: one per core, at most 4
+    keep_newest_by: tuple[str, ...] = ("updated_at", "created_at")  # migrate: columns that say which row is newest
+    archive_table: str = "{table}_dedup_archive"  # migrate: where duplicates go
     source: Path | None = None  # the pyproject.toml read, if any
 
     def rule_enabled(self, rule_id: str) -> bool:
@@ -195,6 +203,17 @@ def parse_section(section: dict, base: Path) -> dict:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"`jobs` must be a whole number of at least 1, got {value!r}")
             fields["jobs"] = value
+        elif key == "keep-newest-by":
+            columns = _strings(value, key)
+            bad = [c for c in columns if not IDENTIFIER.match(c)]
+            if bad:
+                raise ConfigError(f"`keep-newest-by` must list column names, got {', '.join(map(repr, bad))}")
+            fields["keep_newest_by"] = columns
+        elif key == "archive-table":
+            name = _string(value, key)
+            if "{table}" not in name or not IDENTIFIER.match(name.replace("{table}", "t")):
+                raise ConfigError(f"`archive-table` must be a table name containing {{table}}, like \"{{table}}_dedup_archive\", got {name!r}")
+            fields["archive_table"] = name
         elif key == "fail-on":
             fields["fail_on"] = _severity(value, key)
         elif key == "severity":
@@ -272,6 +291,8 @@ def describe(config: Config) -> str:
     lines.append(f"ignore = {toml(config.ignore)}")
     lines.append(f"fail-on = {toml(config.fail_on)}")
     lines.append(f"cache = {'true' if config.cache else 'false'}")
+    lines.append(f"keep-newest-by = {toml(config.keep_newest_by)}  # then the primary key")
+    lines.append(f"archive-table = {toml(config.archive_table)}")
     lines.append(f"jobs = {config.jobs}" if config.jobs else "# jobs: unset, one process per core (at most 4)")
     for sink in config.sinks:
         arguments = {name: getattr(sink, attribute) for name, attribute in SINK_ARGUMENTS.items() if getattr(sink, attribute) is not None}

@@ -2,8 +2,8 @@
 
 A key is planned for every UPS001 finding (the statement's conflict target matches
 no key): the target's columns on the target's table. The rows to keep are the most
-recent per key, by the first of `updated_at`, `created_at` the table has, then the
-primary key, all descending; rows whose key holds a NULL are never duplicates (NULLs
+recent per key, by the `keep-newest-by` columns the table has (default `updated_at`,
+then `created_at`), then the primary key, all descending; rows whose key holds a NULL are never duplicates (NULLs
 are distinct in a unique key) and are left alone.
 """
 
@@ -71,7 +71,8 @@ def plan_migrations(result: AuditResult) -> MigrationPlan:
             existing = planned[identity]
             planned[identity] = KeyMigration(**{**existing.__dict__, "reasons": existing.reasons + (finding.location,)})
             continue
-        migration = key_migration(result.catalog, table, columns, site.dialect, (finding.location,))
+        migration = key_migration(result.catalog, table, columns, site.dialect, (finding.location,),
+                                  result.config.keep_newest_by, result.config.archive_table)
         if isinstance(migration, str):
             plan.skipped.append((finding.location, migration))
         else:
@@ -80,7 +81,10 @@ def plan_migrations(result: AuditResult) -> MigrationPlan:
     return plan
 
 
-def key_migration(catalog: Catalog, table: Table, columns: tuple[str, ...], dialect: str, reasons: tuple[Location, ...]) -> KeyMigration | str:
+def key_migration(
+    catalog: Catalog, table: Table, columns: tuple[str, ...], dialect: str, reasons: tuple[Location, ...],
+    newest_by: tuple[str, ...] = ORDER_PREFERENCE, archive: str = "{table}_dedup_archive",
+) -> KeyMigration | str:
     """Everything the migration adding `columns` as a unique key of `table` needs; or why it
     cannot be generated (then the finding is listed as a manual fix)."""
     if dialect not in (POSTGRES, SQLITE, MYSQL):
@@ -100,9 +104,9 @@ def key_migration(catalog: Catalog, table: Table, columns: tuple[str, ...], dial
         table=table,
         columns=columns,
         key_name=key_name(table, columns),
-        archive_name=f"{table.name.name}_dedup_archive"[:63],
+        archive_name=archive.replace("{table}", table.name.name)[:63],
         primary_key=pk,
-        order_by=tuple(c for c in ORDER_PREFERENCE if c in table.columns) + (pk,),
+        order_by=tuple(c for c in newest_by if c in table.columns and c != pk) + (pk,),
         nullable_columns=tuple(c for c in columns if (col := table.columns.get(c)) is None or col.nullable),
         reasons=reasons,
         children=children,
