@@ -55,8 +55,9 @@ ON CONFLICT (user_id) DO UPDATE SET persona = EXCLUDED.persona;
 ```
 """
     use_instead = """
-Add the key the code relies on, in a migration that first removes duplicate rows (keeping the
-most recent one), then builds the index without blocking writes:
+Add the key the code relies on (`upsert-audit migrate` writes this migration for you), in a
+migration that first removes duplicate rows (keeping the most recent one), then builds the
+index without blocking writes:
 
 ```sql
 CREATE UNIQUE INDEX CONCURRENTLY avatar_configurations_user_id_key
@@ -146,8 +147,9 @@ or target a key the table already has.
                 f"({near}); the database rejects this statement every time it runs"
             ),
             fix=(
-                f"Add a unique key on {name} ({target}) in a migration that first removes duplicate rows "
-                f"(keeping the most recent), then builds it as below; or change the target to an existing key."
+                f"Add a unique key on {name} ({target}): `upsert-audit migrate` writes the migration that first "
+                f"archives duplicate rows (keeping the most recent), then builds the key as below; or change the "
+                f"target to an existing key."
             ),
             evidence=table_keys_evidence(table),
             fix_code=sql,
