@@ -27,6 +27,7 @@ from auditor.schema import discover_schema_files
 from auditor.schema.discover import migration_order
 from auditor.schema.live import live_catalog
 from auditor.schema.sources import ProjectSchema, build_catalog, python_schema_files
+from auditor.python.sqlalchemy_upserts import resolve_models
 from auditor.sites import SiteStatus, SqlCall, WriteSite
 from auditor.sql.statement import parse_write_statements
 from auditor.suppression import Suppression, apply_suppressions
@@ -151,6 +152,14 @@ def write_sites(call: SqlCall, dialect: str, catalog: Catalog) -> list[WriteSite
     return sites
 
 
+def resolve_model_names(call: SqlCall, table_names: dict[str, str]) -> SqlCall:
+    """ORM constructs name their table by model class; the schema readers know which table that is."""
+    if call.sql is None or "<model:" not in call.sql:
+        return call
+    sql, reason = resolve_models(call.sql, table_names)
+    return replace(call, sql=sql, unresolved_reason=reason)
+
+
 def run_rules(sites: list[WriteSite], catalog: Catalog, rules: list[Rule]) -> list[Finding]:
     findings: list[Finding] = []
     for site in sites:
@@ -222,7 +231,8 @@ def run_audit(
             # A changed model or migration can break write sites anywhere: scan them all.
             scan = scan_python_files(config.root, python, progress, **scan_jobs)
 
-    sites = [site for call in scan.calls for site in write_sites(call, site_dialect(config, call, dialect), catalog)]
+    calls = [resolve_model_names(call, project.table_names) for call in scan.calls]
+    sites = [site for call in calls for site in write_sites(call, site_dialect(config, call, dialect), catalog)]
     findings, suppressed, unused = apply_suppressions(configured(run_rules(sites, catalog, rules), config), scan.suppressions)
     diagnostics = [*scan.diagnostics, *catalog.diagnostics]
     diagnostics += [

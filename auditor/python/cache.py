@@ -27,6 +27,11 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+# Bump whenever extraction starts finding something new (ORM upserts: 2), so a cache
+# written by an older build of the same version is never reused.
+EXTRACTION_FORMAT = 2
+
+
 @dataclass(frozen=True)
 class Entry:
     hash: str
@@ -38,7 +43,7 @@ class Entry:
 class ExtractionCache:
     def __init__(self, root: Path, enabled: bool = True, salt: str = ""):
         # Results depend on the tool and on extraction settings (sinks): each gets its own folder.
-        self.folder = root / CACHE_DIR / f"{__version__}-{hashlib.blake2b(salt.encode(), digest_size=6).hexdigest()}"
+        self.folder = root / CACHE_DIR / f"{__version__}-{EXTRACTION_FORMAT}-{hashlib.blake2b(salt.encode(), digest_size=6).hexdigest()}"
         self.enabled = enabled
         self.entries: dict[str, Entry] = {}
         self.dirty = False

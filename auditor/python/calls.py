@@ -24,6 +24,7 @@ from auditor.model import Location
 from auditor.python.constants import ConstantFolder, Folded, NotSql, Scope
 from auditor.python.modules import ModuleInfo
 from auditor.python.sinks import Sink, dotted_name, name_pattern, upsert_sql
+from auditor.python.sqlalchemy_upserts import NotAnUpsert, orm_upsert_sql
 from auditor.sites import SqlCall
 
 SQL_FIRST = {"execute", "executemany", "executescript", "fetch", "fetchrow", "fetchval", "mogrify", "exec_driver_sql"}
@@ -161,6 +162,15 @@ def execute_calls(
             argument, api = _argument(node, sink.sql_argument), sink.call
         if argument is None:
             continue
+        if isinstance(argument, (ast.Call, ast.Name)):  # insert(Model)...on_conflict_do_update(...)
+            try:
+                orm = orm_upsert_sql(argument, scope_of(function))
+            except NotAnUpsert as reason:
+                calls.append(SqlCall(here, api, None, unresolved_reason=f"SQLAlchemy upsert not read: {reason}", driver=driver))
+                continue
+            if orm is not None:
+                calls.append(SqlCall(here, api, orm, driver=driver))
+                continue
         result = folder.fold(argument, module, scope_of(function))
         if isinstance(result, NotSql):
             continue

@@ -34,6 +34,8 @@ class SchemaSource:
     statements: list[DdlStatement] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # files read, in the order applied
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Python names code uses for a table (a model class, a Table variable) -> its quoted SQL name
+    table_names: dict[str, str] = field(default_factory=dict)
 
     def emit(self, sql: str, path: str, line: int) -> None:
         self.statements.append(DdlStatement(sql, path, line))

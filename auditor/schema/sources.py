@@ -55,6 +55,7 @@ class ProjectSchema:
     catalog: Catalog
     migration_files: set[str] = field(default_factory=set)  # any change may affect every table
     model_tables: dict[str, set[str]] = field(default_factory=dict)  # model file -> str(TableName) it describes
+    table_names: dict[str, str] = field(default_factory=dict)  # model class / Table variable -> quoted SQL table name
     sources: list[str] = field(default_factory=list)  # kinds of source that contributed
 
 
@@ -170,6 +171,7 @@ def build_catalog(
         project.sources.append("DDL in Python code")
         project.migration_files.update(embedded)
     for source in model_sources:
+        project.table_names.update(source.table_names)
         models = catalog_from_source(source, dialect)
         for name, table in models.tables.items():
             project.model_tables.setdefault(table.origin.path, set()).add(str(name))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from auditor.model import Diagnostic
 from auditor.schema.pysource import PythonModule, call_name, last_name, modules_mentioning, parse_module
-from auditor.schema.source import SchemaSource
+from auditor.schema.source import SchemaSource, quote_table
 from auditor.schema.sqlalchemy_constructs import (
     ColumnSpec,
     TableSpec,
@@ -268,6 +268,8 @@ def read_sqlalchemy_models(root: Path, files: list[Path], dialect: str) -> Schem
         reader.read_module(module)
     for module in modules:
         reader.read_free_indexes(module)
+    for names in (reader.by_class, reader.by_variable):
+        source.table_names.update({name: quote_table(spec.name, spec.schema, dialect) for name, spec in names.items()})
     for module, spec in reader.tables:
         try:
             statements = table_ddl(spec, dialect, convention)

@@ -104,7 +104,9 @@ def test_locals_parameters_and_formatting(make_project, tmp_path):
     assert by_line[11].sql == by_line[12].sql == "INSERT INTO events (a) VALUES (1)"
     assert by_line[13].sql is None and "not constants" in by_line[13].unresolved_reason
     assert by_line[14].sql == "INSERT INTO t (a) VALUES (:a)"  # text() unwrapped: one site, at execute
-    assert 15 not in by_line and 17 not in by_line  # SQLAlchemy constructs are not raw SQL
+    assert 15 not in by_line  # a plain SQLAlchemy insert() is not an upsert: no site
+    # an upsert construct is, written as the SQL it compiles to (the engine fills in Model's table)
+    assert by_line[17].sql == 'INSERT INTO "<model:Model>" DEFAULT VALUES ON CONFLICT DO NOTHING'
     assert "build_sql" in by_line[18].unresolved_reason
     assert {c.driver for c in result.calls} == {"sqlite3"}
 

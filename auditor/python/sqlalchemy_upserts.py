@@ -1,0 +1,127 @@
+"""SQLAlchemy upsert constructs as write sites: the statement they compile to, written as SQL.
+
+    stmt = insert(AvatarConfiguration).values(user_id=uid, persona=p)
+    session.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_={"persona": p}))
+
+becomes `INSERT INTO "<model:AvatarConfiguration>" (user_id, persona) VALUES (?, ?) ON CONFLICT
+(user_id) DO UPDATE SET persona = EXCLUDED.persona`, so the same parser and rules check it. The
+table is a placeholder naming the model class (or Table variable): which table that is, the
+schema readers know, and the engine fills it in (see `resolve_models`). Statements built
+across several assignments in one function are followed through the function's scope.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from auditor.python.constants import Scope
+
+UPSERT_METHODS = {"on_conflict_do_update", "on_conflict_do_nothing"}
+INSERT_BUILDERS = {"insert", "pg_insert", "sqlite_insert"}
+MODEL_PLACEHOLDER = re.compile(r'"<model:(?P<name>[A-Za-z_][\w.]*)>"')
+
+
+class NotAnUpsert(Exception):
+    pass
+
+
+def _method_chain(node: ast.expr, scope: Scope | None, depth: int = 0) -> list[ast.Call]:
+    """The calls of `a(...).b(...).c(...)`, innermost first, following local names."""
+    if depth > 10:
+        raise NotAnUpsert("statement built too deep")
+    if isinstance(node, ast.Name) and scope and scope.assigned_once and node.id in scope.assigned_once:
+        return _method_chain(scope.assigned_once[node.id], scope, depth + 1)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        receiver = node.func.value
+        local = isinstance(receiver, ast.Name) and scope is not None and receiver.id in (scope.assigned_once or {})
+        if isinstance(receiver, ast.Call) or local:
+            return _method_chain(receiver, scope, depth + 1) + [node]
+        return [node]  # `sqlite.insert(...)`: a module's function starts the chain
+    if isinstance(node, ast.Call):
+        return [node]
+    raise NotAnUpsert("not a statement construct")
+
+
+def _name(node: ast.expr) -> str:
+    """A column given as "name", Model.name or table.c.name."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    raise NotAnUpsert(f"column {ast.unparse(node)[:40]} is not a name")
+
+
+def _names(node: ast.expr | None) -> list[str]:
+    if node is None:
+        return []
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_name(e) for e in node.elts]
+    raise NotAnUpsert("index_elements is not a list")
+
+
+def _keys(node: ast.expr | None) -> list[str]:
+    """Keys of a dict literal or dict(...) call, for values() and set_=."""
+    if node is None:
+        return []
+    if isinstance(node, ast.Dict) and all(k is not None for k in node.keys):
+        return [_name(k) for k in node.keys]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
+        return [k.arg for k in node.keywords if k.arg]
+    raise NotAnUpsert("values are not a literal dict")
+
+
+def _table_placeholder(node: ast.expr) -> str:
+    if isinstance(node, ast.Attribute) and node.attr == "__table__":
+        node = node.value
+    if isinstance(node, ast.Name):
+        return f'"<model:{node.id}>"'
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return f'"<model:{node.attr}>"'
+    raise NotAnUpsert("insert() of something other than a model or table name")
+
+
+def orm_upsert_sql(node: ast.expr, scope: Scope | None) -> str | None:
+    """The SQL an insert(...).on_conflict_do_*(...) construct compiles to; None if `node` is
+    not such a construct. Raise NotAnUpsert when it is one whose parts we cannot read."""
+    try:
+        chain = _method_chain(node, scope)
+    except NotAnUpsert:
+        return None
+    root, methods = chain[0], {c.func.attr: c for c in chain[1:] if isinstance(c.func, ast.Attribute)}
+    root_name = root.func.attr if isinstance(root.func, ast.Attribute) else getattr(root.func, "id", None)
+    upsert = next((methods[m] for m in UPSERT_METHODS if m in methods), None)
+    if root_name not in INSERT_BUILDERS or upsert is None or not root.args:
+        return None
+    table = _table_placeholder(root.args[0])
+    values = methods.get("values")
+    columns = [k.arg for k in values.keywords if k.arg] if values is not None else []
+    if values is not None and values.args:
+        columns = _keys(values.args[0])
+    arguments = {k.arg: k.value for k in upsert.keywords if k.arg}
+    constraint = arguments.get("constraint")
+    if constraint is not None:
+        if not (isinstance(constraint, ast.Constant) and isinstance(constraint.value, str)):
+            raise NotAnUpsert("constraint= is not a literal name")
+        target = f'ON CONFLICT ON CONSTRAINT "{constraint.value}"'
+    else:
+        elements = _names(arguments.get("index_elements"))
+        target = f"ON CONFLICT ({', '.join(elements)})" if elements else "ON CONFLICT"
+        where = arguments.get("index_where")
+        if where is not None:
+            raise NotAnUpsert("index_where= is not read yet")
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})" if columns else f"INSERT INTO {table} DEFAULT VALUES"
+    if upsert.func.attr == "on_conflict_do_nothing":
+        return f"{head} {target} DO NOTHING"
+    assigned = _keys(arguments.get("set_"))
+    if not assigned:
+        raise NotAnUpsert("set_= is not a literal dict")
+    return f"{head} {target} DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in assigned)
+
+
+def resolve_models(sql: str, tables: dict[str, str]) -> tuple[str | None, str | None]:
+    """Fill in the model placeholders; (sql, None), or (None, why) if a model is unknown."""
+    missing = [m["name"] for m in MODEL_PLACEHOLDER.finditer(sql) if m["name"] not in tables]
+    if missing:
+        return None, f"model {missing[0]} is not among the project's models"
+    return MODEL_PLACEHOLDER.sub(lambda m: tables[m["name"]], sql), None
