@@ -152,11 +152,11 @@ def write_sites(call: SqlCall, dialect: str, catalog: Catalog) -> list[WriteSite
     return sites
 
 
-def resolve_model_names(call: SqlCall, table_names: dict[str, str]) -> SqlCall:
+def resolve_model_names(call: SqlCall, table_names: dict[str, str], column_names: dict[str, str]) -> SqlCall:
     """ORM constructs name their table by model class; the schema readers know which table that is."""
     if call.sql is None or "<model:" not in call.sql:
         return call
-    sql, reason = resolve_models(call.sql, table_names)
+    sql, reason = resolve_models(call.sql, table_names, column_names)
     return replace(call, sql=sql, unresolved_reason=reason)
 
 
@@ -231,7 +231,7 @@ def run_audit(
             # A changed model or migration can break write sites anywhere: scan them all.
             scan = scan_python_files(config.root, python, progress, **scan_jobs)
 
-    calls = [resolve_model_names(call, project.table_names) for call in scan.calls]
+    calls = [resolve_model_names(call, project.table_names, project.column_names) for call in scan.calls]
     sites = [site for call in calls for site in write_sites(call, site_dialect(config, call, dialect), catalog)]
     findings, suppressed, unused = apply_suppressions(configured(run_rules(sites, catalog, rules), config), scan.suppressions)
     diagnostics = [*scan.diagnostics, *catalog.diagnostics]

@@ -27,9 +27,9 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-# Bump whenever extraction starts finding something new (ORM upserts: 2), so a cache
-# written by an older build of the same version is never reused.
-EXTRACTION_FORMAT = 2
+# Bump whenever extraction starts finding something new (SQLAlchemy upserts: 2, Django
+# bulk_create: 3), so a cache written by an older build of the same version is never reused.
+EXTRACTION_FORMAT = 3
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from auditor.model import Location
 from auditor.python.constants import ConstantFolder, Folded, NotSql, Scope
 from auditor.python.modules import ModuleInfo
 from auditor.python.sinks import Sink, dotted_name, name_pattern, upsert_sql
+from auditor.python.django_upserts import bulk_create_sql
 from auditor.python.sqlalchemy_upserts import NotAnUpsert, orm_upsert_sql
 from auditor.sites import SqlCall
 
@@ -32,7 +33,7 @@ SQL_SECOND = {"execute_values", "execute_batch"}  # psycopg2.extras: (cursor, sq
 SQL_KEYWORDS = ("query", "sql", "operation", "statement")
 EXECUTE_NAMES = SQL_FIRST | SQL_SECOND
 
-_NAMES = "execute|fetch|mogrify"
+_NAMES = "execute|fetch|mogrify|bulk_create"
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
@@ -144,6 +145,15 @@ def execute_calls(
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
         here = location(module, node)
+        if name == "bulk_create":  # Django: an upsert only with update_conflicts / ignore_conflicts
+            try:
+                sql = bulk_create_sql(node)
+            except NotAnUpsert as reason:
+                calls.append(SqlCall(here, name, None, unresolved_reason=f"bulk_create not read: {reason}", driver=driver))
+                continue
+            if sql is not None:
+                calls.append(SqlCall(here, name, sql, driver=driver))
+            continue
         if name in EXECUTE_NAMES:
             argument = sql_argument(node, name)
             api = name

@@ -17,9 +17,9 @@ from auditor.walk import Exclusion, walk_files
 
 # Two stages: a fast scan for the names, then only on a hit the call syntax, so that
 # `prefetch_related`, `executor` or `fetchall()` alone do not cost a parse.
-_NAMES = re.compile(rb"execute|fetch|mogrify")
+_NAMES = re.compile(rb"execute|fetch|mogrify|bulk_create")
 _CALLS = re.compile(
-    rb"\.(?:execute|executemany|executescript|fetch|fetchrow|fetchval|mogrify|exec_driver_sql)\s*\("
+    rb"\.(?:execute|executemany|executescript|fetch|fetchrow|fetchval|mogrify|exec_driver_sql|bulk_create)\s*\("
     rb"|\b(?:execute|execute_values|execute_batch)\s*\("
 )
 

@@ -19,7 +19,7 @@ from auditor.python.constants import Scope
 
 UPSERT_METHODS = {"on_conflict_do_update", "on_conflict_do_nothing"}
 INSERT_BUILDERS = {"insert", "pg_insert", "sqlite_insert"}
-MODEL_PLACEHOLDER = re.compile(r'"<model:(?P<name>[A-Za-z_][\w.]*)>"')
+MODEL_PLACEHOLDER = re.compile(r'"<(?P<kind>model|field):(?P<name>[A-Za-z_][\w.]*)>"')
 
 
 class NotAnUpsert(Exception):
@@ -119,9 +119,17 @@ def orm_upsert_sql(node: ast.expr, scope: Scope | None) -> str | None:
     return f"{head} {target} DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in assigned)
 
 
-def resolve_models(sql: str, tables: dict[str, str]) -> tuple[str | None, str | None]:
-    """Fill in the model placeholders; (sql, None), or (None, why) if a model is unknown."""
-    missing = [m["name"] for m in MODEL_PLACEHOLDER.finditer(sql) if m["name"] not in tables]
+def resolve_models(sql: str, tables: dict[str, str], columns: dict[str, str] | None = None) -> tuple[str | None, str | None]:
+    """Fill in the model (table) and field (column) placeholders; (sql, None), or (None, why)
+    if a model is unknown. A field the reader does not know is taken as its own column."""
+    columns = columns or {}
+    missing = [m["name"] for m in MODEL_PLACEHOLDER.finditer(sql) if m["kind"] == "model" and m["name"] not in tables]
     if missing:
         return None, f"model {missing[0]} is not among the project's models"
-    return MODEL_PLACEHOLDER.sub(lambda m: tables[m["name"]], sql), None
+
+    def name(match) -> str:
+        if match["kind"] == "model":
+            return tables[match["name"]]
+        return columns.get(match["name"], '"' + match["name"].split(".")[-1] + '"')
+
+    return MODEL_PLACEHOLDER.sub(name, sql), None

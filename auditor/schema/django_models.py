@@ -30,7 +30,7 @@ from auditor.schema.django_state import (
     value,
 )
 from auditor.schema.pysource import PythonModule, call_name, last_name, modules_mentioning
-from auditor.schema.source import SchemaSource
+from auditor.schema.source import SchemaSource, quote
 
 KIND = "django models"
 NEEDLES = (b"django.db",)
@@ -189,6 +189,8 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
                 statements += through_table(state, f, by_name.get(f.target.split(".")[-1]), dialect)[1]
         for sql in statements:
             source.emit(sql, model.module.relative, model.node.lineno)
+        source.table_names[state.name] = quote(state.table, dialect)
+        source.column_names.update({f"{state.name}.{f.name}": quote(f.column, dialect) for f in state.fields.values() if f.column})
         if model.module.relative not in source.files:
             source.files.append(model.module.relative)
     return source

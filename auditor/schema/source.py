@@ -36,6 +36,7 @@ class SchemaSource:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # Python names code uses for a table (a model class, a Table variable) -> its quoted SQL name
     table_names: dict[str, str] = field(default_factory=dict)
+    column_names: dict[str, str] = field(default_factory=dict)  # "Model.field" -> its quoted SQL column
 
     def emit(self, sql: str, path: str, line: int) -> None:
         self.statements.append(DdlStatement(sql, path, line))

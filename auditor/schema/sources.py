@@ -56,6 +56,7 @@ class ProjectSchema:
     migration_files: set[str] = field(default_factory=set)  # any change may affect every table
     model_tables: dict[str, set[str]] = field(default_factory=dict)  # model file -> str(TableName) it describes
     table_names: dict[str, str] = field(default_factory=dict)  # model class / Table variable -> quoted SQL table name
+    column_names: dict[str, str] = field(default_factory=dict)  # "Model.field" -> quoted SQL column
     sources: list[str] = field(default_factory=list)  # kinds of source that contributed
 
 
@@ -172,6 +173,7 @@ def build_catalog(
         project.migration_files.update(embedded)
     for source in model_sources:
         project.table_names.update(source.table_names)
+        project.column_names.update(source.column_names)
         models = catalog_from_source(source, dialect)
         for name, table in models.tables.items():
             project.model_tables.setdefault(table.origin.path, set()).add(str(name))

@@ -1,0 +1,53 @@
+"""Django `bulk_create` upserts as write sites, written as the SQL they compile to.
+
+    Preference.objects.bulk_create(rows, update_conflicts=True,
+                                   unique_fields=["account", "key"], update_fields=["value"])
+
+becomes `INSERT INTO "<model:Preference>" ("<field:Preference.account>", ...) VALUES (...)
+ON CONFLICT (...) DO UPDATE SET ... = EXCLUDED....`; `ignore_conflicts=True` is a target-less
+`ON CONFLICT DO NOTHING`. Which table and columns the placeholders stand for, the Django
+model reader knows (a ForeignKey `account` is the column `account_id`); the engine fills
+them in. A bulk_create without either flag is a plain insert: not a site.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from auditor.python.sqlalchemy_upserts import NotAnUpsert
+
+
+def _model(call: ast.Call) -> str:
+    """`Preference.objects.bulk_create` -> Preference (any manager attribute)."""
+    manager = call.func.value if isinstance(call.func, ast.Attribute) else None
+    if isinstance(manager, ast.Attribute) and isinstance(manager.value, ast.Name):
+        return manager.value.id
+    raise NotAnUpsert("bulk_create on something other than Model.<manager>")
+
+
+def _fields(node: ast.expr | None, what: str) -> list[str]:
+    if isinstance(node, (ast.List, ast.Tuple)) and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
+        return [e.value for e in node.elts]
+    raise NotAnUpsert(f"{what} is not a list of field names")
+
+
+def _true(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def bulk_create_sql(call: ast.Call) -> str | None:
+    """The upsert a bulk_create performs; None for a plain bulk insert."""
+    arguments = {k.arg: k.value for k in call.keywords if k.arg}
+    if not (_true(arguments.get("update_conflicts")) or _true(arguments.get("ignore_conflicts"))):
+        return None
+    model = _model(call)
+    table = f'"<model:{model}>"'
+    column = lambda field: f'"<field:{model}.{field}>"'  # noqa: E731
+    if _true(arguments.get("ignore_conflicts")):
+        return f"INSERT INTO {table} DEFAULT VALUES ON CONFLICT DO NOTHING"
+    unique = _fields(arguments.get("unique_fields"), "unique_fields") if "unique_fields" in arguments else []
+    update = _fields(arguments.get("update_fields"), "update_fields")
+    columns = list(dict.fromkeys(unique + update))
+    head = f"INSERT INTO {table} ({', '.join(map(column, columns))}) VALUES ({', '.join('?' for _ in columns)})"
+    target = f" ({', '.join(map(column, unique))})" if unique else ""
+    return f"{head} ON CONFLICT{target} DO UPDATE SET " + ", ".join(f"{column(f)} = EXCLUDED.{column(f)}" for f in update)

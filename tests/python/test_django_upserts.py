@@ -1,0 +1,75 @@
+"""Django bulk_create upserts are write sites: flagged exactly when Django's own call fails on
+the real PostgreSQL (the oracle runs the same bulk_create through Django)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from auditor.cli import main
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "schema"))
+from framework_oracle import copy_example, run_module  # noqa: E402
+
+psycopg = pytest.importorskip("psycopg")
+
+SERVICES = '''
+from accounts.models import Account
+from profiles.models import AvatarConfiguration, Preference
+
+
+def save_preferences(account):
+    Preference.objects.bulk_create([Preference(account=account, key="k", value="v")],
+                                   update_conflicts=True, unique_fields=["account", "key"], update_fields=["value"])
+
+
+def save_avatars(account):
+    AvatarConfiguration.objects.bulk_create([AvatarConfiguration(account=account, persona="p")],
+                                            update_conflicts=True, unique_fields=["account"], update_fields=["persona"])
+
+
+def import_avatars(account):
+    AvatarConfiguration.objects.bulk_create([AvatarConfiguration(account=account, persona="p")], ignore_conflicts=True)
+
+
+def plain(account):
+    AvatarConfiguration.objects.bulk_create([AvatarConfiguration(account=account, persona="p")])
+'''
+
+ORACLE = """
+from accounts.models import Account
+from profiles import bulk
+account = Account.objects.create(email="a@example.com", tenant=1)
+for name in ("save_preferences", "save_avatars", "import_avatars"):
+    try:
+        getattr(bulk, name)(account)
+        print(name, "ok")
+    except Exception as error:
+        print(name, getattr(getattr(error, "__cause__", None), "sqlstate", type(error).__name__))
+"""
+
+
+def test_bulk_create_upserts_match_what_django_does(pg_database, tmp_path, capsys):
+    project = copy_example("django_app", tmp_path)
+    (project / "profiles" / "bulk.py").write_text(SERVICES)
+    assert main(["check", str(project), "--format", "json", "--no-cache"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    flagged = sorted((f["rule"], f["line"]) for f in document["findings"] if f["path"] == "profiles/bulk.py")
+    assert flagged == [("UPS001", 12)]  # save_avatars: (account_id) is not a key
+
+    url = urlparse(pg_database)
+    env = {"DJANGO_DB_ENGINE": "django.db.backends.postgresql", "DJANGO_DB_NAME": url.path[1:], "DJANGO_DB_USER": url.username or "",
+           "DJANGO_DB_HOST": url.hostname, "DJANGO_DB_PORT": str(url.port or 5432), "PYTHONPATH": str(project)}
+    run_module(["django", "migrate", "--settings=config.settings"], project, env=env)
+    import os
+    import subprocess
+
+    run = subprocess.run([sys.executable, "-m", "django", "shell", "--settings=config.settings", "-c", ORACLE],
+                         cwd=project, capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+    assert run.returncode == 0, run.stderr
+    outcomes = [line for line in run.stdout.splitlines() if line.split(" ")[0] in ("save_preferences", "save_avatars", "import_avatars")]
+    assert outcomes == ["save_preferences ok", "save_avatars 42P10", "import_avatars ok"]
