@@ -130,6 +130,16 @@ def structured_sink_sql(call: ast.Call, sink: Sink, module: ModuleInfo, folder: 
     return upsert_sql(table.value, keys, values)
 
 
+def construct_site(here: Location, api: str, driver: str | None, what: str, build) -> SqlCall | None:
+    """An ORM upsert construct as a site: the SQL it compiles to, or unresolved with the reason;
+    None when `build` finds no upsert there."""
+    try:
+        sql = build()
+    except NotAnUpsert as reason:
+        return SqlCall(here, api, None, unresolved_reason=f"{what} not read: {reason}", driver=driver)
+    return SqlCall(here, api, sql, driver=driver) if sql is not None else None
+
+
 def execute_calls(
     tree: ast.Module, source: str, module: ModuleInfo, folder: ConstantFolder, driver: str | None, sinks: tuple[Sink, ...] = ()
 ) -> list[SqlCall]:
@@ -146,13 +156,8 @@ def execute_calls(
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
         here = location(module, node)
         if name == "bulk_create":  # Django: an upsert only with update_conflicts / ignore_conflicts
-            try:
-                sql = bulk_create_sql(node)
-            except NotAnUpsert as reason:
-                calls.append(SqlCall(here, name, None, unresolved_reason=f"bulk_create not read: {reason}", driver=driver))
-                continue
-            if sql is not None:
-                calls.append(SqlCall(here, name, sql, driver=driver))
+            site = construct_site(here, name, driver, "bulk_create", lambda: bulk_create_sql(node))
+            calls.extend([site] if site else [])
             continue
         if name in EXECUTE_NAMES:
             argument = sql_argument(node, name)
@@ -173,13 +178,9 @@ def execute_calls(
         if argument is None:
             continue
         if isinstance(argument, (ast.Call, ast.Name)):  # insert(Model)...on_conflict_do_update(...)
-            try:
-                orm = orm_upsert_sql(argument, scope_of(function))
-            except NotAnUpsert as reason:
-                calls.append(SqlCall(here, api, None, unresolved_reason=f"SQLAlchemy upsert not read: {reason}", driver=driver))
-                continue
-            if orm is not None:
-                calls.append(SqlCall(here, api, orm, driver=driver))
+            site = construct_site(here, api, driver, "SQLAlchemy upsert", lambda: orm_upsert_sql(argument, scope_of(function)))
+            if site:
+                calls.append(site)
                 continue
         result = folder.fold(argument, module, scope_of(function))
         if isinstance(result, NotSql):
