@@ -25,6 +25,7 @@ from auditor.python.constants import ConstantFolder, Folded, NotSql, Scope
 from auditor.python.modules import ModuleInfo
 from auditor.python.sinks import Sink, dotted_name, name_pattern, upsert_sql
 from auditor.python.django_upserts import bulk_create_sql
+from auditor.python.peewee_upserts import peewee_upsert_sql
 from auditor.python.sqlalchemy_upserts import NotAnUpsert, orm_upsert_sql
 from auditor.sites import SqlCall
 
@@ -157,6 +158,10 @@ def execute_calls(
         here = location(module, node)
         if name == "bulk_create":  # Django: an upsert only with update_conflicts / ignore_conflicts
             site = construct_site(here, name, driver, "bulk_create", lambda: bulk_create_sql(node))
+            calls.extend([site] if site else [])
+            continue
+        if name == "execute" and not node.args and not node.keywords:  # peewee: <insert query>.execute()
+            site = construct_site(here, name, driver, "peewee upsert", lambda: peewee_upsert_sql(node, scope_of(function)))
             calls.extend([site] if site else [])
             continue
         if name in EXECUTE_NAMES:

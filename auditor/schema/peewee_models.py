@@ -78,6 +78,18 @@ class PeeweeModels:
                     found[statement.targets[0].id] = (module, statement.value)
         return found
 
+    def names(self, module: PythonModule, node: ast.ClassDef) -> tuple[str, dict[str, str]]:
+        """(table, {field: column}) of a model, as peewee names them."""
+        meta = self.meta(module, node)
+        legacy = value(*meta["legacy_table_names"]) if "legacy_table_names" in meta else True
+        table = (value(*meta["table_name"]) if "table_name" in meta else None) or (
+            re.sub(r"[^\w]+", "_", node.name.lower()) if legacy else snake_case(node.name))
+        columns = {}
+        for name, (field_module, call) in self.fields(module, node).items():
+            kind = last_name(call_name(call)) or ""
+            columns[name] = value(field_module, keyword(call, "column_name")) or (f"{name}_id" if kind == "ForeignKeyField" else name)
+        return table, columns
+
     def statements(self, module: PythonModule, node: ast.ClassDef) -> list[str]:
         d = self.dialect
         meta = self.meta(module, node)
@@ -155,6 +167,9 @@ def read_peewee_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
             continue
         for sql in statements:
             source.emit(sql, module.relative, node.lineno)
+        table, columns = reader.names(module, node)
+        source.table_names[node.name] = quote(table, dialect)
+        source.column_names.update({f"{node.name}.{field}": quote(column, dialect) for field, column in columns.items()})
         if module.relative not in source.files:
             source.files.append(module.relative)
     return source

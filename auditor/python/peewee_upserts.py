@@ -1,0 +1,73 @@
+"""peewee upserts as write sites, written as the SQL they compile to.
+
+    Stat.insert(key=k, n=1).on_conflict(conflict_target=[Stat.key], update={Stat.n: Stat.n + 1}).execute()
+
+becomes `INSERT INTO "<model:Stat>" ("<field:Stat.key>", ...) VALUES (...) ON CONFLICT
+("<field:Stat.key>") DO UPDATE SET ...`; `on_conflict_ignore()` is a target-less DO NOTHING.
+The model reader fills the placeholders in (see sqlalchemy_upserts.resolve_models).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from auditor.python.constants import Scope
+from auditor.python.sqlalchemy_upserts import NotAnUpsert
+
+INSERTS = {"insert", "insert_many"}
+
+
+def _chain(node: ast.expr, scope: Scope | None, depth: int = 0) -> list[ast.Call]:
+    if depth > 10:
+        raise NotAnUpsert("query built too deep")
+    if isinstance(node, ast.Name) and scope and scope.assigned_once and node.id in scope.assigned_once:
+        return _chain(scope.assigned_once[node.id], scope, depth + 1)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        receiver = node.func.value
+        if isinstance(receiver, (ast.Call, ast.Name)) and not (isinstance(receiver, ast.Name) and node.func.attr in INSERTS):
+            return _chain(receiver, scope, depth + 1) + [node]
+        return [node]
+    return []
+
+
+def _field(node: ast.expr, model: str) -> str:
+    if isinstance(node, ast.Attribute):
+        return f'"<field:{model}.{node.attr}>"'
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return f'"<field:{model}.{node.value}>"'
+    raise NotAnUpsert(f"field {ast.unparse(node)[:40]} is not a name")
+
+
+def peewee_upsert_sql(execute: ast.Call, scope: Scope | None) -> str | None:
+    """`<query>.execute()` of a peewee insert with on_conflict(...); None for anything else."""
+    if not isinstance(execute.func, ast.Attribute) or execute.args:
+        return None
+    chain = _chain(execute.func.value, scope)
+    if not chain or not isinstance(chain[0].func, ast.Attribute) or chain[0].func.attr not in INSERTS:
+        return None
+    root = chain[0]
+    if not isinstance(root.func.value, ast.Name):
+        return None
+    model = root.func.value.id
+    methods = {c.func.attr: c for c in chain[1:] if isinstance(c.func, ast.Attribute)}
+    table = f'"<model:{model}>"'
+    if "on_conflict_ignore" in methods:
+        return f"INSERT INTO {table} DEFAULT VALUES ON CONFLICT DO NOTHING"
+    conflict = methods.get("on_conflict")
+    if conflict is None:
+        return None
+    columns = [_field(ast.Constant(k.arg), model) for k in root.keywords if k.arg]
+    arguments = {k.arg: k.value for k in conflict.keywords if k.arg}
+    target = arguments.get("conflict_target")
+    if not isinstance(target, (ast.List, ast.Tuple)):
+        raise NotAnUpsert("conflict_target is not a list of fields")
+    targets = [_field(e, model) for e in target.elts]
+    assigned = [_field(e, model) for e in getattr(arguments.get("preserve"), "elts", [])]
+    update = arguments.get("update")
+    if isinstance(update, ast.Dict):
+        assigned += [_field(k, model) for k in update.keys if k is not None]
+    columns = list(dict.fromkeys(columns + targets))
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    if not assigned:
+        return f"{head} ON CONFLICT ({', '.join(targets)}) DO NOTHING"
+    return f"{head} ON CONFLICT ({', '.join(targets)}) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in dict.fromkeys(assigned))
