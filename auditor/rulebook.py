@@ -83,8 +83,9 @@ class Rule:
     use_instead: ClassVar[str]
     examples: ClassVar[tuple[Example, ...]] = ()
     # What the rule claims the database does with an invalid example: "fails" (rejects it with
-    # the named error) or "duplicates" (runs it without error, but running it twice leaves
-    # more rows, where an upsert meant one). The oracle tests check exactly that claim.
+    # the named error), "duplicates" (runs it without error, but running it twice leaves
+    # more rows, where an upsert meant one) or "skips" (runs it without error and inserts
+    # nothing). The oracle tests check exactly that claim.
     claim: ClassVar[str] = "fails"
     # Does the database reject the statement when it merely plans it? Then `verify` can
     # confirm or contradict the finding; if the error only comes at execution, it cannot.
