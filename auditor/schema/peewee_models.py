@@ -93,19 +93,15 @@ class PeeweeModels:
     def statements(self, module: PythonModule, node: ast.ClassDef) -> list[str]:
         d = self.dialect
         meta = self.meta(module, node)
-        option = lambda name, default=None: value(*meta[name]) if name in meta else default  # noqa: E731
-        legacy = option("legacy_table_names", True)
-        model_name = node.name.lower()
-        table = option("table_name") or (re.sub(r"[^\w]+", "_", model_name) if legacy else snake_case(node.name))
-        index_prefix = model_name if legacy else table
-        columns: dict[str, str] = {}  # field name -> column
+        table, columns = self.names(module, node)
+        legacy = value(*meta["legacy_table_names"]) if "legacy_table_names" in meta else True
+        index_prefix = node.name.lower() if legacy else table
         definitions, unique_columns = [], []
         composite = meta.get("primary_key")
         has_pk = composite is not None
         for name, (field_module, call) in self.fields(module, node).items():
             kind = last_name(call_name(call)) or ""
-            column = value(field_module, keyword(call, "column_name")) or (f"{name}_id" if kind == "ForeignKeyField" else name)
-            columns[name] = column
+            column = columns[name]
             primary = bool(value(field_module, keyword(call, "primary_key"), False)) or kind == "AutoField"
             has_pk = has_pk or primary
             null = bool(value(field_module, keyword(call, "null"), False)) and not primary
