@@ -12,22 +12,9 @@ from __future__ import annotations
 import ast
 
 from auditor.python.constants import Scope
-from auditor.python.sqlalchemy_upserts import NotAnUpsert
+from auditor.python.sqlalchemy_upserts import NotAnUpsert, method_chain
 
 INSERTS = {"insert", "insert_many"}
-
-
-def _chain(node: ast.expr, scope: Scope | None, depth: int = 0) -> list[ast.Call]:
-    if depth > 10:
-        raise NotAnUpsert("query built too deep")
-    if isinstance(node, ast.Name) and scope and scope.assigned_once and node.id in scope.assigned_once:
-        return _chain(scope.assigned_once[node.id], scope, depth + 1)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-        receiver = node.func.value
-        if isinstance(receiver, (ast.Call, ast.Name)) and not (isinstance(receiver, ast.Name) and node.func.attr in INSERTS):
-            return _chain(receiver, scope, depth + 1) + [node]
-        return [node]
-    return []
 
 
 def _field(node: ast.expr, model: str) -> str:
@@ -42,7 +29,10 @@ def peewee_upsert_sql(execute: ast.Call, scope: Scope | None) -> str | None:
     """`<query>.execute()` of a peewee insert with on_conflict(...); None for anything else."""
     if not isinstance(execute.func, ast.Attribute) or execute.args:
         return None
-    chain = _chain(execute.func.value, scope)
+    try:
+        chain = method_chain(execute.func.value, scope)
+    except NotAnUpsert:
+        return None
     if not chain or not isinstance(chain[0].func, ast.Attribute) or chain[0].func.attr not in INSERTS:
         return None
     root = chain[0]

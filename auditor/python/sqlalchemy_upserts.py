@@ -26,17 +26,19 @@ class NotAnUpsert(Exception):
     pass
 
 
-def _method_chain(node: ast.expr, scope: Scope | None, depth: int = 0) -> list[ast.Call]:
-    """The calls of `a(...).b(...).c(...)`, innermost first, following local names."""
+def method_chain(node: ast.expr, scope: Scope | None, depth: int = 0) -> list[ast.Call]:
+    """The calls of `a(...).b(...).c(...)`, innermost first, following local names; the
+    chain starts at a call on anything else (`sqlite.insert(...)`, `Model.insert(...)`).
+    Shared by the SQLAlchemy and peewee readers."""
     if depth > 10:
         raise NotAnUpsert("statement built too deep")
     if isinstance(node, ast.Name) and scope and scope.assigned_once and node.id in scope.assigned_once:
-        return _method_chain(scope.assigned_once[node.id], scope, depth + 1)
+        return method_chain(scope.assigned_once[node.id], scope, depth + 1)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
         receiver = node.func.value
         local = isinstance(receiver, ast.Name) and scope is not None and receiver.id in (scope.assigned_once or {})
         if isinstance(receiver, ast.Call) or local:
-            return _method_chain(receiver, scope, depth + 1) + [node]
+            return method_chain(receiver, scope, depth + 1) + [node]
         return [node]  # `sqlite.insert(...)`: a module's function starts the chain
     if isinstance(node, ast.Call):
         return [node]
@@ -85,7 +87,7 @@ def orm_upsert_sql(node: ast.expr, scope: Scope | None) -> str | None:
     """The SQL an insert(...).on_conflict_do_*(...) construct compiles to; None if `node` is
     not such a construct. Raise NotAnUpsert when it is one whose parts we cannot read."""
     try:
-        chain = _method_chain(node, scope)
+        chain = method_chain(node, scope)
     except NotAnUpsert:
         return None
     root, methods = chain[0], {c.func.attr: c for c in chain[1:] if isinstance(c.func, ast.Attribute)}
