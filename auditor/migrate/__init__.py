@@ -2,8 +2,9 @@
 
 plan.py decides which keys (and how to keep the right rows), render.py turns each into
 the project's migration format from templates/migrations/, sql_files.py names and
-writes the files. Formats: SQL files (PostgreSQL, SQLite, MariaDB recipes) and Alembic
-revisions (alembic_format.py); the default is what the project already uses.
+writes the files. Formats: SQL files (PostgreSQL, SQLite, MariaDB recipes), Alembic
+revisions (alembic_format.py) and Django migrations (django_format.py); the default is what
+the project already uses.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from auditor.engine import AuditResult
 from auditor.migrate.plan import KeyMigration, plan_migrations
 from auditor.migrate.render import render_sql
-from auditor.migrate.sql_files import migrations_folder, write_new_file
+from auditor.migrate.sql_files import existing_migration, migrations_folder, remove_stale_temporaries, write_new_file
 from auditor.model import Location
 
 
@@ -38,34 +39,30 @@ def default_format(result: AuditResult) -> str:
     return "django" if "django migrations" in result.schema_sources else "sql"
 
 
-def remove_stale_temporaries(folder: Path) -> None:
-    """A run killed mid-write leaves only a hidden temporary file (never a half migration)."""
-    for stale in folder.glob(".*.upsert-audit-tmp") if folder.is_dir() else ():
-        stale.unlink(missing_ok=True)
-
-
 def generate(result: AuditResult, output: Path | None = None, write: bool = True, format: str | None = None) -> MigrateReport:
     plan = plan_migrations(result)
     report = MigrateReport(skipped=plan.skipped)
-    chosen = format or default_format(result)
-    if chosen == "alembic":
-        return generate_alembic(result, plan.keys, report, output, write)
-    if chosen == "django":
-        return generate_django(result, plan.keys, report, output, write)
-    folder = migrations_folder(result.config.root, [s for s in result.catalog.sources if s.endswith(".sql")], output)
+    generator = {"alembic": generate_alembic, "django": generate_django}.get(format or default_format(result), generate_sql)
+    generator(result, plan.keys, report, output, write)
     if write:
-        remove_stale_temporaries(folder.path)
-    for key in plan.keys:
+        for folder in {m.path.parent for m in report.migrations}:
+            remove_stale_temporaries(folder)
+    return report
+
+
+def generate_sql(result: AuditResult, keys: list[KeyMigration], report: MigrateReport, output: Path | None, write: bool) -> MigrateReport:
+    folder = migrations_folder(result.config.root, [s for s in result.catalog.sources if s.endswith(".sql")], output)
+    for key in keys:
         existing = folder.existing(key.slug)
         if existing:
             report.migrations.append(GeneratedMigration(key, folder.path / existing, "", already_there=True))
             continue
-        path = folder.path / folder.next_name(key.slug)
+        name = folder.next_name(key.slug)
         text = render_sql(key)
         if write:
-            write_new_file(path, text)
-        folder = migrations_folder(result.config.root, [], folder.path) if write else folder
-        report.migrations.append(GeneratedMigration(key, path, text))
+            write_new_file(folder.path / name, text)
+        folder = folder.with_file(name)
+        report.migrations.append(GeneratedMigration(key, folder.path / name, text))
     return report
 
 
@@ -79,7 +76,7 @@ def generate_alembic(result: AuditResult, keys: list[KeyMigration], report: Migr
     folder, head = target
     folder = output or folder
     for key in keys:
-        existing = next((p for p in sorted(folder.glob(f"*_{key.slug}.py"))), None)
+        existing = existing_migration(folder, key.slug, ".py")
         if existing:
             report.migrations.append(GeneratedMigration(key, existing, "", already_there=True))
             continue
@@ -94,17 +91,17 @@ def generate_alembic(result: AuditResult, keys: list[KeyMigration], report: Migr
 
 
 def generate_django(result: AuditResult, keys: list[KeyMigration], report: MigrateReport, output: Path | None, write: bool) -> MigrateReport:
-    from auditor.migrate.django_format import django_target, render_django
+    from auditor.migrate.django_format import DjangoProject, render_django
 
-    root = result.config.root
-    sources = [s for s in result.catalog.sources if s.endswith(".py")]
+    project = None
     for key in keys:
-        target = django_target(root, sources, key.dialect, key.table.name.name)
+        project = project or DjangoProject(result.config.root, [s for s in result.catalog.sources if s.endswith(".py")], key.dialect)
+        target = project.target(key.table.name.name)
         if target is None:
             report.skipped.append((key.reasons[0], f"no Django model owns {key.table.name}: use --format sql"))
             continue
         folder = output or target.folder
-        existing = next(iter(sorted(folder.glob(f"*_{key.slug}.py"))), None)
+        existing = existing_migration(folder, key.slug, ".py")
         if existing:
             report.migrations.append(GeneratedMigration(key, existing, "", already_there=True))
             continue
@@ -112,6 +109,6 @@ def generate_django(result: AuditResult, keys: list[KeyMigration], report: Migra
         text = render_django(key, target)
         if write:
             write_new_file(path, text)
-            sources.append(path.relative_to(root).as_posix())  # the next key depends on this one
+        project.generated(target, path.stem)
         report.migrations.append(GeneratedMigration(key, path, text))
     return report

@@ -27,25 +27,40 @@ class DjangoTarget:
     number: int  # of the new migration
 
 
-def django_target(root: Path, files: list[str], dialect: str, table: str) -> DjangoTarget | None:
-    """Replay the project's migrations to find the model that owns `table` and its app's leaf."""
-    migrations: list[Migration] = []
-    for relative in files:
-        module, _ = parse_module(root / relative, root)
-        migration = read_migration(module) if module else None
-        if migration:
-            migrations.append(migration)
-    ordered, _ = order_migrations(migrations)
-    replayer = Replayer(SchemaSource("django migrations", True), dialect)
-    for migration in ordered:
-        replayer.replay(migration)
-    model = next((m for m in replayer.models.values() if m.table == table), None)
-    if model is None:
-        return None
-    app_migrations = [m for m in ordered if m.app == model.app]
-    leaf = app_migrations[-1]
-    number = max(int(m.name[:4]) for m in app_migrations if m.name[:4].isdigit()) + 1
-    return DjangoTarget((root / leaf.module.relative).parent, model.app, leaf.name, model, number)
+class DjangoProject:
+    """The project's migration state, replayed once: which model owns a table, and where the
+    next migration of each app goes (advanced as migrations are generated, so two keys in
+    one app chain up even in a dry run)."""
+
+    def __init__(self, root: Path, files: list[str], dialect: str):
+        migrations: list[Migration] = []
+        for relative in files:
+            module, _ = parse_module(root / relative, root)
+            migration = read_migration(module) if module else None
+            if migration:
+                migrations.append(migration)
+        ordered, _ = order_migrations(migrations)
+        replayer = Replayer(SchemaSource("django migrations", True), dialect)
+        for migration in ordered:
+            replayer.replay(migration)
+        self.models = list(replayer.models.values())
+        self.next: dict[str, tuple[Path, str, int]] = {}  # app -> (folder, leaf migration, next number)
+        for migration in ordered:
+            number = int(migration.name[:4]) if migration.name[:4].isdigit() else 0
+            folder = (root / migration.module.relative).parent
+            previous = self.next.get(migration.app, (folder, "", 0))[2]
+            self.next[migration.app] = (folder, migration.name, max(previous, number + 1))
+
+    def target(self, table: str) -> DjangoTarget | None:
+        model = next((m for m in self.models if m.table == table), None)
+        if model is None or model.app not in self.next:
+            return None
+        folder, parent, number = self.next[model.app]
+        return DjangoTarget(folder, model.app, parent, model, number)
+
+    def generated(self, target: DjangoTarget, name: str) -> None:
+        """The next migration of that app depends on the one just generated."""
+        self.next[target.app] = (target.folder, name, target.number + 1)
 
 
 def render_django(m: KeyMigration, target: DjangoTarget) -> str:

@@ -39,6 +39,21 @@ class SqlFolder:
     def existing(self, slug: str) -> str | None:
         return next((n for n in self.names if n.endswith(f"_{slug}.sql")), None)
 
+    def with_file(self, name: str) -> "SqlFolder":
+        """The folder once `name` is in it (written, or planned in a dry run)."""
+        return SqlFolder(self.path, tuple(sorted((*self.names, name))))
+
+
+def existing_migration(folder: Path, slug: str, suffix: str) -> Path | None:
+    """A migration already generated for this key (any number or revision in front)."""
+    return next(iter(sorted(folder.glob(f"*_{slug}{suffix}"))), None)
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """A run killed mid-write leaves only a hidden temporary file (never a half migration)."""
+    for stale in folder.glob(".*.upsert-audit-tmp") if folder.is_dir() else ():
+        stale.unlink(missing_ok=True)
+
 
 def migrations_folder(root: Path, schema_files: list[str], output: Path | None) -> SqlFolder:
     if output is not None:

@@ -110,3 +110,17 @@ def test_bad_migrate_settings_name_the_key(make_project, capsys):
     (project / "pyproject.toml").unlink()
     assert main(["migrate", str(project), "--keep-newest-by", "1bad"]) == 2
     assert "`--keep-newest-by` must list column names" in capsys.readouterr().err
+
+
+def test_a_dry_run_numbers_several_migrations_as_a_real_run_would(make_project, capsys):
+    schema = "CREATE TABLE a (id INTEGER PRIMARY KEY, k TEXT);\nCREATE TABLE b (id INTEGER PRIMARY KEY, k TEXT);\n"
+    code = ('import sqlite3\n'
+            'conn.execute("INSERT INTO a (k) VALUES (?) ON CONFLICT (k) DO NOTHING")\n'
+            'conn.execute("INSERT INTO b (k) VALUES (?) ON CONFLICT (k) DO NOTHING")\n')
+    project = make_project({"migrations/001.sql": schema, "app.py": code})
+    assert main(["migrate", str(project), "--dry-run", "--no-cache"]) == 0
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("-- migrations/")]
+    assert printed == ["-- migrations/002_add_unique_a_k.sql", "-- migrations/003_add_unique_b_k.sql"]
+    assert sorted(p.name for p in (project / "migrations").iterdir()) == ["001.sql"]  # nothing written
+    assert main(["migrate", str(project), "--no-cache"]) == 0
+    assert sorted(p.name for p in (project / "migrations").iterdir()) == ["001.sql", "002_add_unique_a_k.sql", "003_add_unique_b_k.sql"]
