@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.model import Diagnostic
+from auditor.python.sinks import dotted_name  # the extractor's, shared: `sa.Column`, `op.create_table`
 
 
 class NotLiteral(Exception):
@@ -84,18 +85,6 @@ def modules_mentioning(root: Path, files: list[Path], needles: tuple[bytes, ...]
         if diagnostic is not None:
             diagnostics.append(diagnostic)
     return modules, diagnostics
-
-
-def dotted_name(node: ast.expr | None) -> str | None:
-    """`sa.Column` for sa.Column, `op.create_table` for op.create_table, None for anything else."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def call_name(node: ast.expr | None) -> str | None:
