@@ -320,8 +320,10 @@ def read_alembic_migrations(root: Path, files: list[Path], dialect: str) -> Sche
         return source
     graph = order_revisions(revisions)
     source.diagnostics.extend(graph.diagnostics)
+    # env.py's target_metadata is the models' MetaData. Problems reading its naming
+    # convention are the models reader's to report: reported here too, they would show twice.
     model_modules, _ = modules_mentioning(root, files, (b"naming_convention",))
-    reader = RevisionReader(source, dialect, naming_convention(model_modules, source))
+    reader = RevisionReader(source, dialect, naming_convention(model_modules, SchemaSource(KIND, is_migration=True)))
     for revision in graph.ordered:
         source.files.append(revision.module.relative)
         if revision.upgrade is not None:
