@@ -21,12 +21,11 @@ from pathlib import Path
 
 from auditor.dialects import MYSQL, SQLITE
 from auditor.model import Diagnostic
-from auditor.schema.pysource import PythonModule, call_name, keyword, last_name, modules_mentioning
+from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, keyword, last_name, modules_mentioning, value
 from auditor.schema.source import SchemaSource, quote, quote_table
 from auditor.schema.sqlalchemy_constructs import (
     KeySpec,
     TableSpec,
-    UnreadableConstruct,
     column_reference,
     column_spec,
     convention_name,
@@ -37,7 +36,6 @@ from auditor.schema.sqlalchemy_constructs import (
     key_clause,
     key_spec,
     table_ddl,
-    value,
 )
 from auditor.schema.sqlalchemy_models import naming_convention
 
@@ -185,7 +183,7 @@ class RevisionReader:
                     if isinstance(call, ast.Call) and last_name(call_name(call)) == "batch_alter_table":
                         try:
                             inner_batch = (value(module, call.args[0] if call.args else keyword(call, "table_name")), value(module, keyword(call, "schema")))
-                        except UnreadableConstruct as error:
+                        except UnreadableSource as error:
                             self.diagnose(module, call.lineno, f"batch_alter_table not read ({error}); its operations are skipped")
                             inner_batch = None
                             break
@@ -207,7 +205,7 @@ class RevisionReader:
                 continue
             try:
                 self.operation(module, call, operation, batch)
-            except UnreadableConstruct as error:
+            except UnreadableSource as error:
                 self.diagnose(module, call.lineno, f"op.{operation} not read ({error}); the keys it changes are not in the catalog")
 
     def emit(self, module: PythonModule, sql: str, line: int) -> None:
@@ -226,7 +224,7 @@ class RevisionReader:
                 sql = sql.args[0]
             text = value(module, sql)
             if not isinstance(text, str):
-                raise UnreadableConstruct("op.execute of something other than SQL text")
+                raise UnreadableSource("op.execute of something other than SQL text")
             self.emit(module, text, line)
         elif operation == "create_table":
             spec = TableSpec(table, schema, line)
@@ -308,7 +306,7 @@ class RevisionReader:
 def _elements(node: ast.expr) -> list[ast.expr]:
     if isinstance(node, (ast.List, ast.Tuple)):
         return list(node.elts)
-    raise UnreadableConstruct("columns are not a list literal")
+    raise UnreadableSource("columns are not a list literal")
 
 
 def read_alembic_migrations(root: Path, files: list[Path], dialect: str) -> SchemaSource:

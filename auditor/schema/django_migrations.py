@@ -21,7 +21,6 @@ from auditor.model import Diagnostic
 from auditor.schema.django_state import (
     FieldState,
     ModelState,
-    UnreadableDjango,
     constraint_sql,
     constraint_state,
     create_model_sql,
@@ -31,10 +30,9 @@ from auditor.schema.django_state import (
     MAX_NAME_LENGTH,
     through_table,
     unique_together_sql,
-    value,
     with_field,
 )
-from auditor.schema.pysource import PythonModule, call_name, last_name, modules_mentioning
+from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, last_name, modules_mentioning, value
 from auditor.schema.source import SchemaSource, quote
 
 KIND = "django migrations"
@@ -76,7 +74,7 @@ def read_migration(module: PythonModule) -> Migration | None:
                 if isinstance(item, ast.Tuple) and len(item.elts) == 2:
                     try:
                         pairs.append((str(value(module, item.elts[0])), str(value(module, item.elts[1]))))
-                    except UnreadableDjango:
+                    except UnreadableSource:
                         continue
             setattr(migration, name, pairs)
     return migration
@@ -140,7 +138,7 @@ class Replayer:
     def model(self, app: str, name: str) -> ModelState:
         key = (app, name.lower())
         if key not in self.models:
-            raise UnreadableDjango(f"model {app}.{name} is not in the migration state")
+            raise UnreadableSource(f"model {app}.{name} is not in the migration state")
         return self.models[key]
 
     def find(self, target: str, app: str) -> ModelState | None:
@@ -154,13 +152,13 @@ class Replayer:
         for operation in migration.operations:
             try:
                 self.operation(migration, operation, database=True, state=True)
-            except UnreadableDjango as error:
+            except UnreadableSource as error:
                 name = last_name(call_name(operation)) or "operation"
                 self.source.diagnostics.append(Diagnostic(migration.module.relative, f"{name} not read ({error}); the keys it changes are not in the catalog", operation.lineno, "schema-source-error"))
 
     def operation(self, migration: Migration, call: ast.expr, database: bool, state: bool) -> None:
         if not isinstance(call, ast.Call):
-            raise UnreadableDjango("not an operation call")
+            raise UnreadableSource("not an operation call")
         name = last_name(call_name(call))
         module, app, d, line = migration.module, migration.app, self.dialect, call.lineno
         args = {k.arg: k.value for k in call.keywords if k.arg}
@@ -249,7 +247,7 @@ class Replayer:
             old = model.fields.get(field_name)
             new = field_state(module, field_name, arg(2, "field"))
             if old is None:
-                raise UnreadableDjango(f"field {field_name} is not in the state")
+                raise UnreadableSource(f"field {field_name} is not in the state")
             if d == SQLITE:
                 self.remake(with_field(model, new), emit)
             else:
@@ -311,7 +309,7 @@ class Replayer:
                       "RemoveIndexConcurrently", "RenameIndex", "RunPython", "AlterIndexTogether", "AlterOrderWithRespectTo"):
             return  # no unique key changes (Django indexes are never unique)
         else:
-            raise UnreadableDjango(f"unknown operation {name}")
+            raise UnreadableSource(f"unknown operation {name}")
 
     def create_model(self, migration: Migration, call: ast.Call, name_node, fields_node, options_node, emit, state: bool) -> None:
         module, app, d = migration.module, migration.app, self.dialect

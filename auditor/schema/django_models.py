@@ -21,15 +21,13 @@ from auditor.model import Diagnostic
 from auditor.schema.django_state import (
     FieldState,
     ModelState,
-    UnreadableDjango,
     constraint_state,
     create_model_sql,
     default_table,
     field_state,
     through_table,
-    value,
 )
-from auditor.schema.pysource import PythonModule, call_name, last_name, modules_mentioning
+from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, last_name, modules_mentioning, value
 from auditor.schema.source import SchemaSource, quote
 
 KIND = "django models"
@@ -176,7 +174,7 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
             continue
         try:
             state = reader.state(model)
-        except UnreadableDjango as error:
+        except UnreadableSource as error:
             source.diagnostics.append(Diagnostic(model.module.relative, f"model {model.node.name} not read ({error}); its keys are not in the catalog", model.node.lineno, "schema-source-error"))
             continue
         if state is not None:

@@ -37,7 +37,6 @@ TYPES = {
 }
 
 
-UnreadableDjango = UnreadableSource
 
 def names_digest(*args: str, length: int) -> str:
     digest = hashlib.md5(usedforsecurity=False)
@@ -109,7 +108,7 @@ class ModelState:
     def column(self, field_name: str) -> str:
         found = self.fields.get(field_name)
         if found is None or found.column is None:
-            raise UnreadableDjango(f"{self.name} has no column for field {field_name!r}")
+            raise UnreadableSource(f"{self.name} has no column for field {field_name!r}")
         return found.column
 
 
@@ -123,7 +122,7 @@ def default_table(app: str, model: str) -> str:
 def field_state(module: PythonModule, name: str, call: ast.Call) -> FieldState:
     kind = last_name(call_name(call)) or ""
     if not kind.endswith(("Field", "ForeignKey")):
-        raise UnreadableDjango(f"{kind or 'this'}(...) is not a Django field class")
+        raise UnreadableSource(f"{kind or 'this'}(...) is not a Django field class")
     primary_key = bool(value(module, keyword(call, "primary_key"), False))
     if kind == "ManyToManyField":
         target = call.args[0] if call.args else keyword(call, "to")
@@ -147,14 +146,14 @@ def field_state(module: PythonModule, name: str, call: ast.Call) -> FieldState:
 
 def _target(module: PythonModule, node: ast.expr | None) -> str:
     if node is None:
-        raise UnreadableDjango("a relation without a target")
+        raise UnreadableSource("a relation without a target")
     if isinstance(node, ast.Name) and node.id not in module.constants:
         return node.id  # a model class of the same module
     if isinstance(node, ast.Attribute) and node.attr == "AUTH_USER_MODEL":
         return "auth.User"
     target = value(module, node)
     if not isinstance(target, str):
-        raise UnreadableDjango("relation target is not a model name")
+        raise UnreadableSource("relation target is not a model name")
     return target
 
 
@@ -166,7 +165,7 @@ def q_sql(module: PythonModule, node: ast.expr, model: ModelState, dialect: str)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert):
         return f"NOT ({q_sql(module, node.operand, model, dialect)})"
     if not (isinstance(node, ast.Call) and last_name(call_name(node)) == "Q"):
-        raise UnreadableDjango("condition is not a Q(...) expression")
+        raise UnreadableSource("condition is not a Q(...) expression")
     terms = [q_sql(module, a, model, dialect) for a in node.args]
     operators = {"exact": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
     for item in node.keywords:
@@ -180,7 +179,7 @@ def q_sql(module: PythonModule, node: ast.expr, model: ModelState, dialect: str)
         elif lookup in ("", *operators):
             terms.append(f"{column} {operators.get(lookup or 'exact')} {sql_literal(operand, dialect)}")
         else:
-            raise UnreadableDjango(f"lookup __{lookup} in a condition")
+            raise UnreadableSource(f"lookup __{lookup} in a condition")
     return " AND ".join(terms) if len(terms) > 1 else terms[0]
 
 
@@ -204,7 +203,7 @@ def expression_sql(module: PythonModule, node: ast.expr, model: ModelState, dial
     if name in ("Lower", "Upper", "Length", "Trim", "Abs") and node.args:
         function = {"Length": "length"}.get(name, name.lower())
         return f"{function.upper()}({expression_sql(module, node.args[0], model, dialect)})"
-    raise UnreadableDjango(f"expression {ast.unparse(node)[:60]}")
+    raise UnreadableSource(f"expression {ast.unparse(node)[:60]}")
 
 
 def constraint_state(module: PythonModule, call: ast.Call, model: ModelState, dialect: str) -> ConstraintState | None:

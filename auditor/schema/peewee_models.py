@@ -25,7 +25,6 @@ NEEDLES = (b"peewee",)
 INHERITED_OPTIONS = ("indexes", "constraints", "primary_key", "legacy_table_names", "schema")
 
 
-UnreadablePeewee = UnreadableSource
 
 def snake_case(name: str) -> str:
     """peewee's make_snake_case."""
@@ -114,7 +113,7 @@ class PeeweeModels:
         if composite is not None:
             key_module, key = composite
             if not (isinstance(key, ast.Call) and last_name(call_name(key)) == "CompositeKey"):
-                raise UnreadablePeewee("Meta.primary_key is not CompositeKey(...)")
+                raise UnreadableSource("Meta.primary_key is not CompositeKey(...)")
             names = [value(key_module, a) for a in key.args]
             definitions.append("PRIMARY KEY (" + ", ".join(quote(columns.get(n, n), d) for n in names) + ")")
         constraints = meta.get("constraints")
@@ -158,7 +157,7 @@ def read_peewee_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
             continue  # a BaseModel that only binds the database: nobody creates its table
         try:
             statements = reader.statements(module, node)
-        except (UnreadablePeewee, KeyError, TypeError, ValueError) as error:
+        except (UnreadableSource, KeyError, TypeError, ValueError) as error:
             source.diagnostics.append(Diagnostic(module.relative, f"model {node.name} not read ({error}); its keys are not in the catalog", node.lineno, "schema-source-error"))
             continue
         for sql in statements:

@@ -36,7 +36,6 @@ PYTHON_TYPES = {"int": "INTEGER", "str": "VARCHAR", "bool": "BOOLEAN", "float": 
 COLUMN_CALLS = {"Column", "mapped_column"}
 
 
-UnreadableConstruct = UnreadableSource
 
 @dataclass
 class ColumnSpec:
@@ -93,7 +92,7 @@ def column_reference(node: ast.expr, module: PythonModule) -> str:
         if isinstance(found, ast.Constant) and isinstance(found.value, str):
             return found.value
         return node.id
-    raise UnreadableConstruct(f"column reference {ast.unparse(node)[:60]}")
+    raise UnreadableSource(f"column reference {ast.unparse(node)[:60]}")
 
 
 def sql_expression(node: ast.expr, module: PythonModule, dialect: str) -> str:
@@ -125,7 +124,7 @@ def sql_expression(node: ast.expr, module: PythonModule, dialect: str) -> str:
         return repr(node.value)
     if isinstance(node, (ast.Attribute, ast.Name)):
         return quote(column_reference(node, module), dialect)
-    raise UnreadableConstruct(f"SQL expression {ast.unparse(node)[:60]}")
+    raise UnreadableSource(f"SQL expression {ast.unparse(node)[:60]}")
 
 
 def index_element(node: ast.expr, module: PythonModule, dialect: str) -> tuple[str, str | None]:
@@ -176,7 +175,7 @@ def column_spec(call: ast.Call, module: PythonModule, attribute: str | None = No
     elif args and isinstance(args[0], ast.Name) and isinstance(module.constants.get(args[0].id), ast.Constant):
         name = value(module, args.pop(0))
     if name is None:
-        raise UnreadableConstruct("a Column without a name")
+        raise UnreadableSource("a Column without a name")
     column_type = next((a for a in args if not (isinstance(a, ast.Call) and last_name(call_name(a)) in ("ForeignKey", "Sequence", "Identity", "Computed"))), None)
     primary_key = bool(value(module, keyword(call, "primary_key"), False))
     annotated_type, annotated_nullable = annotation_type(annotation)
@@ -269,7 +268,7 @@ def convention_name(convention: dict, kind: str, table: str, columns: list[str],
             "column_0_N_label": "_".join(f"{table}_{c}" for c in columns),
         }
         if key not in values:
-            raise UnreadableConstruct(f"naming convention token %({key})s")
+            raise UnreadableSource(f"naming convention token %({key})s")
         return values[key]
 
     return _TOKEN.sub(token, template)

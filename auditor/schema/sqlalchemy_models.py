@@ -17,18 +17,16 @@ import re
 from pathlib import Path
 
 from auditor.model import Diagnostic
-from auditor.schema.pysource import PythonModule, call_name, last_name, modules_mentioning, parse_module
+from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, last_name, modules_mentioning, parse_module, value
 from auditor.schema.source import SchemaSource, quote_table
 from auditor.schema.sqlalchemy_constructs import (
     ColumnSpec,
     TableSpec,
-    UnreadableConstruct,
     annotation_type,
     column_spec,
     is_column_call,
     key_spec,
     table_ddl,
-    value,
 )
 
 KIND = "sqlalchemy models"
@@ -49,7 +47,7 @@ def naming_convention(modules: list[PythonModule], source: SchemaSource) -> dict
                     continue
                 try:
                     found.append((module, node, value(module, convention)))
-                except UnreadableConstruct as error:
+                except UnreadableSource as error:
                     source.diagnostics.append(Diagnostic(module.relative, f"naming convention not read ({error})", node.lineno, "schema-source-error"))
     conventions = [c for _, _, c in found if isinstance(c, dict)]
     if len({repr(sorted(c.items())) for c in conventions}) > 1:
@@ -123,7 +121,7 @@ class ModelReader:
                     sql_type, nullable = annotation_type(annotation)
                     if sql_type and sql_type != "TEXT" or nullable is not None and sql_type:
                         columns.append(ColumnSpec(target, sql_type, bool(nullable), line=statement.lineno))
-            except UnreadableConstruct as error:
+            except UnreadableSource as error:
                 self.diagnose(module, statement.lineno, f"{node.name}.{target} not read ({error})")
         return columns
 
@@ -145,7 +143,7 @@ class ModelReader:
             return
         try:
             name = value(module, tablename)
-        except UnreadableConstruct:
+        except UnreadableSource:
             self.diagnose(module, node.lineno, f"model {node.name}: __tablename__ is not a literal; its keys are not in the catalog")
             return
         columns: dict[str, ColumnSpec] = {}
@@ -177,7 +175,7 @@ class ModelReader:
         if options is not None:
             try:
                 spec.schema = (value(module, options) or {}).get("schema")
-            except UnreadableConstruct as error:
+            except UnreadableSource as error:
                 self.diagnose(module, options.lineno, f"model {node.name}: __table_args__ options not read ({error})")
         self.add_keys(module, spec, items)
 
@@ -187,7 +185,7 @@ class ModelReader:
                 continue
             try:
                 key = key_spec(item, module, self.dialect)
-            except UnreadableConstruct as error:
+            except UnreadableSource as error:
                 self.diagnose(module, item.lineno, f"table {spec.name}: {last_name(call_name(item))} not read ({error})")
                 continue
             if key is not None:
@@ -201,7 +199,7 @@ class ModelReader:
         try:
             name = value(module, call.args[0])
             schema = value(module, next((k.value for k in call.keywords if k.arg == "schema"), None))
-        except UnreadableConstruct:
+        except UnreadableSource:
             self.diagnose(module, call.lineno, "Table(...) whose name is not a literal; its keys are not in the catalog")
             return
         spec = TableSpec(name, schema, call.lineno)
@@ -210,7 +208,7 @@ class ModelReader:
             if is_column_call(item):
                 try:
                     spec.columns.append(column_spec(item, module))
-                except UnreadableConstruct as error:
+                except UnreadableSource as error:
                     self.diagnose(module, item.lineno, f"table {name}: column not read ({error})")
             else:
                 others.append(item)
@@ -273,7 +271,7 @@ def read_sqlalchemy_models(root: Path, files: list[Path], dialect: str) -> Schem
     for module, spec in reader.tables:
         try:
             statements = table_ddl(spec, dialect, convention)
-        except UnreadableConstruct as error:
+        except UnreadableSource as error:
             reader.diagnose(module, spec.line, f"table {spec.name} not read ({error})")
             continue
         for sql, line in statements:
