@@ -22,21 +22,38 @@ from typing import ClassVar, Iterable, Iterator
 
 from auditor.findings import Evidence, Finding, FixSafety
 from auditor.model import Severity, Table
-from auditor.sites import WriteSite
+from auditor.sites import SiteStatus, WriteSite
 
 RULE_ID = re.compile(r"^UPS\d{3}$")
+
+# What a rule can claim the database does with its invalid examples; the oracle tests
+# check each claim on the real databases.
+CLAIMS = {
+    "fails": "rejects the statement with the error the example names",
+    "duplicates": "runs it without error, but running it twice leaves more rows where an upsert meant one",
+    "skips": "runs it without error and inserts nothing",
+    "overwrites": "runs it without error and changes a value the statement does not name (the example's `observe` query)",
+    "swallows": "runs it without error, though the same write without the ignoring clause (`strict_sql`) is rejected",
+    "returns-nothing": "runs it without error and returns no row, though it has a RETURNING clause",
+    "unchecked": "runs it (the finding is about what the tool could not check, not about the statement)",
+}
 
 
 @dataclass(frozen=True)
 class Example:
     """A rule example: a schema and one statement, with what the database does.
 
-    `sql` must run as written (literal values, no bind parameters) so the
-    database can be asked. For an invalid example `sqlstate` is the PostgreSQL
-    SQLSTATE it raises and `sqlite_error` a substring of SQLite's message.
-    `setup` runs after the schema (rows the statement needs). `python` is an
-    optional Python snippet for the whole-pipeline test; by default the
-    framework wraps `sql` in a psycopg `cur.execute(...)`.
+    `sql` runs as written, with literal values, so the database can be asked; only
+    when `params` is given is it a `%s`-parameterised statement, run prepared, many
+    times over, as a driver that prepares statements runs it. For an invalid example
+    `sqlstate` is the PostgreSQL SQLSTATE it raises, `sqlite_error` a substring of
+    SQLite's message and `mysql_error` MariaDB's error number. `setup` runs after the
+    schema (rows the statement needs). `observe` is a query returning one value, for
+    rules that claim a statement changes data it does not name ("overwrites");
+    `strict_sql` is the same write without the clause that hides errors ("swallows"),
+    which the database must reject. `python` is an optional Python snippet for the
+    whole-pipeline test; by default the framework wraps `sql` in a psycopg
+    `cur.execute(...)`.
     """
 
     valid: bool
@@ -45,7 +62,11 @@ class Example:
     dialects: tuple[str, ...] = ("postgres",)
     sqlstate: str | None = None
     sqlite_error: str | None = None
+    mysql_error: int | None = None
     setup: str = ""
+    params: tuple = ()
+    observe: str = ""
+    strict_sql: str = ""
     python: str | None = None
     note: str = ""
 
@@ -82,21 +103,23 @@ class Rule:
     example: ClassVar[str]
     use_instead: ClassVar[str]
     examples: ClassVar[tuple[Example, ...]] = ()
-    # What the rule claims the database does with an invalid example: "fails" (rejects it with
-    # the named error), "duplicates" (runs it without error, but running it twice leaves
-    # more rows, where an upsert meant one) or "skips" (runs it without error and inserts
-    # nothing). The oracle tests check exactly that claim.
+    # What the rule claims the database does with an invalid example (CLAIMS); the oracle
+    # tests check exactly that claim.
     claim: ClassVar[str] = "fails"
     # Does the database reject the statement when it merely plans it? Then `verify` can
     # confirm or contradict the finding; if the error only comes at execution, it cannot.
     fails_at_planning: ClassVar[bool] = True
 
-    def check(self, site: WriteSite, table: Table) -> Iterable[Violation]:
-        """Violations at one write site whose statement parsed and whose table is known."""
+    # Which write sites the rule sees: by default those whose statement parsed and whose
+    # table the catalog knows; coverage rules (UPS9xx) see the others, with table None.
+    statuses: ClassVar[tuple[SiteStatus, ...]] = (SiteStatus.CHECKED,)
+
+    def check(self, site: WriteSite, table: Table | None) -> Iterable[Violation]:
+        """Violations at one write site (the table is None only for coverage rules)."""
         raise NotImplementedError
 
-    def findings(self, site: WriteSite, table: Table) -> Iterator[Finding]:
-        if site.dialect not in self.dialects:
+    def findings(self, site: WriteSite, table: Table | None) -> Iterator[Finding]:
+        if site.dialect not in self.dialects or site.status not in self.statuses:
             return
         for violation in self.check(site, table):
             yield Finding(
@@ -108,7 +131,7 @@ class Rule:
                 fix=violation.fix,
                 fix_safety=self.fix_safety,
                 fix_code=violation.fix_code,
-                table=str(table.name),
+                table=str(table.name) if table else (str(site.statement.table) if site.statement else None),
                 sql=(site.call.sql or "").strip() or None,  # as the user wrote it
                 sql_origin=site.call.origin,
                 evidence=violation.evidence,

@@ -62,6 +62,13 @@ class ConflictClause:
     # Unqualified column references in DO UPDATE's values or WHERE (both the table and
     # EXCLUDED are in scope there), outside subqueries; folded, in order of appearance.
     unqualified_columns: tuple[str, ...] = ()
+    # Columns of the proposed row read by DO UPDATE / ODKU (`EXCLUDED.c`, MySQL `VALUES(c)`
+    # or `<row alias>.c`), and the assigned columns set to their own proposed value.
+    proposed_columns: tuple[str, ...] = ()
+    identity_updates: tuple[str, ...] = ()
+    update_where: bool = False  # DO UPDATE ... WHERE: a conflicting row may be left alone
+    values_function: bool = False  # ODKU reads the proposed row through VALUES()/VALUE()
+    row_alias: str | None = None  # MySQL 8.0.19+: INSERT ... VALUES (...) AS <alias> ON DUPLICATE KEY UPDATE
 
     @property
     def target_set(self) -> frozenset[str]:
@@ -92,6 +99,7 @@ class WriteStatement:
     # (bind parameter, NULL, expression); () when the statement has no plain VALUES list.
     literal_rows: tuple[tuple[str | None, ...], ...] = ()
     select_ends_in_from: bool = False  # INSERT ... SELECT ... FROM x with nothing after FROM
+    returning: bool = False  # has a RETURNING clause
 
     def literal_values(self, column: str) -> list[str | None]:
         """The column's value in each VALUES row ([] if the column is not listed)."""

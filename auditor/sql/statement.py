@@ -67,16 +67,63 @@ def _unqualified_columns(node: exp.OnConflict, dialect: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def conflict_clause(node: exp.OnConflict, dialect: str) -> ConflictClause:
+PROPOSED_ROW_FUNCTIONS = ("VALUES", "VALUE")  # MySQL/MariaDB ODKU: the value the INSERT proposed
+
+
+def _proposed_column(node: exp.Expression, dialect: str, row_name: str) -> str | None:
+    """The column of the proposed row `node` reads, if it does: `EXCLUDED.c` (or the MySQL
+    row alias `new.c`) and MySQL's `VALUES(c)` / `VALUE(c)`."""
+    if isinstance(node, exp.Column) and node.args.get("table") is not None:
+        table = node.args["table"]
+        if not table.quoted and table.name.lower() == row_name:
+            return identifier_name(node.this, dialect)
+    if isinstance(node, exp.Anonymous) and str(node.this).upper() in PROPOSED_ROW_FUNCTIONS and len(node.expressions) == 1:
+        argument = node.expressions[0]
+        return identifier_name(argument.this if isinstance(argument, exp.Column) else argument, dialect)
+    return None
+
+
+def _proposed_reads(node: exp.OnConflict, dialect: str, row_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(columns of the proposed row read anywhere in the update, columns assigned their own proposed value)."""
+    scopes = [a.expression for a in node.expressions if isinstance(a, exp.EQ)]
+    if node.args.get("where") is not None:
+        scopes.append(node.args["where"])
+    read: list[str] = []
+    for scope in scopes:
+        for sub in scope.walk():
+            column = _proposed_column(sub, dialect, row_name)
+            if column is not None and column not in read:
+                read.append(column)
+    identity = tuple(
+        identifier_name(a.this, dialect)
+        for a in node.expressions
+        if isinstance(a, exp.EQ) and _proposed_column(a.expression, dialect, row_name) == identifier_name(a.this, dialect)
+    )
+    return tuple(read), identity
+
+
+def _uses_values_function(node: exp.OnConflict) -> bool:
+    return any(
+        str(f.this).upper() in PROPOSED_ROW_FUNCTIONS for a in node.expressions for f in a.find_all(exp.Anonymous)
+    )
+
+
+def conflict_clause(node: exp.OnConflict, dialect: str, row_alias: str | None = None) -> ConflictClause:
     if node.args.get("duplicate"):
+        proposed, identity = _proposed_reads(node, dialect, (row_alias or "").lower())
         return ConflictClause(
             action=ConflictAction.DUPLICATE_KEY_UPDATE,
             update_columns=_assigned_columns(node.expressions, dialect),
+            proposed_columns=proposed,
+            identity_updates=identity,
+            values_function=_uses_values_function(node),
+            row_alias=row_alias,
         )
     action_text = str(node.args.get("action") or "").upper()
     action = ConflictAction.UPDATE if "UPDATE" in action_text else ConflictAction.NOTHING
     predicate = node.args.get("index_predicate")
     constraint = node.args.get("constraint")
+    proposed, identity = _proposed_reads(node, dialect, "excluded") if action is ConflictAction.UPDATE else ((), ())
     return ConflictClause(
         action=action,
         target=tuple(key_element(k, dialect) for k in node.args.get("conflict_keys") or []),
@@ -86,6 +133,9 @@ def conflict_clause(node: exp.OnConflict, dialect: str) -> ConflictClause:
         predicate_has_parameter=_has_parameter(predicate),
         update_columns=_assigned_columns(node.expressions, dialect) if action is ConflictAction.UPDATE else (),
         unqualified_columns=_unqualified_columns(node, dialect) if action is ConflictAction.UPDATE else (),
+        proposed_columns=proposed,
+        identity_updates=identity,
+        update_where=action is ConflictAction.UPDATE and node.args.get("where") is not None,
     )
 
 
@@ -122,15 +172,18 @@ def _insert(tree: exp.Insert, dialect: str, sql: str) -> WriteStatement:
         alternative = "IGNORE"
     conflict = tree.args.get("conflict")
     kind = WriteKind.REPLACE if alternative == "REPLACE" else WriteKind.INSERT
+    alias = tree.expression.args.get("alias") if isinstance(tree.expression, exp.Values) else None
+    row_alias = identifier_name(alias.this, dialect) if alias is not None and alias.this is not None else None
     return WriteStatement(
         kind=kind,
         table=_table(target, dialect),
         columns=columns,
-        conflict=conflict_clause(conflict, dialect) if conflict is not None else None,
+        conflict=conflict_clause(conflict, dialect, row_alias) if conflict is not None else None,
         or_action=alternative,
         normalized_sql=sql,
         literal_rows=_literal_rows(tree, columns),
         select_ends_in_from=_select_ends_in_from(tree),
+        returning=tree.args.get("returning") is not None,
     )
 
 

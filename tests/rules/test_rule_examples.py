@@ -1,24 +1,26 @@
 """Every rule's own examples become tests (Fixit's model), twice over:
 
 * static: the rule reports every invalid example and no valid one;
-* oracle: the real database rejects every invalid example with the error the
-  rule names, and runs every valid one.
+* oracle: the real database does with every invalid example what the rule claims
+  (rulebook.CLAIMS: rejects it with the named error, duplicates, skips, overwrites,
+  swallows an error, returns nothing), and with every valid one it does not.
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
-from pathlib import Path
 
 import pytest
 
 from auditor.model import Location
 from auditor.resources import rules_dir
-from auditor.rulebook import REQUIRED_ATTRIBUTES, builtin_rules
+from auditor.rulebook import CLAIMS, REQUIRED_ATTRIBUTES, builtin_rules
 from auditor.schema import catalog_from_sql
-from auditor.sites import SiteStatus, SqlCall, WriteSite
+from auditor.engine import write_sites
+from auditor.sites import SiteStatus, SqlCall
 from auditor.sql.statement import parse_write_statements
+
+from rule_oracle import Rejected, database, expected_error, scalar
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -40,11 +42,9 @@ CASES = list(cases())
 def test_rule_reports_exactly_the_invalid_examples(rule, example, dialect):
     catalog = catalog_from_sql(example.schema, dialect)
     assert catalog.diagnostics == []
-    [statement], error = parse_write_statements(example.sql, dialect)
-    assert error is None
-    table = catalog.lookup(statement.table)
-    assert table is not None
-    site = WriteSite(SqlCall(Location("example.py", 1), "execute", example.sql), dialect, statement, SiteStatus.CHECKED)
+    [site] = write_sites(SqlCall(Location("example.py", 1), "execute", example.sql), dialect, catalog)
+    assert site.status in rule.statuses or example.valid, site.detail
+    table = catalog.lookup(site.statement.table) if site.status is SiteStatus.CHECKED else None
     findings = list(rule.findings(site, table))
     if example.valid:
         assert findings == []
@@ -53,91 +53,49 @@ def test_rule_reports_exactly_the_invalid_examples(rule, example, dialect):
         assert findings[0].rule == rule.id and findings[0].evidence
 
 
-def _run_postgres(url: str, example) -> str | None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(example.schema)
-        if example.setup:
-            conn.execute(example.setup)
-        try:
-            conn.execute(example.sql)
-        except psycopg.Error as error:
-            return error.sqlstate
-    return None
-
-
-def _run_sqlite(path: Path, example) -> str | None:
-    conn = sqlite3.connect(path)
-    try:
-        conn.executescript(example.schema + ";" + example.setup)
-        conn.execute(example.sql)
-        conn.commit()
-    except sqlite3.Error as error:
-        return str(error)
-    finally:
-        conn.close()
-    return None
-
-
-def _row_counts_postgres(url: str, example, table: str) -> tuple[int, int, int]:
-    """Rows in `table` after the setup, after running the example once, and after twice."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(example.schema)
-        if example.setup:
-            conn.execute(example.setup)
-        counts = [conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]]
-        for _ in range(2):
-            conn.execute(example.sql)
-            counts.append(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-    return tuple(counts)
-
-
-def _row_counts_sqlite(path: Path, example, table: str) -> tuple[int, int, int]:
-    conn = sqlite3.connect(path)
-    try:
-        conn.executescript(example.schema + ";" + example.setup)
-        counts = [conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]]
-        for _ in range(2):
-            conn.execute(example.sql)
-            counts.append(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-        conn.commit()
-    finally:
-        conn.close()
-    return tuple(counts)
-
-
-SILENT_CASES = [case for case in CASES if case.values[0].claim in ("duplicates", "skips")]
-
-
-@pytest.mark.parametrize(("rule", "example", "dialect"), SILENT_CASES)
-def test_database_does_silently_what_the_rule_claims(rule, example, dialect, request, tmp_path):
-    """Claims about statements that run without an error, checked by counting rows:
-    "duplicates": a second run adds rows instead of merging;
-    "skips": the row is not inserted, and no error says so."""
+def _statement_table(example, dialect: str) -> str:
     [statement], _ = parse_write_statements(example.sql, dialect)
-    table = str(statement.table)
-    if dialect == "postgres":
-        before, first, second = _row_counts_postgres(request.getfixturevalue("pg_database"), example, table)
-    else:
-        before, first, second = _row_counts_sqlite(tmp_path / "oracle.sqlite", example, table)
-    if rule.claim == "duplicates":
-        assert (second == first) if example.valid else (second > first), f"rows: {before}, {first}, {second}"
-    else:
-        assert (first == before + 1) if example.valid else (first == before), f"rows: {before}, {first}, {second}"
+    return str(statement.table)
 
 
-@pytest.mark.parametrize(("rule", "example", "dialect"), [c for c in CASES if c.values[0].claim == "fails"])
-def test_database_agrees_with_the_example(rule, example, dialect, request, tmp_path):
-    if dialect == "postgres":
-        outcome = _run_postgres(request.getfixturevalue("pg_database"), example)
-        expected = example.sqlstate
-    else:
-        outcome = _run_sqlite(tmp_path / "oracle.sqlite", example)
-        expected = example.sqlite_error
-    if example.valid:
-        assert outcome is None, f"the database rejected a valid example: {outcome}"
-    else:
-        assert outcome is not None, "the database ran an invalid example"
-        assert expected in outcome
+@pytest.mark.parametrize(("rule", "example", "dialect"), CASES)
+def test_database_does_what_the_rule_claims(rule, example, dialect, request, tmp_path):
+    """The rule's claim (rulebook.CLAIMS), checked on the real database: an invalid example
+    does what the claim says, a valid one runs and does not."""
+    with database(dialect, example, request, tmp_path) as db:
+        if rule.claim == "fails":
+            outcome = db.run(example.sql, example.params)
+            if example.valid:
+                assert not isinstance(outcome, Rejected), f"the database rejected a valid example: {outcome.error}"
+            else:
+                assert isinstance(outcome, Rejected), "the database ran an invalid example"
+                assert expected_error(example, dialect) in outcome.error
+            return
+        if rule.claim == "unchecked":
+            outcome = db.run(example.sql, example.params)
+            assert not isinstance(outcome, Rejected), f"the database rejected the example: {outcome.error}"
+            return
+        if rule.claim == "swallows" and not example.valid:
+            strict = db.run(example.strict_sql)
+            assert isinstance(strict, Rejected) and expected_error(example, dialect) in strict.error, strict
+        table = _statement_table(example, dialect)
+        count = f"SELECT count(*) FROM {table}"
+        before = scalar(db, example.observe or count)
+        outcome = db.run(example.sql, example.params)
+        assert not isinstance(outcome, Rejected), f"the database rejected the example: {outcome.error}"
+        first = scalar(db, example.observe or count)
+        if rule.claim == "duplicates":
+            again = db.run(example.sql, example.params)
+            assert not isinstance(again, Rejected), again.error
+            second = scalar(db, count)
+            assert (second == first) if example.valid else (second > first), f"rows: {before}, {first}, {second}"
+        elif rule.claim == "skips":
+            assert (first == before + 1) if example.valid else (first == before), f"rows: {before}, {first}"
+        elif rule.claim == "overwrites":
+            assert (first == before) if example.valid else (first != before), f"{example.observe}: {before} -> {first}"
+        elif rule.claim == "returns-nothing":
+            assert bool(outcome) if example.valid else outcome == [], outcome
+        # "swallows": the statement ran, and its strict form was rejected above.
 
 
 def test_every_rule_is_complete():
@@ -153,10 +111,15 @@ def test_every_rule_is_complete():
         # dialect outside the rule, to show the database there accepts the statement.
         assert set(d for e in rule.examples if not e.valid for d in e.dialects) <= set(rule.dialects)
         for example in rule.examples:
-            if not example.valid and rule.claim == "fails":
+            if not example.valid and rule.claim in ("fails", "swallows"):
                 assert "postgres" not in example.dialects or example.sqlstate, rule.id
                 assert "sqlite" not in example.dialects or example.sqlite_error, rule.id
-        assert rule.claim in ("fails", "duplicates", "skips")
+                assert "mysql" not in example.dialects or example.mysql_error, rule.id
+            if rule.claim == "overwrites":
+                assert example.observe, rule.id
+            if rule.claim == "swallows" and not example.valid:
+                assert example.strict_sql, rule.id
+        assert rule.claim in CLAIMS
         docs = rule.docs_markdown()
         for section in ("### What it does", "### Why is this bad?", "### Example", "### Use instead"):
             assert section in docs
