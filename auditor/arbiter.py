@@ -21,7 +21,7 @@ from functools import lru_cache
 import sqlglot
 
 from auditor.model import KeyKind, Table, UniqueKey
-from auditor.sites import ConflictClause
+from auditor.sites import ConflictAction, ConflictClause, WriteStatement
 from auditor.sql.normalize import SQLGLOT_DIALECT, conjuncts
 
 
@@ -83,3 +83,27 @@ def infer(conflict: ConflictClause, table: Table, dialect: str) -> Inference:
 
 def has_column_target(conflict: ConflictClause | None) -> bool:
     return conflict is not None and bool(conflict.target)
+
+
+def hittable_keys(statement: WriteStatement, table: Table) -> tuple[UniqueKey, ...]:
+    """The unique keys a row written by `statement` can collide with: those whose every column
+    it writes (all keys when it lists no columns). A key over columns it leaves to their
+    defaults, such as an auto-increment id, never collides with a new row's generated value."""
+    keys = [k for k in table.unique_keys if k.valid]
+    if not statement.columns:
+        return tuple(keys)
+    written = set(statement.columns)
+    return tuple(k for k in keys if {c for e in k.elements for c in e.columns} <= written)
+
+
+def arbiter_keys(statement: WriteStatement, table: Table, dialect: str) -> tuple[UniqueKey, ...]:
+    """The keys whose conflict fires the statement's ON CONFLICT / ON DUPLICATE KEY action."""
+    conflict = statement.conflict
+    if conflict is None:
+        return ()
+    if conflict.action is ConflictAction.DUPLICATE_KEY_UPDATE or not (conflict.target or conflict.constraint):
+        return hittable_keys(statement, table)  # MySQL has no target: any key the row can hit
+    if conflict.constraint:
+        key = table.key_named(conflict.constraint)
+        return (key,) if key is not None else ()
+    return infer(conflict, table, dialect).arbiters

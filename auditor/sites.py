@@ -32,6 +32,7 @@ class SqlCall:
     origin: Location | None = None
     unresolved_reason: str | None = None
     driver: str | None = None  # module-level hint: psycopg, psycopg2, asyncpg, sqlite3, sqlalchemy, pymysql, ...
+    row_read: bool = False  # the code reads the returned row without checking one came back
 
 
 class WriteKind(enum.Enum):

@@ -15,12 +15,14 @@ import pytest
 from auditor.config import load_config
 from auditor.engine import run_audit
 from auditor.rulebook import builtin_rules
+from auditor.sites import SiteStatus
 
 DRIVER_CODE = {
     "postgres": "import psycopg\n\n\ndef write(conn):\n    with conn.cursor() as cur:\n        cur.execute({sql!r})\n",
     "sqlite": "import sqlite3\n\n\ndef write(conn):\n    conn.execute({sql!r})\n",
+    "mysql": "import pymysql\n\n\ndef write(conn):\n    with conn.cursor() as cur:\n        cur.execute({sql!r})\n",
 }
-CALL_LINE = {"postgres": 6, "sqlite": 5}
+CALL_LINE = {"postgres": 6, "sqlite": 5, "mysql": 6}
 
 
 def cases():
@@ -40,7 +42,8 @@ def test_example_through_the_pipeline(tmp_path: Path, rule, example, dialect):
 
     result = run_audit(load_config(tmp_path, dialect=dialect))
 
-    assert result.summary.checked >= 1, (result.summary, result.diagnostics)
+    if rule.statuses == (SiteStatus.CHECKED,):
+        assert result.summary.checked >= 1, (result.summary, result.diagnostics)
     hits = [f for f in result.findings if f.rule == rule.id]
     if example.valid:
         assert hits == [], [f.message for f in hits]

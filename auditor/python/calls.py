@@ -23,6 +23,7 @@ from typing import Iterator
 from auditor.model import Location
 from auditor.python.constants import ConstantFolder, Folded, NotSql, Scope
 from auditor.python.modules import ModuleInfo
+from auditor.python.row_reads import unguarded_row_reads
 from auditor.python.sinks import Sink, dotted_name, name_pattern, upsert_sql
 from auditor.python.django_upserts import bulk_create_sql
 from auditor.python.peewee_upserts import peewee_upsert_sql
@@ -36,6 +37,7 @@ EXECUTE_NAMES = SQL_FIRST | SQL_SECOND
 
 _NAMES = "execute|fetch|mogrify|bulk_create"
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_SIMPLE = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)  # statements without a body
 
 
 def hit_lines(source: str, sinks: tuple[Sink, ...] = ()) -> list[int]:
@@ -55,20 +57,26 @@ def _spans_hit(node: ast.AST, hits: list[int]) -> bool:
     return i < len(hits) and hits[i] <= (node.end_lineno or node.lineno)
 
 
-def _calls_in(node: ast.AST, function: ast.AST | None) -> Iterator[tuple[ast.Call, ast.AST | None]]:
+Candidate = tuple[ast.Call, "ast.AST | None", bool]  # (call, enclosing function, its row is read unguarded)
+
+
+def _calls_in(node: ast.AST, function: ast.AST | None, row_read: set[int]) -> Iterator[Candidate]:
     for child in ast.walk(node):
         if isinstance(child, ast.Call):
-            yield child, function
+            yield child, function, id(child) in row_read
 
 
-def candidate_calls(tree: ast.Module, hits: list[int]) -> Iterator[tuple[ast.Call, ast.AST | None]]:
-    """Every Call on a hit line's statement, with the function enclosing it (or None)."""
+def candidate_calls(tree: ast.Module, hits: list[int]) -> Iterator[Candidate]:
+    """Every Call on a hit line's statement, with the function enclosing it (or None) and
+    whether the code reads the row it returns without checking one came back."""
 
-    def block(statements: list, function: ast.AST | None) -> Iterator[tuple[ast.Call, ast.AST | None]]:
-        for statement in statements:
+    def block(statements: list, function: ast.AST | None) -> Iterator[Candidate]:
+        for index, statement in enumerate(statements):
             if not _spans_hit(statement, hits):
                 continue
             inner = statement if isinstance(statement, _FUNCTIONS) else function
+            following = statements[index + 1] if index + 1 < len(statements) else None
+            row_read = unguarded_row_reads(statement, following) if isinstance(statement, _SIMPLE) else set()
             for _field, value in ast.iter_fields(statement):
                 if isinstance(value, list):
                     bodies = [v for v in value if isinstance(v, (ast.stmt, ast.excepthandler, ast.match_case))]
@@ -76,9 +84,9 @@ def candidate_calls(tree: ast.Module, hits: list[int]) -> Iterator[tuple[ast.Cal
                         yield from block(bodies, inner)
                     for v in value:
                         if isinstance(v, ast.expr):
-                            yield from _calls_in(v, inner)
+                            yield from _calls_in(v, inner, row_read)
                 elif isinstance(value, ast.expr):
-                    yield from _calls_in(value, inner)
+                    yield from _calls_in(value, inner, row_read)
 
     yield from block(tree.body, None)
 
@@ -152,7 +160,7 @@ def execute_calls(
             return None
         return scopes.get(id(function)) or scopes.setdefault(id(function), Scope.of_function(function))
 
-    for node, function in candidate_calls(tree, hit_lines(source, sinks)):
+    for node, function, row_read in candidate_calls(tree, hit_lines(source, sinks)):
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
         here = location(module, node)
@@ -192,7 +200,7 @@ def execute_calls(
             continue
         if isinstance(result, Folded):
             origin = location(result.module, result.node) if result.via_name else None
-            calls.append(SqlCall(here, api, result.value, origin=origin, driver=driver))
+            calls.append(SqlCall(here, api, result.value, origin=origin, driver=driver, row_read=row_read))
         else:
             calls.append(SqlCall(here, api, None, unresolved_reason=result.reason, driver=driver))
     calls.sort(key=lambda c: (c.location.line, c.location.column))

@@ -1,0 +1,80 @@
+"""UPS013: DO UPDATE / ON DUPLICATE KEY UPDATE changes a column of the key that fired it."""
+
+from auditor.arbiter import arbiter_keys
+from auditor.evidence import key_evidence, sql_table_name
+from auditor.findings import FixSafety
+from auditor.model import Severity
+from auditor.rulebook import Invalid, Rule, Valid, Violation
+from auditor.sites import ConflictAction
+
+SCHEMA = "CREATE TABLE slots (k int NOT NULL UNIQUE, n int);"
+SETUP = "INSERT INTO slots (k, n) VALUES (1, 0), (2, 0)"
+UPSERT = "INSERT INTO slots (k, n) VALUES (1, 1) ON CONFLICT (k) DO UPDATE SET {}"
+ODKU = "INSERT INTO slots (k, n) VALUES (1, 1) ON DUPLICATE KEY UPDATE {}"
+TAKEN = {"sqlstate": "23505", "sqlite_error": "UNIQUE constraint failed", "mysql_error": 1062}
+
+
+class UpdatesConflictKey(Rule):
+    id = "UPS013"
+    name = "updates-conflict-key"
+    severity = Severity.WARNING
+    fix_safety = FixSafety.UNSAFE
+    dialects = ("postgres", "sqlite", "mysql")
+
+    what = """
+Checks the assignments of `ON CONFLICT ... DO UPDATE SET` and `ON DUPLICATE KEY UPDATE` for
+a column of the unique key whose conflict fires the update (the conflict target; on MySQL any
+unique key the inserted row can hit). `SET k = EXCLUDED.k` (or `k = VALUES(k)`) assigns the
+value the row already has and is not reported.
+"""
+    why = """
+The update runs because a row with this key already exists, and then moves that row to another
+key. When the new key is taken the statement fails (`23505` on PostgreSQL, `UNIQUE constraint
+failed` on SQLite, `1062 Duplicate entry` on MariaDB); when it is free the row silently
+changes identity, so the next upsert of the original key inserts a new row instead of
+updating, and anything that looked the row up by its key loses it.
+"""
+    example = """
+```sql
+INSERT INTO slots (k, n) VALUES (%s, 1)
+ON CONFLICT (k) DO UPDATE SET k = slots.k + 1;
+```
+"""
+    use_instead = """
+Update only the non-key columns; change a row's key with an explicit `UPDATE ... WHERE k = ...`.
+
+```sql
+INSERT INTO slots (k, n) VALUES (%s, 1)
+ON CONFLICT (k) DO UPDATE SET n = slots.n + 1;
+```
+"""
+
+    examples = (
+        Invalid(SCHEMA, UPSERT.format("k = slots.k + 1"), setup=SETUP, dialects=("postgres", "sqlite"), **TAKEN),
+        Invalid(SCHEMA, ODKU.format("k = k + 1"), setup=SETUP, dialects=("mysql",), **TAKEN),
+        Valid(SCHEMA, UPSERT.format("n = slots.n + 1"), setup=SETUP, dialects=("postgres", "sqlite")),
+        Valid(SCHEMA, UPSERT.format("k = EXCLUDED.k, n = EXCLUDED.n"), setup=SETUP, dialects=("postgres", "sqlite"),
+              note="assigning the key its own value changes nothing"),
+        Valid(SCHEMA, ODKU.format("n = n + 1, k = VALUES(k)"), setup=SETUP, dialects=("mysql",)),
+    )
+
+    def check(self, site, table):
+        statement = site.statement
+        conflict = statement.conflict
+        if conflict is None or conflict.action is ConflictAction.NOTHING:
+            return
+        changed = [c for c in conflict.update_columns if c not in conflict.identity_updates]
+        keys = [k for k in arbiter_keys(statement, table, site.dialect) if k.element_set & set(changed)]
+        if not keys:
+            return
+        columns = sorted({c for k in keys for c in k.element_set} & set(changed))
+        name = sql_table_name(table, site.dialect)
+        yield Violation(
+            message=(
+                f"the conflict update assigns {', '.join(columns)}, a column of the key that fired it "
+                f"({'; '.join(k.describe() for k in keys)}) on {name}: it fails when the new key is taken "
+                f"and otherwise silently moves the row to another key"
+            ),
+            fix=f"Do not assign {', '.join(columns)} in the conflict update; change a row's key with an explicit UPDATE.",
+            evidence=tuple(key_evidence(k) for k in keys),
+        )
