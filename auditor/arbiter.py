@@ -107,3 +107,20 @@ def arbiter_keys(statement: WriteStatement, table: Table, dialect: str) -> tuple
         key = table.key_named(conflict.constraint)
         return (key,) if key is not None else ()
     return infer(conflict, table, dialect).arbiters
+
+
+def intended_key(statement: WriteStatement) -> tuple[str, ...]:
+    """The key an ON DUPLICATE KEY UPDATE means, which MySQL cannot be told: the columns it
+    inserts but does not update (an upsert updates the values and keeps the identity)."""
+    conflict = statement.conflict
+    updated = set(conflict.update_columns) if conflict else set()
+    return tuple(c for c in statement.columns if c not in updated)
+
+
+def key_columns(statement: WriteStatement) -> tuple[str, ...]:
+    """The columns the statement needs a unique key on: its conflict target, or for
+    ON DUPLICATE KEY UPDATE the key it means."""
+    conflict = statement.conflict
+    if conflict is not None and conflict.action is ConflictAction.DUPLICATE_KEY_UPDATE:
+        return intended_key(statement)
+    return tuple(dict.fromkeys(e.text for e in conflict.target)) if conflict else ()

@@ -67,6 +67,7 @@ class Example:
     params: tuple = ()
     observe: str = ""
     strict_sql: str = ""
+    claim: str | None = None  # where this example's dialect behaves otherwise than the rule's claim
     python: str | None = None
     note: str = ""
 

@@ -1,6 +1,6 @@
 """UPS001: the ON CONFLICT target matches no unique key (the avatar incident)."""
 
-from auditor.arbiter import NO_ARBITER_ERRORS, has_column_target, infer
+from auditor.arbiter import NO_ARBITER_ERRORS, has_column_target, hittable_keys, infer, intended_key
 from auditor.evidence import sql_table_name, table_keys_evidence
 from auditor.findings import FixSafety
 from auditor.model import Severity
@@ -24,6 +24,15 @@ CREATE TABLE members (
     UNIQUE (tenant_id, email)
 );
 """
+MYSQL_SCHEMA = """
+CREATE TABLE avatar_configurations (
+    id int AUTO_INCREMENT PRIMARY KEY,
+    user_id int NOT NULL,
+    persona varchar(50),
+    updated_at datetime
+);
+"""
+ODKU = "INSERT INTO avatar_configurations (user_id, persona) VALUES (1, 'x') ON DUPLICATE KEY UPDATE persona = VALUES(persona)"
 INCLUDE_SCHEMA = "CREATE TABLE counters (k text NOT NULL, n int, CONSTRAINT counters_k_key UNIQUE (k) INCLUDE (n));"
 
 
@@ -32,13 +41,14 @@ class ConflictTargetNotUnique(Rule):
     name = "conflict-target-not-unique"
     severity = Severity.ERROR
     fix_safety = FixSafety.MIGRATION
-    dialects = ("postgres", "sqlite")
+    dialects = ("postgres", "sqlite", "mysql")
 
     what = """
 Checks that the columns (or expressions) named in `INSERT ... ON CONFLICT (...)` are exactly
 the key of a primary key, unique constraint or unique index of the table. Order does not
 matter; a subset or a superset of a composite key does not match, and INCLUDE columns are
-not part of a key.
+not part of a key. On MySQL/MariaDB, which take no conflict target, checks that the columns
+an `INSERT ... ON DUPLICATE KEY UPDATE` writes contain every column of some unique key.
 """
     why = """
 The database picks the conflict arbiter by inference, and when no unique key matches the
@@ -46,6 +56,8 @@ target exactly it refuses the statement every time it runs: PostgreSQL raises `4
 no unique or exclusion constraint matching the ON CONFLICT specification`, SQLite raises
 `ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint`. Every save through
 this statement fails in production, however it behaved against a test schema that had the key.
+MySQL and MariaDB fail silently instead: `ON DUPLICATE KEY UPDATE` fires only on a duplicate in
+a unique key, so when the row it writes covers none, every call inserts another row.
 """
     example = """
 ```sql
@@ -96,6 +108,10 @@ or target a key the table already has.
             sqlstate="42P10",
             note="INCLUDE columns are not key columns",
         ),
+        Invalid(MYSQL_SCHEMA, ODKU, dialects=("mysql",), claim="duplicates",
+                note="the incident on MariaDB: no error, a new row every call"),
+        Valid(MYSQL_SCHEMA.replace("user_id int NOT NULL", "user_id int NOT NULL UNIQUE"), ODKU, dialects=("mysql",),
+              claim="duplicates"),
         Valid(
             INCIDENT_SCHEMA.replace("user_id int NOT NULL", "user_id int NOT NULL UNIQUE"),
             "INSERT INTO avatar_configurations (user_id, persona) VALUES (1, 'x') "
@@ -124,7 +140,10 @@ or target a key the table already has.
 
     def check(self, site, table):
         conflict = site.statement.conflict
-        if not has_column_target(conflict) or conflict.action is ConflictAction.DUPLICATE_KEY_UPDATE:
+        if conflict is not None and conflict.action is ConflictAction.DUPLICATE_KEY_UPDATE:
+            yield from self.check_duplicate_key_update(site, table)
+            return
+        if not has_column_target(conflict):
             return
         inference = infer(conflict, table, site.dialect)
         if inference.arbiters or inference.explained_miss:
@@ -153,4 +172,30 @@ or target a key the table already has.
             ),
             evidence=table_keys_evidence(table),
             fix_code=sql,
+        )
+
+    def check_duplicate_key_update(self, site, table):
+        statement = site.statement
+        if not statement.columns or hittable_keys(statement, table):
+            return
+        name = sql_table_name(table, site.dialect)
+        meant = intended_key(statement)
+        written = ", ".join(statement.columns)
+        if meant:
+            key = ", ".join(meant)
+            key_name = "_".join([table.name.name, *meant, "key"])[:64]
+            fix = (f"Add a unique key on {name} ({key}), the columns this statement inserts but does not update: "
+                   f"`upsert-audit migrate` writes the migration that first archives duplicate rows (keeping the most recent).")
+            fix_code = f"ALTER TABLE {name} ADD CONSTRAINT {key_name} UNIQUE ({key});"
+        else:
+            fix = f"Add a unique key on the columns that identify a row of {name}, and insert them."
+            fix_code = None
+        yield Violation(
+            message=(
+                f"ON DUPLICATE KEY UPDATE on {name} writes ({written}), which contain no complete primary or unique key: "
+                f"the update never fires and every call inserts another row"
+            ),
+            fix=fix,
+            evidence=table_keys_evidence(table),
+            fix_code=fix_code,
         )

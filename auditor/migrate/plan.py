@@ -1,7 +1,8 @@
 """Which unique keys to add, and everything a safe migration needs to know about each.
 
 A key is planned for every UPS001 finding (the statement's conflict target matches
-no key): the target's columns on the target's table. The rows to keep are the most
+no key): the target's columns on the target's table; for MySQL's ON DUPLICATE KEY
+UPDATE, which has no target, the columns it inserts but does not update. The rows to keep are the most
 recent per key, by the `keep-newest-by` columns the table has (default `updated_at`,
 then `created_at`), then the primary key, all descending; rows whose key holds a NULL are never duplicates (NULLs
 are distinct in a unique key) and are left alone.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from auditor.arbiter import key_columns
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.engine import AuditResult
 from auditor.model import Catalog, Location, Table
@@ -65,7 +67,10 @@ def plan_migrations(result: AuditResult) -> MigrationPlan:
         if any(e.is_expression for e in conflict.target):
             plan.skipped.append((finding.location, "the conflict target has an expression: write that unique index by hand"))
             continue
-        columns = tuple(dict.fromkeys(e.text for e in conflict.target))
+        columns = key_columns(site.statement)
+        if not columns:
+            plan.skipped.append((finding.location, "the statement updates every column it inserts: name the key columns by hand"))
+            continue
         identity = (table.name, frozenset(columns))
         if identity in planned:
             existing = planned[identity]

@@ -1,7 +1,8 @@
-"""The MariaDB recipe, run with the mariadb client on a populated database: one row per key,
-the newest kept, nothing lost, children re-pointed, and a second run changes nothing.
-(No rule routes a MySQL finding to it yet: the key a target-less ON DUPLICATE KEY UPDATE
-meant is not in the statement, so this test builds the plan directly.)"""
+"""`upsert-audit migrate` for MariaDB: the UPS001 finding of an ON DUPLICATE KEY UPDATE that
+hits no key becomes a migration on the key it means (the columns it inserts but does not
+update). Run with the mariadb client on a populated database: one row per key, the newest
+kept, nothing lost, children re-pointed, a second run changes nothing, and afterwards the
+upsert updates instead of inserting and the re-audit is clean."""
 
 from __future__ import annotations
 
@@ -10,10 +11,7 @@ import subprocess
 
 import pytest
 
-from auditor.migrate.plan import key_migration
-from auditor.migrate.render import render_sql
-from auditor.model import TableName
-from auditor.schema import catalog_from_sql
+from auditor.cli import main
 
 pymysql = pytest.importorskip("pymysql")
 
@@ -41,7 +39,18 @@ def mariadb(params: dict, sql: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, input=sql, capture_output=True, text=True, timeout=120)
 
 
-def test_mariadb_recipe_keeps_every_row(mariadb_database):
+ODKU = ("INSERT INTO avatar_configurations (user_id, persona) VALUES (%s, %s) "
+        "ON DUPLICATE KEY UPDATE persona = VALUES(persona)")
+APP = f'import pymysql\n\n\ndef save(conn, user_id, persona):\n    with conn.cursor() as cur:\n        cur.execute("{ODKU}", (user_id, persona))\n'
+
+
+def test_mariadb_recipe_keeps_every_row(mariadb_database, make_project, capsys):
+    project = make_project({"migrations/001_schema.sql": SCHEMA, "app.py": APP})
+    assert main(["check", str(project), "--no-cache", "--select", "UPS001"]) == 1
+    assert "ON DUPLICATE KEY UPDATE" in capsys.readouterr().out
+    assert main(["migrate", str(project), "--no-cache"]) == 0
+    [generated] = sorted((project / "migrations").glob("002_*user_id*.sql"))
+    sql = generated.read_text()
     assert mariadb(mariadb_database, SCHEMA).returncode == 0
     rng = random.Random(5)
     conn = pymysql.connect(autocommit=True, **mariadb_database)
@@ -59,11 +68,6 @@ def test_mariadb_recipe_keeps_every_row(mariadb_database):
         cur.execute("SELECT id, config_id FROM avatar_events ORDER BY id")
         events = cur.fetchall()
 
-    catalog = catalog_from_sql(SCHEMA, "mysql")
-    table = catalog.lookup(TableName(None, "avatar_configurations"))
-    migration = key_migration(catalog, table, ("user_id",), "mysql", ())
-    assert [(child.name.name, column) for child, column in migration.children] == [("avatar_events", "config_id")]
-    sql = render_sql(migration)
     for _ in range(2):  # the second run must change nothing
         run = mariadb(mariadb_database, sql)
         assert run.returncode == 0, run.stderr
@@ -77,7 +81,15 @@ def test_mariadb_recipe_keeps_every_row(mariadb_database):
         events_after = cur.fetchall()
         cur.execute("SELECT NON_UNIQUE FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME = 'avatar_configurations_user_id_key'")
         assert cur.fetchall() == ((0,),)
+        cur.execute("SELECT count(*) FROM avatar_configurations WHERE user_id = 1")
+        before = cur.fetchone()[0]
+        for persona in ("again", "and again"):  # the upsert now updates
+            cur.execute(ODKU, (1, persona))
+        cur.execute("SELECT count(*), max(persona) FROM avatar_configurations WHERE user_id = 1")
+        assert cur.fetchone() == (1, "and again") and before == 1
     conn.close()
+    capsys.readouterr()
+    assert main(["check", str(project), "--no-cache", "--select", "UPS001"]) == 0
     newest = {}
     for row in configs:
         if row[1] is not None:

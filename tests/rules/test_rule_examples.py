@@ -74,8 +74,9 @@ def _statement_table(example, dialect: str) -> str:
 def test_database_does_what_the_rule_claims(rule, example, dialect, request, tmp_path):
     """The rule's claim (rulebook.CLAIMS), checked on the real database: an invalid example
     does what the claim says, a valid one runs and does not."""
+    claim = example.claim or rule.claim
     with database(dialect, example, request, tmp_path) as db:
-        if rule.claim == "fails":
+        if claim == "fails":
             outcome = db.run(example.sql, example.params)
             if example.valid:
                 assert not isinstance(outcome, Rejected), f"the database rejected a valid example: {outcome.error}"
@@ -83,11 +84,11 @@ def test_database_does_what_the_rule_claims(rule, example, dialect, request, tmp
                 assert isinstance(outcome, Rejected), "the database ran an invalid example"
                 assert expected_error(example, dialect) in outcome.error
             return
-        if rule.claim == "unchecked":
+        if claim == "unchecked":
             outcome = db.run(example.sql, example.params)
             assert not isinstance(outcome, Rejected), f"the database rejected the example: {outcome.error}"
             return
-        if rule.claim == "swallows" and not example.valid:
+        if claim == "swallows" and not example.valid:
             strict = db.run(example.strict_sql)
             assert isinstance(strict, Rejected) and expected_error(example, dialect) in strict.error, strict
         table = _statement_table(example, dialect)
@@ -96,16 +97,16 @@ def test_database_does_what_the_rule_claims(rule, example, dialect, request, tmp
         outcome = db.run(example.sql, example.params)
         assert not isinstance(outcome, Rejected), f"the database rejected the example: {outcome.error}"
         first = scalar(db, example.observe or count)
-        if rule.claim == "duplicates":
+        if claim == "duplicates":
             again = db.run(example.sql, example.params)
             assert not isinstance(again, Rejected), again.error
             second = scalar(db, count)
             assert (second == first) if example.valid else (second > first), f"rows: {before}, {first}, {second}"
-        elif rule.claim == "skips":
+        elif claim == "skips":
             assert (first == before + 1) if example.valid else (first == before), f"rows: {before}, {first}"
-        elif rule.claim == "overwrites":
+        elif claim == "overwrites":
             assert (first == before) if example.valid else (first != before), f"{example.observe}: {before} -> {first}"
-        elif rule.claim == "returns-nothing":
+        elif claim == "returns-nothing":
             assert bool(outcome) if example.valid else outcome == [], outcome
         # "swallows": the statement ran, and its strict form was rejected above.
 
@@ -123,13 +124,15 @@ def test_every_rule_is_complete():
         # dialect outside the rule, to show the database there accepts the statement.
         assert set(d for e in rule.examples if not e.valid for d in e.dialects) <= set(rule.dialects)
         for example in rule.examples:
-            if not example.valid and rule.claim in ("fails", "swallows"):
+            claim = example.claim or rule.claim
+            assert claim in CLAIMS, rule.id
+            if not example.valid and claim in ("fails", "swallows"):
                 assert "postgres" not in example.dialects or example.sqlstate, rule.id
                 assert "sqlite" not in example.dialects or example.sqlite_error, rule.id
                 assert "mysql" not in example.dialects or example.mysql_error, rule.id
-            if rule.claim == "overwrites":
+            if claim == "overwrites":
                 assert example.observe, rule.id
-            if rule.claim == "swallows" and not example.valid:
+            if claim == "swallows" and not example.valid:
                 assert example.strict_sql, rule.id
         assert rule.claim in CLAIMS
         docs = rule.docs_markdown()
