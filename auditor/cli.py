@@ -54,7 +54,7 @@ def _add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-cache", action="store_true", help="do not read or write .upsert-audit-cache/")
     parser.add_argument("--jobs", type=int, metavar="N", help="processes for parsing big trees (default: cores, at most 4)")
-    parser.add_argument("--fail-on", choices=("info", "warning", "error"), help="lowest severity that makes the exit code 1 (default: info)")
+    parser.add_argument("--fail-on", choices=("info", "warning", "error"), help="lowest severity that makes the exit code 1 (default: warning)")
     parser.add_argument("--severity", action="append", metavar="RULE=LEVEL", help="override a rule's severity; repeatable")
     parser.add_argument(
         "--per-file-ignores", action="append", metavar="PATTERN:RULE[,RULE]", help="ignore rules in files matching a pattern; repeatable"

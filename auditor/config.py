@@ -61,7 +61,7 @@ class Config:
     exclude: tuple[str, ...] = ()
     select: tuple[str, ...] = ()  # empty = every rule
     ignore: tuple[str, ...] = ()
-    fail_on: Severity = Severity.INFO
+    fail_on: Severity = Severity.WARNING  # info findings (coverage, portability advice) never fail a commit by default
     severity: dict[str, Severity] = field(default_factory=dict)
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sinks: tuple[Sink, ...] = ()

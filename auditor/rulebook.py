@@ -35,7 +35,7 @@ CLAIMS = {
     "overwrites": "runs it without error and changes a value the statement does not name (the example's `observe` query)",
     "swallows": "runs it without error, though the same write without the ignoring clause (`strict_sql`) is rejected",
     "returns-nothing": "runs it without error and returns no row, though it has a RETURNING clause",
-    "unchecked": "runs it (the finding is about what the tool could not check, not about the statement)",
+    "unchecked": "runs it here: the finding is about what the tool could not check, or about a server this machine does not run",
 }
 
 

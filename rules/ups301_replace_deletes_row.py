@@ -1,0 +1,91 @@
+"""UPS301: REPLACE / INSERT OR REPLACE used as an upsert deletes the old row."""
+
+from auditor.arbiter import hittable_keys
+from auditor.evidence import sql_table_name, table_keys_evidence
+from auditor.findings import FixSafety
+from auditor.model import Severity
+from auditor.rulebook import Invalid, Rule, Valid, Violation
+from auditor.sites import WriteKind
+
+SCHEMA = "CREATE TABLE users (id int PRIMARY KEY, email varchar(100) NOT NULL UNIQUE, login_count int NOT NULL DEFAULT 0);"
+SETUP = "INSERT INTO users (id, email, login_count) VALUES (1, 'a@example.com', 42)"
+LOGINS = "SELECT login_count FROM users WHERE id = 1"
+WITH_CHILDREN = SCHEMA + """
+CREATE TABLE sessions (id int PRIMARY KEY, user_id int NOT NULL, FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE);
+"""
+CHILD = SETUP + "; INSERT INTO sessions (id, user_id) VALUES (10, 1)"
+SESSIONS = "SELECT count(*) FROM sessions"
+
+
+class ReplaceDeletesRow(Rule):
+    id = "UPS301"
+    name = "replace-deletes-row"
+    severity = Severity.WARNING
+    fix_safety = FixSafety.UNSAFE
+    dialects = ("sqlite", "mysql")
+    claim = "overwrites"
+    fails_at_planning = False
+
+    what = """
+Checks for MySQL/MariaDB `REPLACE INTO`, SQLite `INSERT OR REPLACE` / `REPLACE INTO`, and the
+ORM calls that emit them (peewee `replace()`, `on_conflict_replace()`, SQLAlchemy
+`prefix_with("OR REPLACE")`).
+"""
+    why = """
+REPLACE is not an update: it deletes every row the new one clashes with, on any unique key,
+and inserts a new row. Columns the statement does not list go back to their defaults (a login
+count of 42 becomes 0), an auto-generated id changes, one statement can delete several rows,
+and `ON DELETE CASCADE` deletes the children of the replaced row even when its primary key
+stays the same. None of it raises an error.
+"""
+    example = """
+```sql
+REPLACE INTO users (id, email) VALUES (%s, %s);  -- login_count reset, sessions deleted
+```
+"""
+    use_instead = """
+An upsert that updates the listed columns in place:
+
+```sql
+INSERT INTO users (id, email) VALUES (%s, %s)
+ON DUPLICATE KEY UPDATE email = VALUES(email);              -- MySQL / MariaDB
+INSERT INTO users (id, email) VALUES (?, ?)
+ON CONFLICT (id) DO UPDATE SET email = excluded.email;      -- SQLite
+```
+"""
+
+    examples = (
+        Invalid(SCHEMA, "INSERT OR REPLACE INTO users (id, email) VALUES (1, 'a@example.com')", setup=SETUP, observe=LOGINS,
+                dialects=("sqlite",), note="the unlisted login_count is reset to its default"),
+        Invalid(SCHEMA, "REPLACE INTO users (id, email) VALUES (1, 'a@example.com')", setup=SETUP, observe=LOGINS,
+                dialects=("mysql", "sqlite")),
+        Invalid(WITH_CHILDREN, "REPLACE INTO users (id, email, login_count) VALUES (1, 'a@example.com', 42)", setup=CHILD,
+                observe=SESSIONS, dialects=("mysql", "sqlite"), note="same primary key, yet the child rows cascade away"),
+        Valid(SCHEMA, "INSERT INTO users (id, email) VALUES (1, 'a@example.com') ON CONFLICT (id) DO UPDATE SET email = excluded.email",
+              setup=SETUP, observe=LOGINS, dialects=("sqlite",)),
+        Valid(WITH_CHILDREN, "INSERT INTO users (id, email) VALUES (1, 'a@example.com') ON DUPLICATE KEY UPDATE email = VALUES(email)",
+              setup=CHILD, observe=SESSIONS, dialects=("mysql",)),
+    )
+
+    def check(self, site, table):
+        statement = site.statement
+        if statement.kind is not WriteKind.REPLACE:
+            return
+        name = sql_table_name(table, site.dialect)
+        keys = hittable_keys(statement, table)
+        unlisted = [c for c in table.columns if statement.columns and c not in statement.columns]
+        detail = f"; columns it does not list ({', '.join(unlisted)}) go back to their defaults" if unlisted else ""
+        key = ", ".join(e.text for e in keys[0].elements) if len(keys) == 1 else "<key>"
+        listed = [c for c in statement.columns if not keys or c not in keys[0].element_set]
+        if site.dialect == "mysql":
+            upsert = "ON DUPLICATE KEY UPDATE " + ", ".join(f"{c} = VALUES({c})" for c in listed)
+        else:
+            upsert = f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in listed)
+        yield Violation(
+            message=(
+                f"REPLACE into {name} deletes every row the new one clashes with (on any unique key) and inserts a new "
+                f"row{detail}; ON DELETE CASCADE children of the deleted row go with it"
+            ),
+            fix=f"Use an upsert that updates in place: INSERT ... {upsert}.",
+            evidence=table_keys_evidence(table),
+        )
