@@ -176,7 +176,7 @@ def test_bad_input_gives_diagnostics_and_the_audit_goes_on(make_project, tmp_pat
     )
     code, doc = check_json(project, capsys)
     assert code == 1
-    assert [f["rule"] for f in doc["findings"]] == ["UPS001"]
+    assert [(f["rule"], f["path"]) for f in doc["findings"]] == [("UPS001", "app/store.py"), ("UPS902", "app/weird_sql.py")]
     kinds = {(d["path"], d["kind"]) for d in doc["diagnostics"]}
     assert ("app/broken.py", "syntax-error") in kinds
     assert ("app/latin1.py", "decode-error") in kinds
