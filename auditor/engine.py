@@ -27,6 +27,7 @@ from auditor.schema import discover_schema_files
 from auditor.schema.discover import migration_order
 from auditor.schema.live import live_catalog
 from auditor.schema.sources import ProjectSchema, build_catalog, python_schema_files
+from auditor.python.orm_dialects import for_dialect
 from auditor.python.sqlalchemy_upserts import resolve_models
 from auditor.sites import SiteStatus, SqlCall, WriteSite
 from auditor.sql.statement import parse_write_statements
@@ -152,12 +153,13 @@ def write_sites(call: SqlCall, dialect: str, catalog: Catalog) -> list[WriteSite
     return sites
 
 
-def resolve_model_names(call: SqlCall, table_names: dict[str, str], column_names: dict[str, str]) -> SqlCall:
-    """ORM constructs name their table by model class; the schema readers know which table that is."""
+def resolve_model_names(call: SqlCall, table_names: dict[str, str], column_names: dict[str, str], dialect: str) -> SqlCall:
+    """ORM constructs name their table by model class; the schema readers know which table that is.
+    Their SQL is written in one neutral form, turned into what the ORM emits on `dialect`."""
     if call.sql is None or "<model:" not in call.sql:
         return call
     sql, reason = resolve_models(call.sql, table_names, column_names)
-    return replace(call, sql=sql, unresolved_reason=reason)
+    return replace(call, sql=for_dialect(sql, dialect) if sql else None, unresolved_reason=reason)
 
 
 def run_rules(sites: list[WriteSite], catalog: Catalog, rules: list[Rule]) -> list[Finding]:
@@ -229,8 +231,11 @@ def run_audit(
             # A changed model or migration can break write sites anywhere: scan them all.
             scan = scan_python_files(config.root, python, progress, **scan_jobs)
 
-    calls = [resolve_model_names(call, project.table_names, project.column_names) for call in scan.calls]
-    sites = [site for call in calls for site in write_sites(call, site_dialect(config, call, dialect), catalog)]
+    sites = []
+    for call in scan.calls:
+        call_dialect = site_dialect(config, call, dialect)
+        resolved = resolve_model_names(call, project.table_names, project.column_names, call_dialect)
+        sites.extend(write_sites(resolved, call_dialect, catalog))
     findings, suppressed, unused = apply_suppressions(configured(run_rules(sites, catalog, rules), config), scan.suppressions)
     diagnostics = [*scan.diagnostics, *catalog.diagnostics]
     diagnostics += [

@@ -1,5 +1,6 @@
 """UPS012: ON CONFLICT DO NOTHING without a target, on a table with more than one unique key."""
 
+from auditor.arbiter import hittable_keys
 from auditor.evidence import sql_table_name, table_keys_evidence
 from auditor.findings import FixSafety
 from auditor.model import Severity
@@ -20,8 +21,9 @@ class TargetlessDoNothing(Rule):
     fails_at_planning = False  # nothing fails: the row is silently not inserted
 
     what = """
-Checks `INSERT ... ON CONFLICT DO NOTHING` with no conflict target on a table that has more
-than one unique key (primary key included).
+Checks `INSERT ... ON CONFLICT DO NOTHING` with no conflict target when the row it writes can
+clash on more than one unique key (primary key included; a key over columns the statement
+leaves to their defaults, such as a serial id, cannot clash).
 """
     why = """
 Without a target every unique key is an arbiter: a row that clashes with *any* of them is
@@ -63,7 +65,7 @@ INSERT INTO accounts (id, email) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING;
         conflict = site.statement.conflict
         if conflict is None or conflict.action is not ConflictAction.NOTHING or conflict.target or conflict.constraint:
             return
-        keys = [k for k in table.unique_keys if not k.predicate]
+        keys = [k for k in hittable_keys(site.statement, table) if not k.predicate]
         if len(keys) < 2:
             return
         name = sql_table_name(table, site.dialect)

@@ -4,8 +4,10 @@
                                    unique_fields=["account", "key"], update_fields=["value"])
 
 becomes `INSERT INTO "<model:Preference>" ("<field:Preference.account>", ...) VALUES (...)
-ON CONFLICT (...) DO UPDATE SET ... = EXCLUDED....`; `ignore_conflicts=True` is a target-less
-`ON CONFLICT DO NOTHING`. Which table and columns the placeholders stand for, the Django
+ON CONFLICT (...) DO UPDATE SET ... = EXCLUDED....`; `ignore_conflicts=True` is `INSERT OR
+IGNORE`. Both are the neutral forms `orm_dialects` turns into what Django emits on the site's
+database (ON CONFLICT DO NOTHING on PostgreSQL, INSERT IGNORE and ON DUPLICATE KEY UPDATE on
+MySQL/MariaDB). Which table and columns the placeholders stand for, the Django
 model reader knows (a ForeignKey `account` is the column `account_id`); the engine fills
 them in. A bulk_create without either flag is a plain insert: not a site.
 """
@@ -44,7 +46,7 @@ def bulk_create_sql(call: ast.Call) -> str | None:
     table = f'"<model:{model}>"'
     column = lambda field: f'"<field:{model}.{field}>"'  # noqa: E731
     if _true(arguments.get("ignore_conflicts")):
-        return f"INSERT INTO {table} DEFAULT VALUES ON CONFLICT DO NOTHING"
+        return f"INSERT OR IGNORE INTO {table} DEFAULT VALUES"
     unique = _fields(arguments.get("unique_fields"), "unique_fields") if "unique_fields" in arguments else []
     update = _fields(arguments.get("update_fields"), "update_fields")
     columns = list(dict.fromkeys(unique + update))

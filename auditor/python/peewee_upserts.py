@@ -3,7 +3,10 @@
     Stat.insert(key=k, n=1).on_conflict(conflict_target=[Stat.key], update={Stat.n: Stat.n + 1}).execute()
 
 becomes `INSERT INTO "<model:Stat>" ("<field:Stat.key>", ...) VALUES (...) ON CONFLICT
-("<field:Stat.key>") DO UPDATE SET ...`; `on_conflict_ignore()` is a target-less DO NOTHING.
+("<field:Stat.key>") DO UPDATE SET ...`; `on_conflict_ignore()` is `INSERT OR IGNORE` (the
+neutral form `orm_dialects` turns into each database's), `replace()` / `replace_many()` /
+`on_conflict_replace()` are `INSERT OR REPLACE` (REPLACE on MySQL/MariaDB: the same delete
+and insert).
 The model reader fills the placeholders in (see sqlalchemy_upserts.resolve_models).
 """
 
@@ -14,7 +17,7 @@ import ast
 from auditor.python.constants import Scope
 from auditor.python.sqlalchemy_upserts import NotAnUpsert, method_chain
 
-INSERTS = {"insert", "insert_many"}
+INSERTS = {"insert", "insert_many", "replace", "replace_many"}
 
 
 def _field(node: ast.expr, model: str) -> str:
@@ -23,6 +26,14 @@ def _field(node: ast.expr, model: str) -> str:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return f'"<field:{model}.{node.value}>"'
     raise NotAnUpsert(f"field {ast.unparse(node)[:40]} is not a name")
+
+
+def _action(conflict: ast.Call | None) -> str | None:
+    """on_conflict("replace") / on_conflict(action="ignore"), upper-cased."""
+    if conflict is None:
+        return None
+    node = conflict.args[0] if conflict.args else next((k.value for k in conflict.keywords if k.arg == "action"), None)
+    return node.value.upper() if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
 def peewee_upsert_sql(execute: ast.Call, scope: Scope | None) -> str | None:
@@ -41,12 +52,16 @@ def peewee_upsert_sql(execute: ast.Call, scope: Scope | None) -> str | None:
     model = root.func.value.id
     methods = {c.func.attr: c for c in chain[1:] if isinstance(c.func, ast.Attribute)}
     table = f'"<model:{model}>"'
-    if "on_conflict_ignore" in methods:
-        return f"INSERT INTO {table} DEFAULT VALUES ON CONFLICT DO NOTHING"
+    columns = [_field(ast.Constant(k.arg), model) for k in root.keywords if k.arg]
+    values = f"({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})" if columns else "DEFAULT VALUES"
     conflict = methods.get("on_conflict")
+    action = _action(conflict)
+    if root.func.attr.startswith("replace") or "on_conflict_replace" in methods or action == "REPLACE":
+        return f"INSERT OR REPLACE INTO {table} {values}"
+    if "on_conflict_ignore" in methods or action == "IGNORE":
+        return f"INSERT OR IGNORE INTO {table} {values}"
     if conflict is None:
         return None
-    columns = [_field(ast.Constant(k.arg), model) for k in root.keywords if k.arg]
     arguments = {k.arg: k.value for k in conflict.keywords if k.arg}
     target = arguments.get("conflict_target")
     if not isinstance(target, (ast.List, ast.Tuple)):
@@ -56,6 +71,8 @@ def peewee_upsert_sql(execute: ast.Call, scope: Scope | None) -> str | None:
     update = arguments.get("update")
     if isinstance(update, ast.Dict):
         assigned += [_field(k, model) for k in update.keys if k is not None]
+    if root.func.attr.endswith("_many"):  # rows given as data: every column they update is inserted too
+        columns += assigned
     columns = list(dict.fromkeys(columns + targets))
     head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
     if not assigned:

@@ -17,8 +17,11 @@ import re
 
 from auditor.python.constants import Scope
 
-UPSERT_METHODS = {"on_conflict_do_update", "on_conflict_do_nothing"}
-INSERT_BUILDERS = {"insert", "pg_insert", "sqlite_insert"}
+UPSERT_METHODS = {"on_conflict_do_update", "on_conflict_do_nothing", "on_duplicate_key_update"}
+INSERT_BUILDERS = {"insert", "pg_insert", "sqlite_insert", "mysql_insert"}
+# prefix_with(...) texts that make an INSERT an upsert of sorts, and the SQL they give.
+PREFIXES = {"OR REPLACE": "INSERT OR REPLACE INTO", "OR IGNORE": "INSERT OR IGNORE INTO", "IGNORE": "INSERT IGNORE INTO"}
+COMPARISONS = {ast.Eq: "=", ast.NotEq: "<>", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 MODEL_PLACEHOLDER = re.compile(r'"<(?P<kind>model|field):(?P<name>[A-Za-z_][\w.]*)>"')
 
 
@@ -73,6 +76,14 @@ def _keys(node: ast.expr | None) -> list[str]:
     raise NotAnUpsert("values are not a literal dict")
 
 
+def _prefix(call: ast.Call | None) -> str | None:
+    """The upsert-like prefix_with("OR IGNORE" | "OR REPLACE" | "IGNORE"), upper-cased; else None."""
+    if call is None or not call.args or not isinstance(call.args[0], ast.Constant) or not isinstance(call.args[0].value, str):
+        return None
+    text = " ".join(call.args[0].value.upper().split())
+    return text if text in PREFIXES else None
+
+
 def _table_placeholder(node: ast.expr) -> str:
     if isinstance(node, ast.Attribute) and node.attr == "__table__":
         node = node.value
@@ -81,6 +92,53 @@ def _table_placeholder(node: ast.expr) -> str:
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
         return f'"<model:{node.attr}>"'
     raise NotAnUpsert("insert() of something other than a model or table name")
+
+
+def _literal(node: ast.expr) -> str:
+    if isinstance(node, ast.Constant) and node.value is None:
+        return "NULL"
+    if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+        return "TRUE" if node.value else "FALSE"
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return repr(node.value)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return "'" + node.value.replace("'", "''") + "'"
+    raise NotAnUpsert("index_where compares with a run-time value")
+
+
+def predicate_sql(node: ast.expr) -> str:
+    """index_where=... as SQL: `Model.c == 'x'`, `.is_(None)` / `.is_not(None)`, `and_(...)`,
+    `text("...")`; anything else cannot be read statically."""
+    if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
+        function = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+        if function == "text" and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            return node.args[0].value
+        if function in ("and_", "or_") and node.args:
+            return "(" + f" {function[:-1].upper()} ".join(predicate_sql(a) for a in node.args) + ")"
+        if function in ("is_", "is_not", "isnot") and isinstance(node.func, ast.Attribute) and len(node.args) == 1:
+            return f"{_name(node.func.value)} {'IS' if function == 'is_' else 'IS NOT'} {_literal(node.args[0])}"
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in COMPARISONS:
+        return f"{_name(node.left)} {COMPARISONS[type(node.ops[0])]} {_literal(node.comparators[0])}"
+    raise NotAnUpsert(f"index_where {ast.unparse(node)[:40]} is not a comparison we can read")
+
+
+def _duplicate_key_update(upsert: ast.Call) -> str:
+    """on_duplicate_key_update(c=stmt.inserted.c, ...) or ({...}) as ODKU SQL."""
+    items = [(k.arg, k.value) for k in upsert.keywords if k.arg]
+    if upsert.args:
+        node = upsert.args[0]
+        if not isinstance(node, ast.Dict) or any(k is None for k in node.keys):
+            raise NotAnUpsert("on_duplicate_key_update() takes a dict we cannot read")
+        items += [(_name(k), v) for k, v in zip(node.keys, node.values)]
+    if not items:
+        raise NotAnUpsert("on_duplicate_key_update() names no column")
+
+    def value(node: ast.expr) -> str:
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and node.value.attr == "inserted":
+            return f"VALUES({node.attr})"
+        return "?"
+
+    return "ON DUPLICATE KEY UPDATE " + ", ".join(f"{c} = {value(v)}" for c, v in items)
 
 
 def orm_upsert_sql(node: ast.expr, scope: Scope | None) -> str | None:
@@ -93,13 +151,20 @@ def orm_upsert_sql(node: ast.expr, scope: Scope | None) -> str | None:
     root, methods = chain[0], {c.func.attr: c for c in chain[1:] if isinstance(c.func, ast.Attribute)}
     root_name = root.func.attr if isinstance(root.func, ast.Attribute) else getattr(root.func, "id", None)
     upsert = next((methods[m] for m in UPSERT_METHODS if m in methods), None)
-    if root_name not in INSERT_BUILDERS or upsert is None or not root.args:
+    prefix = _prefix(methods.get("prefix_with"))
+    if root_name not in INSERT_BUILDERS or (upsert is None and prefix is None) or not root.args:
         return None
     table = _table_placeholder(root.args[0])
     values = methods.get("values")
     columns = [k.arg for k in values.keywords if k.arg] if values is not None else []
     if values is not None and values.args:
         columns = _keys(values.args[0])
+    insert = PREFIXES[prefix] if prefix else "INSERT INTO"
+    head = f"{insert} {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})" if columns else f"{insert} {table} DEFAULT VALUES"
+    if upsert is None:
+        return head
+    if upsert.func.attr == "on_duplicate_key_update":
+        return f"{head} {_duplicate_key_update(upsert)}"
     arguments = {k.arg: k.value for k in upsert.keywords if k.arg}
     constraint = arguments.get("constraint")
     if constraint is not None:
@@ -111,8 +176,7 @@ def orm_upsert_sql(node: ast.expr, scope: Scope | None) -> str | None:
         target = f"ON CONFLICT ({', '.join(elements)})" if elements else "ON CONFLICT"
         where = arguments.get("index_where")
         if where is not None:
-            raise NotAnUpsert("index_where= is not read yet")
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})" if columns else f"INSERT INTO {table} DEFAULT VALUES"
+            target += f" WHERE {predicate_sql(where)}"
     if upsert.func.attr == "on_conflict_do_nothing":
         return f"{head} {target} DO NOTHING"
     assigned = _keys(arguments.get("set_"))
