@@ -213,6 +213,11 @@ def write_statement(tree: exp.Expression, dialect: str, sql: str) -> WriteStatem
     return None
 
 
+# Text the parser cannot read is reported as unparsed only if it could be a write; `XA BEGIN
+# :xid` or a log message handed to execute() writes no row and is not a write site.
+_WRITE_WORD = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE|REPLACE|UPSERT)\b", re.I)
+
+
 def parse_write_statements(sql: str, dialect: str) -> tuple[list[WriteStatement], str | None]:
     """Every write statement in `sql` (a script may hold several), or ([], error)."""
     normalized = normalize_placeholders(sql).sql
@@ -220,9 +225,9 @@ def parse_write_statements(sql: str, dialect: str) -> tuple[list[WriteStatement]
     try:
         trees = [t for t in sqlglot.parse(normalized, read=read) if t is not None]
     except SqlglotError as error:
-        return [], str(error).splitlines()[0]
+        return ([], None) if not _WRITE_WORD.search(normalized) else ([], str(error).splitlines()[0])
     except Exception as error:  # noqa: BLE001 - sqlglot bugs must not end the audit
-        return [], f"{type(error).__name__}: {error}"
+        return ([], None) if not _WRITE_WORD.search(normalized) else ([], f"{type(error).__name__}: {error}")
     # One statement: keep the user's own text (placeholders normalised) for display
     # and for planning on a live database; several: each statement's own SQL.
     single = len(trees) == 1
