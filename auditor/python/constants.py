@@ -24,6 +24,7 @@ STATEMENT_BUILDERS = {
     "SQL", "Composed", "Identifier", "Literal", "Query", "table", "Table",
 }
 TEXT_WRAPPERS = {"text"}  # sqlalchemy.text / sa.text: unwrap to its string argument
+PSYCOPG_COMPOSABLES = {"SQL", "Identifier"}  # psycopg(2).sql pieces that fold to text
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,10 @@ class ConstantFolder:
             name = _callee_name(node)
             if name in TEXT_WRAPPERS and node.args:
                 return fold(node.args[0])
+            if name == "Placeholder":  # psycopg sql.Placeholder(): a %s
+                return Folded("%s", module, node, False)
+            if name in PSYCOPG_COMPOSABLES and len(node.args) == 1:  # psycopg sql.SQL("...") / Identifier("t")
+                return self._fold_composable(name, node.args[0], module, scope, depth)
             if name == "format" and isinstance(node.func, ast.Attribute):
                 return self._fold_format(node, module, scope, depth)
             if _callee_name(_chain_root(node)) in STATEMENT_BUILDERS:
@@ -173,6 +178,13 @@ class ConstantFolder:
                 return value
             pieces.append(value)
         return Folded("".join(pieces), module, node, False)
+
+    def _fold_composable(self, name: str, node: ast.AST, module: ModuleInfo, scope: Scope | None, depth: int):
+        """psycopg's sql.SQL("...") is its text; Identifier("t") is "t" quoted."""
+        result = self.fold(node, module, scope, depth + 1)
+        if name == "Identifier" and isinstance(result, Folded):
+            return Folded('"' + result.value.replace('"', '""') + '"', result.module, result.node, result.via_name)
+        return result
 
     def _hole(self, node: ast.AST, module: ModuleInfo, scope: Scope | None, depth: int) -> str | Unresolved | NotSql:
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
