@@ -71,7 +71,7 @@ def infer(conflict: ConflictClause, table: Table, dialect: str) -> Inference:
             if key.element_set == target:
                 exclusion.append(key)
             continue
-        key_columns = {c for e in key.elements for c in e.columns}
+        key_columns = key.column_set
         if key_columns & target_columns:
             related.append(key)
         if key.element_set == target:
@@ -93,7 +93,7 @@ def hittable_keys(statement: WriteStatement, table: Table) -> tuple[UniqueKey, .
     if not statement.columns:
         return tuple(keys)
     written = set(statement.columns)
-    return tuple(k for k in keys if {c for e in k.elements for c in e.columns} <= written)
+    return tuple(k for k in keys if k.column_set <= written)
 
 
 def arbiter_keys(statement: WriteStatement, table: Table, dialect: str) -> tuple[UniqueKey, ...]:

@@ -90,6 +90,11 @@ class UniqueKey:
         return frozenset(e.text for e in self.elements)
 
     @property
+    def column_set(self) -> frozenset[str]:
+        """Every column the key's elements read (an expression element may read several)."""
+        return frozenset(c for e in self.elements for c in e.columns)
+
+    @property
     def has_expression(self) -> bool:
         return any(e.is_expression for e in self.elements)
 

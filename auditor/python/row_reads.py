@@ -51,7 +51,7 @@ def unguarded_row_reads(statement: ast.stmt, following: ast.stmt | None) -> set[
             marked.add(id(value))  # (await conn.fetchrow(sql))["id"]
     if following is None:
         return marked
-    receivers = {dotted_name(_fetched_from(v)) for v in _read_values(following) if _fetched_from(v) is not None}
+    receivers = {dotted_name(source) for v in _read_values(following) if (source := _fetched_from(v)) is not None}
     receivers.discard(None)
     if receivers:
         for node in ast.walk(statement):

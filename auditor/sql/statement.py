@@ -49,13 +49,18 @@ def _assigned_columns(assignments: list[exp.Expression], dialect: str) -> tuple[
     return tuple(identifier_name(a.this, dialect) for a in assignments if isinstance(a, exp.EQ))
 
 
-def _unqualified_columns(node: exp.OnConflict, dialect: str) -> tuple[str, ...]:
-    """Columns without a table in DO UPDATE SET values and WHERE, not inside a subquery."""
+def _update_scopes(node: exp.OnConflict) -> list[exp.Expression]:
+    """The expressions a conflict update evaluates: each assigned value, and its WHERE."""
     scopes = [a.expression for a in node.expressions if isinstance(a, exp.EQ)]
     if node.args.get("where") is not None:
         scopes.append(node.args["where"])
+    return scopes
+
+
+def _unqualified_columns(node: exp.OnConflict, dialect: str) -> tuple[str, ...]:
+    """Columns without a table in DO UPDATE SET values and WHERE, not inside a subquery."""
     found: list[str] = []
-    for scope in scopes:
+    for scope in _update_scopes(node):
         for column in scope.find_all(exp.Column):
             ident = column.this
             if isinstance(ident, exp.Identifier) and not ident.quoted and ident.name.upper() == "DEFAULT":
@@ -85,11 +90,8 @@ def _proposed_column(node: exp.Expression, dialect: str, row_name: str) -> str |
 
 def _proposed_reads(node: exp.OnConflict, dialect: str, row_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(columns of the proposed row read anywhere in the update, columns assigned their own proposed value)."""
-    scopes = [a.expression for a in node.expressions if isinstance(a, exp.EQ)]
-    if node.args.get("where") is not None:
-        scopes.append(node.args["where"])
     read: list[str] = []
-    for scope in scopes:
+    for scope in _update_scopes(node):
         for sub in scope.walk():
             column = _proposed_column(sub, dialect, row_name)
             if column is not None and column not in read:
