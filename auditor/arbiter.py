@@ -124,3 +124,14 @@ def key_columns(statement: WriteStatement) -> tuple[str, ...]:
     if conflict is not None and conflict.action is ConflictAction.DUPLICATE_KEY_UPDATE:
         return intended_key(statement)
     return tuple(dict.fromkeys(e.text for e in conflict.target)) if conflict else ()
+
+
+def covering_key(table: Table, columns: tuple[str, ...]) -> UniqueKey | None:
+    """A unique key that makes `columns = values` match at most one row: a plain-column key
+    (no expression, no partial predicate) over some of those columns. The smallest wins."""
+    pinned = set(columns)
+    keys = [
+        k for k in table.unique_keys
+        if k.valid and not k.predicate and not k.has_expression and k.kind is not KeyKind.EXCLUSION and k.element_set <= pinned
+    ]
+    return min(keys, key=lambda k: len(k.elements)) if keys else None

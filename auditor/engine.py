@@ -22,14 +22,15 @@ from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.findings import Finding
 from auditor.model import Catalog, Diagnostic
 from auditor.python import default_jobs, scan_python_files
-from auditor.rulebook import Rule, builtin_rules
+from auditor.idiom_sites import idiom_site
+from auditor.rulebook import IdiomRule, Rule, builtin_rules
 from auditor.schema import discover_schema_files
 from auditor.schema.discover import migration_order
 from auditor.schema.live import live_catalog
 from auditor.schema.sources import ProjectSchema, build_catalog, python_schema_files
 from auditor.python.orm_dialects import for_dialect
 from auditor.python.sqlalchemy_upserts import resolve_models
-from auditor.sites import SiteStatus, SqlCall, WriteSite
+from auditor.sites import IdiomCall, IdiomSite, SiteStatus, SqlCall, WriteSite
 from auditor.sql.statement import parse_write_statements
 from auditor.suppression import Suppression, apply_suppressions
 from auditor.walk import Exclusion, walk_files
@@ -63,6 +64,7 @@ class Summary:
     unresolved: int = 0  # SQL not a constant we could evaluate
     unparsed: int = 0  # SQL known, sqlglot could not parse it
     unknown_tables: list[str] = field(default_factory=list)
+    idioms: int = 0  # multi-statement upsert idioms read (check-then-insert, get_or_create, ...)
     suppressed: int = 0  # findings silenced by inline comments
     baselined: int = 0  # findings already recorded in the --baseline file
     findings_by_rule: dict[str, int] = field(default_factory=dict)
@@ -81,6 +83,7 @@ class AuditResult:
     rules: list[Rule]
     unused_suppressions: list[Suppression] = field(default_factory=list)
     schema_sources: list[str] = field(default_factory=list)  # kinds of source read: "SQL files", "django migrations", ...
+    idiom_sites: list[IdiomSite] = field(default_factory=list)
 
     @property
     def schema_found(self) -> bool:
@@ -100,7 +103,7 @@ def project_dialect(config: Config, calls: list[SqlCall]) -> str:
     return votes.most_common(1)[0][0] if votes else DEFAULT_DIALECT
 
 
-def site_dialect(config: Config, call: SqlCall, default: str) -> str:
+def site_dialect(config: Config, call: SqlCall | IdiomCall, default: str) -> str:
     if config.dialect:
         return config.dialect
     return DRIVER_DIALECT.get(call.driver or "", default)
@@ -162,12 +165,17 @@ def resolve_model_names(call: SqlCall, table_names: dict[str, str], column_names
     return replace(call, sql=for_dialect(sql, dialect) if sql else None, unresolved_reason=reason)
 
 
-def run_rules(sites: list[WriteSite], catalog: Catalog, rules: list[Rule]) -> list[Finding]:
+def run_rules(sites: list[WriteSite], catalog: Catalog, rules: list[Rule], idioms: list[IdiomSite] = ()) -> list[Finding]:
     findings: list[Finding] = []
+    statement_rules = [r for r in rules if not isinstance(r, IdiomRule)]
+    idiom_rules = [r for r in rules if isinstance(r, IdiomRule)]
     for site in sites:
         table = catalog.lookup(site.statement.table) if site.status is SiteStatus.CHECKED else None
-        for rule in rules:
+        for rule in statement_rules:
             findings.extend(rule.findings(site, table))
+    for idiom in idioms:
+        for rule in idiom_rules:
+            findings.extend(rule.findings(idiom, catalog.lookup(idiom.table)))
     return sorted(findings, key=lambda f: (f.location, f.rule))
 
 
@@ -236,7 +244,13 @@ def run_audit(
         call_dialect = site_dialect(config, call, dialect)
         resolved = resolve_model_names(call, project.table_names, project.column_names, call_dialect)
         sites.extend(write_sites(resolved, call_dialect, catalog))
-    findings, suppressed, unused = apply_suppressions(configured(run_rules(sites, catalog, rules), config), scan.suppressions)
+    idioms = [
+        site
+        for call in scan.idioms
+        if (site := idiom_site(call, site_dialect(config, call, dialect), catalog, project.table_names, project.column_names))
+    ]
+    findings = run_rules(sites, catalog, rules, idioms)
+    findings, suppressed, unused = apply_suppressions(configured(findings, config), scan.suppressions)
     diagnostics = [*scan.diagnostics, *catalog.diagnostics]
     diagnostics += [
         Diagnostic(s.location.path, f"SQL could not be parsed: {s.detail}", s.location.line, "sql-parse-error")
@@ -249,6 +263,7 @@ def run_audit(
         diagnostics = [d for d in diagnostics if d.path in touched.all]
     summary = summarize(sites, findings, catalog, rules, scan.files_seen, scan.files_parsed, len(files))
     summary.suppressed = len(suppressed)
+    summary.idioms = len(idioms)
     summary.python_files_cached = scan.files_cached
-    return AuditResult(config, dialect, catalog, sites, findings, diagnostics, summary, rules, unused, project.sources)
+    return AuditResult(config, dialect, catalog, sites, findings, diagnostics, summary, rules, unused, project.sources, idioms)
 

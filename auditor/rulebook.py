@@ -22,7 +22,7 @@ from typing import ClassVar, Iterable, Iterator
 
 from auditor.findings import Evidence, Finding, FixSafety
 from auditor.model import Severity, Table
-from auditor.sites import SiteStatus, WriteSite
+from auditor.sites import IdiomKind, IdiomSite, SiteStatus, WriteSite
 
 RULE_ID = re.compile(r"^UPS\d{3}$")
 
@@ -35,6 +35,7 @@ CLAIMS = {
     "overwrites": "runs it without error and changes a value the statement does not name (the example's `observe` query)",
     "swallows": "runs it without error, though the same write without the ignoring clause (`strict_sql`) is rejected",
     "returns-nothing": "runs it without error and returns no row, though it has a RETURNING clause",
+    "races": "two writers running the code at the same moment leave duplicate rows or get an error (tests/runtime/test_race_idioms.py runs each idiom)",
     "unchecked": "runs it here: the finding is about what the tool could not check, or about a server this machine does not run",
 }
 
@@ -151,6 +152,41 @@ class Rule:
         )
 
 
+class IdiomRule(Rule):
+    """A rule over a multi-statement idiom (IdiomSite) instead of one statement.
+
+    Its examples carry `python` (the idiom) and `schema`; the static test runs the real
+    extractor on the code. What the database does with the idiom under concurrent
+    writers is a property of the idiom, proven once per idiom on every database by
+    tests/runtime/test_race_idioms.py, which also audits the code it races.
+    """
+
+    idioms: ClassVar[tuple[IdiomKind, ...]]
+    claim = "races"
+    fails_at_planning = False  # each statement plans fine; the race is between them
+
+    def check(self, site: IdiomSite, table: Table) -> Iterable[Violation]:  # type: ignore[override]
+        raise NotImplementedError
+
+    def findings(self, site: IdiomSite, table: Table | None) -> Iterator[Finding]:  # type: ignore[override]
+        if not isinstance(site, IdiomSite) or site.kind not in self.idioms or site.dialect not in self.dialects or table is None:
+            return
+        for violation in self.check(site, table):
+            yield Finding(
+                rule=self.id,
+                name=self.name,
+                severity=self.severity,
+                location=site.location,
+                message=violation.message,
+                fix=violation.fix,
+                fix_safety=self.fix_safety,
+                fix_code=violation.fix_code,
+                table=str(table.name),
+                sql=(site.call.write_sql or "").strip() or None,
+                evidence=violation.evidence,
+            )
+
+
 REQUIRED_ATTRIBUTES = ("id", "name", "severity", "fix_safety", "dialects", "what", "why", "example", "use_instead")
 
 
@@ -187,7 +223,7 @@ def load_rules(folder: Path) -> list[Rule]:
         defined = [
             obj
             for obj in vars(module).values()
-            if isinstance(obj, type) and issubclass(obj, Rule) and obj is not Rule and obj.__module__ == module.__name__
+            if isinstance(obj, type) and issubclass(obj, Rule) and obj.__module__ == module.__name__
         ]
         if len(defined) != 1:
             raise RuleLoadError(f"{path}: expected exactly one Rule class, found {len(defined)}")

@@ -101,6 +101,8 @@ class WriteStatement:
     literal_rows: tuple[tuple[str | None, ...], ...] = ()
     select_ends_in_from: bool = False  # INSERT ... SELECT ... FROM x with nothing after FROM
     returning: bool = False  # has a RETURNING clause
+    merge_inserts: bool = False  # MERGE ... WHEN NOT MATCHED THEN INSERT
+    merge_key: tuple[str, ...] = ()  # MERGE: target columns its ON condition pins
 
     def literal_values(self, column: str) -> list[str | None]:
         """The column's value in each VALUES row ([] if the column is not listed)."""
@@ -129,6 +131,59 @@ class WriteSite:
     statement: WriteStatement | None
     status: SiteStatus
     detail: str | None = None  # why unresolved / unparsed / which table is unknown
+
+    @property
+    def location(self) -> Location:
+        return self.call.location
+
+
+class IdiomKind(enum.Enum):
+    """Several statements in one function that together try to be an upsert."""
+
+    CHECK_THEN_INSERT = "check-then-insert"  # read by key; insert when nothing came back
+    UPDATE_THEN_INSERT = "update-then-insert"  # update by key; insert when it matched no row
+    INSERT_EXCEPT_INTEGRITY_ERROR = "insert-except-integrity-error"  # try insert; update on IntegrityError
+    DELETE_THEN_INSERT = "delete-then-insert"  # delete by key, insert the key again
+    SESSION_MERGE = "session-merge"  # SQLAlchemy Session.merge(): select by primary key, then insert
+    GET_OR_CREATE = "get-or-create"  # Django / peewee get_or_create, update_or_create
+
+
+@dataclass(frozen=True)
+class IdiomCall:
+    """An idiom as the Python code spells it, found by reading one function.
+
+    `guard_sql` is the statement whose outcome decides the write (the SELECT, UPDATE,
+    DELETE, or for insert-except the UPDATE in the handler); `write_sql` is the INSERT.
+    ORM calls are written in the same neutral SQL form the other ORM extractors use
+    (`"<model:Avatar>"`), so one SQL-aware step reads both. Either is None when it is not
+    a constant; the engine then cannot check the idiom.
+    """
+
+    kind: IdiomKind
+    location: Location  # the write call: where the fix goes
+    api: str  # what the code calls for the write: execute, create, add, merge, get_or_create, ...
+    guard_sql: str | None
+    write_sql: str | None
+    guard_location: Location | None = None
+    driver: str | None = None
+    savepoint: bool = False  # insert-except: the insert runs in its own savepoint
+    narrow_except: bool = False  # insert-except: the handler catches only unique violations
+
+
+@dataclass(frozen=True)
+class IdiomSite:
+    """An idiom whose statements were read: one table, the key the code means by its lookup."""
+
+    call: IdiomCall
+    dialect: str
+    table: TableName
+    key_columns: tuple[str, ...]  # columns the guard matches by equality (folded)
+    insert: WriteStatement | None  # the INSERT, parsed
+    inexact_lookup: bool = False  # the lookup also filters by something other than column equality
+
+    @property
+    def kind(self) -> IdiomKind:
+        return self.call.kind
 
     @property
     def location(self) -> Location:

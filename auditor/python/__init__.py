@@ -23,15 +23,17 @@ from auditor.python.calls import execute_calls
 from auditor.python.constants import ConstantFolder
 from auditor.python.drivers import module_driver
 from auditor.python.files import decode_source, may_hold_execute_call, python_files
+from auditor.python.idioms import find_idioms
 from auditor.python.modules import ProjectIndex, module_info, module_name_for
 from auditor.python.sinks import Sink, name_pattern
-from auditor.sites import SqlCall
+from auditor.sites import IdiomCall, SqlCall
 from auditor.suppression import MARKER, Suppression, find_suppressions
 
 
 @dataclass
 class PythonScan:
     calls: list[SqlCall] = field(default_factory=list)
+    idioms: list[IdiomCall] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files_seen: int = 0
     files_parsed: int = 0
@@ -57,6 +59,7 @@ class Extraction:
     calls: tuple[SqlCall, ...]
     diagnostics: tuple[Diagnostic, ...]
     dependencies: tuple[tuple[str, str | None], ...]
+    idioms: tuple[IdiomCall, ...] = ()
 
 
 class Extractor:
@@ -72,22 +75,22 @@ class Extractor:
         self.index.consulted.clear()
         try:
             with time_limit(FILE_SECONDS):
-                calls, diagnostics = self._extract(PurePosixPath(rel), data)
+                calls, idioms, diagnostics = self._extract(PurePosixPath(rel), data)
         except FileTimeout:
-            calls, diagnostics = [], [Diagnostic(rel, f"took more than {FILE_SECONDS} s to analyse: skipped", None, "too-slow")]
+            calls, idioms, diagnostics = [], [], [Diagnostic(rel, f"took more than {FILE_SECONDS} s to analyse: skipped", None, "too-slow")]
         except (RecursionError, MemoryError):
-            calls, diagnostics = [], [Diagnostic(rel, "too deeply nested to analyse", None, "too-complex")]
+            calls, idioms, diagnostics = [], [], [Diagnostic(rel, "too deeply nested to analyse", None, "too-complex")]
         except Exception as error:  # noqa: BLE001 - one file's surprise must not end the audit
             message = f"could not be analysed ({type(error).__name__}: {error}); please report this"
-            calls, diagnostics = [], [Diagnostic(rel, message, None, "internal-error")]
+            calls, idioms, diagnostics = [], [], [Diagnostic(rel, message, None, "internal-error")]
         dependencies = tuple((m, self.index.module_hash(m)) for m in sorted(self.index.consulted))
-        return Extraction(tuple(calls), tuple(diagnostics), dependencies)
+        return Extraction(tuple(calls), tuple(diagnostics), dependencies, tuple(idioms))
 
-    def _extract(self, relative: PurePosixPath, data: bytes) -> tuple[list[SqlCall], list[Diagnostic]]:
+    def _extract(self, relative: PurePosixPath, data: bytes) -> tuple[list[SqlCall], list[IdiomCall], list[Diagnostic]]:
         rel = relative.as_posix()
         source = decode_source(data)
         if source.text is None:
-            return [], [Diagnostic(rel, source.error, None, "decode-error")]
+            return [], [], [Diagnostic(rel, source.error, None, "decode-error")]
         try:
             tree = _parse(source.text)
         except SyntaxError as error:
@@ -95,12 +98,14 @@ class Extractor:
 
             calls = scan_with_libcst(source.text, rel)
             if calls is None:
-                return [], [Diagnostic(rel, f"not valid Python: {error.msg}", error.lineno, "syntax-error")]
-            return calls, []
+                return [], [], [Diagnostic(rel, f"not valid Python: {error.msg}", error.lineno, "syntax-error")]
+            return calls, [], []
         name, is_package = module_name_for(Path(relative))
         info = module_info(tree, name, rel, is_package)
         self.index.register(info)
-        return execute_calls(tree, source.text, info, self.folder, module_driver(source.text), self.sinks), []
+        driver = module_driver(source.text)
+        calls = execute_calls(tree, source.text, info, self.folder, driver, self.sinks)
+        return calls, find_idioms(tree, source.text, info, self.folder, driver), []
 
 
 # Worker processes keep one Extractor each (set up by the pool's initializer).
@@ -199,18 +204,19 @@ def scan_python_files(
         digests[rel] = content_hash(data)
         entry = cache.get(rel, digests[rel])
         if entry is not None and all(extractor.index.module_hash(m) == h for m, h in entry.dependencies):
-            results[rel] = Extraction(entry.calls, entry.diagnostics, entry.dependencies)
+            results[rel] = Extraction(entry.calls, entry.diagnostics, entry.dependencies, entry.idioms)
             scan.files_cached += 1
         else:
             pending.append((rel, data))
     for done, ((rel, _), extraction) in enumerate(zip(pending, _extract_all(extractor, pending, jobs)), 1):
         results[rel] = extraction
-        cache.put(rel, Entry(digests[rel], extraction.calls, extraction.diagnostics, extraction.dependencies))
+        cache.put(rel, Entry(digests[rel], extraction.calls, extraction.diagnostics, extraction.dependencies, extraction.idioms))
         if progress is not None and (done % 50 == 0 or done == len(pending)):
             progress(done, len(pending))
     scan.files_parsed = len(pending)
     for rel in sorted(results):  # deterministic order, whatever ran where
         scan.calls.extend(results[rel].calls)
+        scan.idioms.extend(results[rel].idioms)
         scan.diagnostics.extend(results[rel].diagnostics)
     cache.save()
     return scan

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from auditor import __version__
 from auditor.model import Diagnostic
-from auditor.sites import SqlCall
+from auditor.sites import IdiomCall, SqlCall
 
 CACHE_DIR = ".upsert-audit-cache"
 
@@ -28,8 +28,8 @@ def content_hash(data: bytes) -> str:
 
 
 # Bump whenever extraction starts finding something new (SQLAlchemy upserts: 2, Django
-# bulk_create: 3, peewee: 4), so a cache written by an older build of the same version is never reused.
-EXTRACTION_FORMAT = 6
+# bulk_create: 3, peewee: 4, multi-statement idioms: 7), so a cache written by an older build of the same version is never reused.
+EXTRACTION_FORMAT = 7
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class Entry:
     calls: tuple[SqlCall, ...]
     diagnostics: tuple[Diagnostic, ...]
     dependencies: tuple[tuple[str, str | None], ...]  # (dotted module, its content hash or None if absent)
+    idioms: tuple[IdiomCall, ...] = ()
 
 
 class ExtractionCache:

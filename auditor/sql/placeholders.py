@@ -61,7 +61,8 @@ def normalize_placeholders(sql: str) -> NormalizedSql:
             styles.add(kind)
             value = match.group(kind)
             params.append(value if value and kind != "format" and kind != "qmark" else str(len(params) + 1))
-            out.append("?")
+            # sqlglot cannot read `?::int`; `(?)::int` is the same cast.
+            out.append("(?)" if sql.startswith("::", pos) else "?")
     out.append(sql[pos:])
     return NormalizedSql("".join(out), tuple(params), frozenset(styles))
 

@@ -199,6 +199,27 @@ def _replace_command(text: str, dialect: str, sql: str) -> WriteStatement | None
     return WriteStatement(WriteKind.REPLACE, table, columns, None, "REPLACE", sql)
 
 
+def _merge(tree: exp.Merge, dialect: str, sql: str) -> WriteStatement:
+    """MERGE: the columns its WHEN NOT MATCHED ... INSERT writes, and the target columns its
+    ON condition pins (`target.k = source.k`), which is the key it means."""
+    target = tree.this
+    names = {identifier_name(target.this, dialect)} | ({target.alias} if target.alias else set())
+    whens = tree.args.get("whens")
+    inserts = [w.args["then"] for w in (whens.expressions if whens else []) if isinstance(w.args.get("then"), exp.Insert)]
+    columns: tuple[str, ...] = ()
+    if inserts and isinstance(inserts[0].this, exp.Tuple):
+        columns = tuple(identifier_name(c.this if isinstance(c, exp.Column) else c, dialect) for c in inserts[0].this.expressions)
+    pinned = []
+    for term in tree.args["on"].find_all(exp.EQ) if tree.args.get("on") else []:
+        for side in (term.left, term.right):
+            if isinstance(side, exp.Column) and side.table in names:
+                pinned.append(identifier_name(side.this, dialect))
+    return WriteStatement(
+        WriteKind.MERGE, _table(target, dialect), columns, normalized_sql=sql,
+        merge_inserts=bool(inserts), merge_key=tuple(dict.fromkeys(pinned)),
+    )
+
+
 def write_statement(tree: exp.Expression, dialect: str, sql: str) -> WriteStatement | None:
     """The WriteStatement of one parsed statement, or None if it writes nothing."""
     if isinstance(tree, exp.Insert):
@@ -208,7 +229,7 @@ def write_statement(tree: exp.Expression, dialect: str, sql: str) -> WriteStatem
     if isinstance(tree, exp.Delete):
         return WriteStatement(WriteKind.DELETE, _table(tree.this, dialect), normalized_sql=sql)
     if isinstance(tree, exp.Merge):
-        return WriteStatement(WriteKind.MERGE, _table(tree.this, dialect), normalized_sql=sql)
+        return _merge(tree, dialect, sql)
     if isinstance(tree, exp.Command):
         body = tree.expression.name if isinstance(tree.expression, exp.Expression) else str(tree.expression or "")
         return _replace_command(f"{tree.this} {body}", dialect, sql)

@@ -66,7 +66,11 @@ def test_example_models_equal_migrate_run_syncdb(dialect, request, tmp_path):
 def test_the_example_audit_finds_the_incident():
     result = run_audit(load_config(EXAMPLES / "django_app", cache=False))
     assert result.schema_sources == ["django migrations", "django models"]
-    assert [(f.rule, f.location.path, f.location.line) for f in result.findings] == [("UPS001", "profiles/services.py", 17)]
+    # The incident's raw upsert, and update_or_create(account=...) with no unique key on account.
+    assert [(f.rule, f.location.path, f.location.line) for f in result.findings] == [
+        ("UPS001", "profiles/services.py", 17),
+        ("UPS201", "profiles/services.py", 22),
+    ]
     # RunSQL keys the model state never saw: the database has them, the models do not say so.
     drift = sorted(d.message.split(":")[1].split(" is ")[0].strip() for d in result.diagnostics if d.kind == "schema-drift")
     assert drift == ["unique index session_account_token (account_id, token)", "unique index session_token_uq (token)"]

@@ -1,0 +1,366 @@
+"""Write idioms that span several statements of one function, found by reading its body.
+
+    row = cur.execute("SELECT ... WHERE user_id = %s", ...).fetchone()
+    if row is None:                                    check-then-insert (UPS101)
+        cur.execute("INSERT INTO ...")
+
+    cur.execute("UPDATE ... WHERE user_id = %s", ...)
+    if cur.rowcount == 0:                              update-then-insert (UPS102)
+        cur.execute("INSERT INTO ...")
+
+    try: cur.execute("INSERT ...")                     insert-except-integrity-error (UPS103)
+    except IntegrityError: cur.execute("UPDATE ...")
+
+    cur.execute("DELETE ... WHERE user_id = %s")       delete-then-insert (UPS104)
+    cur.execute("INSERT ...")
+
+plus the one-call idioms `session.merge(Model(...))` (UPS105) and
+`Model.objects.get_or_create(...)` (UPS201). The reading is structural: a guard (read,
+update) in one statement, a branch that runs when it found nothing, and an insert in
+that branch; `auditor.python.operations` says what each call does. Whether guard and
+insert touch the same table and key is the SQL reader's business (the engine).
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import re
+from typing import Iterator
+
+from auditor.model import Location
+from auditor.python.constants import ConstantFolder, Scope
+from auditor.python.modules import ModuleInfo
+from auditor.python.operations import (
+    DELETE,
+    INSERT,
+    READ,
+    UPDATE,
+    Operation,
+    _call_name,
+    _model,
+    field_names,
+    django_lookup,
+    insert_sql,
+    is_session,
+    operation,
+    select_sql,
+)
+from auditor.sites import IdiomCall, IdiomKind
+
+# Lines worth a look; a function is analysed only if one of its lines matches.
+IDIOM_HINT = re.compile(r"execute|fetch|objects|session|Session|get_or_create|update_or_create|get_or_none")
+
+GET_OR_CREATE = {"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"}
+ROW_FETCHES = {"fetchone", "fetchall", "fetchrow", "fetchval", "fetch", "first", "one_or_none", "scalar", "scalar_one_or_none", "all", "fetchmany"}
+MISSING_ERRORS = ("DoesNotExist", "ObjectDoesNotExist", "NoResultFound")
+INTEGRITY_ERRORS = ("IntegrityError", "UniqueViolation")
+UNIQUE_ONLY_ERRORS = ("UniqueViolation",)
+SAVEPOINT_CALLS = {"transaction", "atomic", "begin_nested", "savepoint"}
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_SIMPLE = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)
+_ENDS_PATH = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+
+
+def _hit_lines(source: str) -> list[int]:
+    lines, line, pos = [], 1, 0
+    for match in IDIOM_HINT.finditer(source):
+        line += source.count("\n", pos, match.start())
+        pos = match.start()
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
+
+
+def _spans(node: ast.AST, hits: list[int]) -> bool:
+    i = bisect.bisect_left(hits, node.lineno)
+    return i < len(hits) and hits[i] <= (node.end_lineno or node.lineno)
+
+
+def _functions(statements: list[ast.stmt], hits: list[int]) -> Iterator[ast.AST]:
+    """Functions (methods and nested ones too) whose lines hold a hint."""
+    for statement in statements:
+        if not _spans(statement, hits):
+            continue
+        if isinstance(statement, _FUNCTIONS):
+            yield statement
+        for _field, value in ast.iter_fields(statement):
+            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                yield from _functions(value, hits)
+            elif isinstance(value, list):  # handlers, match cases
+                for item in value:
+                    if isinstance(item, (ast.excepthandler, ast.match_case)):
+                        yield from _functions(item.body, hits)
+
+
+def _walk_local(node: ast.AST) -> Iterator[ast.AST]:
+    """ast.walk that does not enter nested functions, classes or lambdas."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        for child in ast.iter_child_nodes(current):
+            if not isinstance(child, (*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
+                stack.append(child)
+
+
+def _blocks(function: ast.AST) -> Iterator[list[ast.stmt]]:
+    """Every statement list of the function's own body, outermost first."""
+    for node in _walk_local(function):
+        for _field, value in ast.iter_fields(node):
+            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                yield value
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _targets(statement: ast.stmt) -> set[str]:
+    if isinstance(statement, ast.Assign):
+        return {n for t in statement.targets for n in _names(t)}
+    if isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+        return _names(statement.target)
+    return set()
+
+
+def _unwrap(node: ast.expr) -> ast.expr:
+    while isinstance(node, ast.Await):
+        node = node.value
+    return node
+
+
+def _is_empty_test(node: ast.expr) -> bool | None:
+    """Is `node` true when the guard found nothing (True), when it found something (False),
+    or can we not tell (None)? `not row`, `row is None`, `rowcount == 0`, `status == "UPDATE 0"`
+    are true on nothing; `row`, `row is not None`, `rowcount > 0`, `.exists()` on something."""
+    node = _unwrap(node)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner = _is_empty_test(node.operand)
+        return None if inner is None else not inner
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        op, right = node.ops[0], node.comparators[0]
+        nothing = isinstance(right, ast.Constant) and (right.value in (None, 0, "") or (isinstance(right.value, str) and right.value.endswith(" 0")))
+        if isinstance(right, ast.Constant) and right.value == 1 and isinstance(op, ast.Lt):
+            return True
+        if nothing and isinstance(op, (ast.Is, ast.Eq)):
+            return True
+        if nothing and isinstance(op, (ast.IsNot, ast.NotEq, ast.Gt)):
+            return False
+        if isinstance(right, ast.Constant) and right.value == 1 and isinstance(op, ast.GtE):
+            return False
+        return None
+    if isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
+        return False  # a bare value: true when something was found
+    return None
+
+
+class FunctionIdioms:
+    """The idioms in one function."""
+
+    def __init__(self, function: ast.AST, module: ModuleInfo, folder: ConstantFolder, driver: str | None):
+        self.function, self.module, self.folder, self.driver = function, module, folder, driver
+        self.scope = Scope.of_function(function)
+        self._ops: dict[int, Operation | None] = {}
+
+    # -- what calls do -------------------------------------------------------------
+
+    def op(self, call: ast.Call) -> Operation | None:
+        if id(call) not in self._ops:
+            self._ops[id(call)] = operation(call, self.module, self.folder, self.scope)
+        return self._ops[id(call)]
+
+    def ops_in(self, node: ast.AST, kinds: tuple[str, ...]) -> list[Operation]:
+        found = [self.op(n) for n in _walk_local(node) if isinstance(n, ast.Call)]
+        return sorted((o for o in found if o and o.kind in kinds), key=lambda o: (o.node.lineno, o.node.col_offset))
+
+    def first_insert(self, statements: list[ast.stmt]) -> Operation | None:
+        for statement in statements:
+            inserts = self.ops_in(statement, (INSERT,))
+            if inserts:
+                return inserts[0]
+        return None
+
+    def where(self, node: ast.AST) -> Location:
+        return Location(self.module.path, node.lineno, node.col_offset + 1)
+
+    def idiom(self, kind: IdiomKind, guard: Operation | None, write: Operation, **extra) -> IdiomCall:
+        return IdiomCall(
+            kind, self.where(write.node), write.api, guard.sql if guard else None, write.sql,
+            self.where(guard.node) if guard else None, self.driver, **extra,
+        )
+
+    # -- shapes ----------------------------------------------------------------------
+
+    def find(self) -> Iterator[IdiomCall]:
+        seen: set[int] = set()  # an insert belongs to one idiom
+        for block in _blocks(self.function):
+            for found in (*self._guarded(block), *self._delete_then_insert(block)):
+                if id(found[1].node) not in seen:
+                    seen.add(id(found[1].node))
+                    yield found[0]
+        for node in _walk_local(self.function):
+            if isinstance(node, ast.Try):
+                for found in self._try_idioms(node):
+                    if id(found[1].node) not in seen:
+                        seen.add(id(found[1].node))
+                        yield found[0]
+            elif isinstance(node, ast.Call):
+                single = self._single_call(node)
+                if single:
+                    yield single
+
+    def _guarded(self, block: list[ast.stmt]) -> Iterator[tuple[IdiomCall, Operation]]:
+        """check-then-insert and update-then-insert: a guard, then `if <nothing found>: insert`."""
+        last: Operation | None = None  # the latest read or update in this block
+        bound: dict[str, Operation] = {}  # names holding a guard's result (row, rowcount, status)
+        for index, statement in enumerate(block):
+            if isinstance(statement, ast.If):
+                guard = self._guard_of(statement.test, last, bound)
+                empty = _is_empty_test(statement.test) if guard else None
+                if guard is not None and empty is not None:
+                    if empty:
+                        branch = statement.body
+                    else:
+                        branch = list(statement.orelse)
+                        if statement.body and isinstance(statement.body[-1], _ENDS_PATH):
+                            branch += block[index + 1 :]  # `if row: return row` then insert
+                    insert = self.first_insert(branch)
+                    if insert is not None:
+                        kind = IdiomKind.CHECK_THEN_INSERT if guard.kind == READ else IdiomKind.UPDATE_THEN_INSERT
+                        yield self.idiom(kind, guard, insert), insert
+                continue
+            if not isinstance(statement, _SIMPLE):
+                continue
+            guards = self.ops_in(statement, (READ, UPDATE))
+            if guards:
+                last = guards[-1]
+                for name in _targets(statement):
+                    bound[name] = last
+            elif last is not None and self._fetches(statement):
+                for name in _targets(statement):  # cur.execute(...) then row = cur.fetchone()
+                    bound[name] = last
+
+    def _fetches(self, statement: ast.stmt) -> bool:
+        return any(isinstance(n, ast.Call) and _call_name(n) in ROW_FETCHES for n in _walk_local(statement))
+
+    def _guard_of(self, test: ast.expr, last: Operation | None, bound: dict[str, Operation]) -> Operation | None:
+        inline = self.ops_in(test, (READ, UPDATE))
+        if inline:
+            return inline[-1]  # if not Avatar.objects.filter(...).exists():
+        names = _names(test)
+        for name in names:
+            if name in bound:
+                return bound[name]
+        if last is not None and last.kind == UPDATE and any(isinstance(n, ast.Attribute) and n.attr == "rowcount" for n in ast.walk(test)):
+            return last  # cur.execute(UPDATE ...) then if cur.rowcount == 0
+        if last is not None and last.kind == READ and self._fetches(ast.Expr(test)):
+            return last  # cur.execute(SELECT ...) then if cur.fetchone() is None
+        return None
+
+    def _delete_then_insert(self, block: list[ast.stmt]) -> Iterator[tuple[IdiomCall, Operation]]:
+        for index, statement in enumerate(block):
+            if not isinstance(statement, _SIMPLE):
+                continue
+            deletes = self.ops_in(statement, (DELETE,))
+            if deletes:
+                insert = self.first_insert(block[index + 1 :])
+                if insert is not None:
+                    yield self.idiom(IdiomKind.DELETE_THEN_INSERT, deletes[-1], insert), insert
+
+    def _try_idioms(self, node: ast.Try) -> Iterator[tuple[IdiomCall, Operation]]:
+        """try: insert / except IntegrityError: update; try: get / except DoesNotExist: insert."""
+        for handler in node.handlers:
+            caught = _caught_names(handler.type)
+            if any(n.endswith(INTEGRITY_ERRORS) for n in caught):
+                inserts = self.ops_in(ast.Module(node.body, []), (INSERT,))
+                updates = self.ops_in(ast.Module(handler.body, []), (UPDATE,))
+                if inserts and updates:
+                    yield self.idiom(
+                        IdiomKind.INSERT_EXCEPT_INTEGRITY_ERROR, updates[0], inserts[0],
+                        savepoint=self._in_savepoint(node.body, inserts[0]),
+                        narrow_except=all(n.endswith(UNIQUE_ONLY_ERRORS) for n in caught) or _checks_unique_code(handler),
+                    ), inserts[0]
+            elif any(n.endswith(MISSING_ERRORS) for n in caught):
+                reads = self.ops_in(ast.Module(node.body, []), (READ,))
+                insert = self.first_insert(handler.body)
+                if reads and insert is not None:
+                    yield self.idiom(IdiomKind.CHECK_THEN_INSERT, reads[-1], insert), insert
+
+    def _in_savepoint(self, body: list[ast.stmt], insert: Operation) -> bool:
+        """Does the insert run in its own savepoint (`with conn.transaction():`,
+        `transaction.atomic()`, `session.begin_nested()`, or an explicit SAVEPOINT)?"""
+        for node in _walk_local(ast.Module(body, [])):
+            if isinstance(node, (ast.With, ast.AsyncWith)):
+                opens = any(isinstance(i.context_expr, ast.Call) and _call_name(i.context_expr) in SAVEPOINT_CALLS for i in node.items)
+                if opens and any(n is insert.node for n in _walk_local(node)):
+                    return True
+            if isinstance(node, ast.Call):
+                operation_sql = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+                if any(s.lstrip().upper().startswith("SAVEPOINT") for s in operation_sql):
+                    return True
+        return False
+
+    def _single_call(self, call: ast.Call) -> IdiomCall | None:
+        name = _call_name(call)
+        receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+        if name in GET_OR_CREATE:
+            model = _model(receiver.value) if isinstance(receiver, ast.Attribute) and receiver.attr == "objects" else _model(receiver)
+            if model is None:
+                return None
+            lookup = django_lookup(call)
+            written = field_names(call)
+            defaults = _defaults_fields(call)
+            fields = None if written is None or defaults is None else tuple(dict.fromkeys((*lookup.exact, *defaults)))
+            return IdiomCall(
+                IdiomKind.GET_OR_CREATE, self.where(call), name, select_sql(model, lookup), insert_sql(model, fields),
+                self.where(call), self.driver,
+            )
+        if name == "merge" and is_session(receiver) and len(call.args) == 1:
+            built = self._constructed(call.args[0])
+            if built is None:
+                return None
+            model = _model(built.func)
+            return IdiomCall(IdiomKind.SESSION_MERGE, self.where(call), name, None, insert_sql(model, field_names(built)), None, self.driver)
+        return None
+
+    def _constructed(self, node: ast.expr) -> ast.Call | None:
+        """`Model(...)` inline, or a local bound once to it."""
+        if isinstance(node, ast.Name) and self.scope.assigned_once:
+            node = self.scope.assigned_once.get(node.id, node)
+        if isinstance(node, ast.Call) and _model(node.func):
+            return node
+        return None
+
+
+def _defaults_fields(call: ast.Call) -> tuple[str, ...] | None:
+    """Field names in `defaults={...}` / `create_defaults={...}`; None if not a literal dict."""
+    fields: list[str] = []
+    for keyword in call.keywords:
+        if keyword.arg in ("defaults", "create_defaults"):
+            if not isinstance(keyword.value, ast.Dict) or not all(isinstance(k, ast.Constant) for k in keyword.value.keys):
+                return None
+            fields += [k.value for k in keyword.value.keys]
+    return tuple(fields)
+
+
+def _caught_names(node: ast.expr | None) -> list[str]:
+    if node is None:
+        return []
+    items = node.elts if isinstance(node, ast.Tuple) else [node]
+    return [i.attr if isinstance(i, ast.Attribute) else i.id if isinstance(i, ast.Name) else "" for i in items]
+
+
+def _checks_unique_code(handler: ast.excepthandler) -> bool:
+    """The handler looks at the error's code (`pgcode == "23505"`, `args[0] == 1062`)."""
+    return any(isinstance(n, ast.Constant) and n.value in ("23505", 1062, "1062") for n in ast.walk(handler))
+
+
+def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, folder: ConstantFolder, driver: str | None) -> list[IdiomCall]:
+    hits = _hit_lines(source)
+    if not hits:
+        return []
+    found: list[IdiomCall] = []
+    for function in _functions(tree.body, hits):
+        found.extend(FunctionIdioms(function, module, folder, driver).find())
+    return sorted(found, key=lambda i: (i.location.line, i.location.column))

@@ -1,0 +1,302 @@
+"""One call that reads or writes rows, recognised by reading it: raw SQL or an ORM call.
+
+    cur.execute("SELECT id FROM avatars WHERE user_id = %s", ...)   read   (its SQL)
+    Avatar.objects.filter(user=u).exists()                           read   SELECT ... WHERE user = ?
+    session.query(Avatar).filter_by(user_id=u).first()               read
+    Avatar.objects.create(user=u, persona=p)                         insert INSERT ... (user, persona)
+    session.add(Avatar(user_id=u, persona=p))                        insert
+    Avatar.objects.filter(user=u).update(persona=p)                  update
+    session.query(Avatar).filter_by(user_id=u).delete()              delete
+
+ORM calls are written as neutral SQL with `"<model:Avatar>"` / `"<field:Avatar.user>"`
+placeholders, as the other ORM extractors do; the engine fills in the table and columns
+the schema readers found, and drops the call if `Avatar` is not a model. Only equality
+lookups pin a column (`user=u`, `Avatar.user_id == u`); any other filter is written as
+a `LIKE` term, which the SQL reader counts as inexact.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from auditor.python.calls import EXECUTE_NAMES, sql_argument
+from auditor.python.constants import ConstantFolder, Folded, Scope
+from auditor.python.modules import ModuleInfo
+
+READ, INSERT, UPDATE, DELETE = "read", "insert", "update", "delete"
+
+_FIRST_WORD = re.compile(r"^\s*(?:\(\s*)?(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.I)
+
+DJANGO_READS = {"exists", "first", "last", "get", "count", "aexists", "afirst", "alast", "aget", "acount"}
+DJANGO_FILTERS = {"filter", "get", "aget", "select_for_update", "only", "defer"}
+SQLALCHEMY_READS = {"first", "one", "one_or_none", "scalar", "count", "scalar_one_or_none", "scalar_one", "all"}
+SESSION_READS = {"scalar", "execute", "scalars"}  # session.scalar(select(M).where(...))
+DJANGO_LOOKUP_EXACT = {"exact"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    kind: str  # read | insert | update | delete
+    sql: str | None  # None: not a constant
+    node: ast.Call
+    api: str  # the called name: execute, create, add, update, ...
+
+
+def _call_name(call: ast.Call) -> str | None:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+
+
+def _receiver(call: ast.Call) -> ast.expr | None:
+    return call.func.value if isinstance(call.func, ast.Attribute) else None
+
+
+def _model(node: ast.AST | None) -> str | None:
+    """A model class as code names it: `Avatar` or `models.Avatar` (the class name)."""
+    if isinstance(node, ast.Name) and node.id[:1].isupper():
+        return node.id
+    if isinstance(node, ast.Attribute) and node.attr[:1].isupper():
+        return node.attr
+    return None
+
+
+def is_session(node: ast.AST | None) -> bool:
+    """A SQLAlchemy session as code usually names it: `session`, `db.session`, `self.dbsession`."""
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+    return name.lower().endswith("session")
+
+
+def table(model: str) -> str:
+    return f'"<model:{model}>"'
+
+
+def column(model: str, field: str) -> str:
+    return f'"<field:{model}.{field}>"'
+
+
+@dataclass(frozen=True)
+class Lookup:
+    exact: tuple[str, ...]  # fields pinned by equality
+    inexact: tuple[str, ...] = ()  # fields filtered some other way
+
+    def where(self, model: str) -> str:
+        terms = [f"{column(model, f)} = ?" for f in self.exact] + [f"{column(model, f)} LIKE ?" for f in self.inexact]
+        return " WHERE " + " AND ".join(terms) if terms else ""
+
+    def __add__(self, other: "Lookup") -> "Lookup":
+        return Lookup(self.exact + other.exact, self.inexact + other.inexact)
+
+
+IGNORED_KEYWORDS = {"defaults", "create_defaults"}
+
+
+def django_lookup(call: ast.Call) -> Lookup:
+    """`filter(user=u, email__iexact=e, Q(...))`: user is exact; the rest are not."""
+    exact, inexact = [], []
+    for keyword in call.keywords:
+        if keyword.arg is None:  # **kwargs: fields unknown
+            inexact.append("?")
+            continue
+        if keyword.arg in IGNORED_KEYWORDS:
+            continue
+        field, _, lookup = keyword.arg.partition("__")
+        (exact if lookup in ("", *DJANGO_LOOKUP_EXACT) else inexact).append(field)
+    inexact += ["?"] * len(call.args)  # Q objects
+    return Lookup(tuple(exact), tuple(inexact))
+
+
+def sqlalchemy_lookup(call: ast.Call, model: str) -> Lookup:
+    """`filter_by(user_id=u)` or `filter(Avatar.user_id == u, ...)` / `where(...)`."""
+    if _call_name(call) == "filter_by":
+        return Lookup(tuple(k.arg for k in call.keywords if k.arg), ("?",) * sum(1 for k in call.keywords if not k.arg))
+    exact, inexact = [], []
+    for argument in call.args:
+        if (
+            isinstance(argument, ast.Compare)
+            and len(argument.ops) == 1
+            and isinstance(argument.ops[0], ast.Eq)
+            and isinstance(argument.left, ast.Attribute)
+            and _model(argument.left.value) == model
+        ):
+            exact.append(argument.left.attr)
+        else:
+            inexact.append("?")
+    return Lookup(tuple(exact), tuple(inexact))
+
+
+def field_names(call: ast.Call) -> tuple[str, ...] | None:
+    """Field names a constructor or create() call sets by keyword; None if any come from **kw."""
+    if any(k.arg is None for k in call.keywords) or call.args:
+        return None
+    return tuple(k.arg for k in call.keywords if k.arg not in IGNORED_KEYWORDS)
+
+
+def insert_sql(model: str, fields: tuple[str, ...] | None) -> str:
+    if not fields:
+        return f"INSERT INTO {table(model)} DEFAULT VALUES"
+    return f"INSERT INTO {table(model)} ({', '.join(column(model, f) for f in fields)}) VALUES ({', '.join('?' for _ in fields)})"
+
+
+def select_sql(model: str, lookup: Lookup) -> str:
+    return f"SELECT * FROM {table(model)}{lookup.where(model)}"
+
+
+def _update_fields(call: ast.Call) -> tuple[str, ...]:
+    """`update(persona=p)` (Django) or `update({"persona": p})` / `update({Avatar.persona: p})`."""
+    if call.keywords:
+        return tuple(k.arg for k in call.keywords if k.arg)
+    if call.args and isinstance(call.args[0], ast.Dict):
+        keys = call.args[0].keys
+        names = [k.value if isinstance(k, ast.Constant) else k.attr if isinstance(k, ast.Attribute) else None for k in keys]
+        return tuple(n for n in names if isinstance(n, str))
+    return ()
+
+
+def _chain(call: ast.Call) -> list[ast.Call]:
+    """`a.b(x).c(y).d()` -> [b(x), c(y), d()] (the calls, innermost first)."""
+    calls: list[ast.Call] = []
+    node: ast.AST = call
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        calls.append(node)
+        node = node.func.value
+    return list(reversed(calls))
+
+
+def _chain_base(call: ast.Call) -> ast.AST:
+    node: ast.AST = call
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        node = node.func.value
+    return node
+
+
+def _django(call: ast.Call) -> Operation | None:
+    """`Model.objects.<filter...>.<terminal>()`."""
+    base = _chain_base(call)
+    if not (isinstance(base, ast.Attribute) and base.attr == "objects" and (model := _model(base.value))):
+        return None
+    calls = _chain(call)
+    names = [_call_name(c) for c in calls]
+    lookup = Lookup(())
+    for step in calls:
+        if _call_name(step) in DJANGO_FILTERS:
+            lookup = lookup + django_lookup(step)
+    last = names[-1]
+    if names == ["create"] or names == ["acreate"]:
+        return Operation(INSERT, insert_sql(model, field_names(call)), call, last)
+    if last in ("update", "aupdate") and len(names) > 1:
+        fields = _update_fields(call) or ("pk",)
+        sets = ", ".join(f"{column(model, f)} = ?" for f in fields)
+        return Operation(UPDATE, f"UPDATE {table(model)} SET {sets}{lookup.where(model)}", call, last)
+    if last in ("delete", "adelete") and len(names) > 1:
+        return Operation(DELETE, f"DELETE FROM {table(model)}{lookup.where(model)}", call, last)
+    if last in DJANGO_READS:
+        return Operation(READ, select_sql(model, lookup), call, last)
+    return None
+
+
+def _query_model(calls: list[ast.Call]) -> str | None:
+    """`session.query(Avatar)...` or `select(Avatar)...` -> Avatar."""
+    first = calls[0] if calls else None
+    if first is not None and _call_name(first) in ("query", "select") and first.args:
+        return _model(first.args[0])
+    return None
+
+
+def _sqlalchemy_query(call: ast.Call) -> Operation | None:
+    """`session.query(M).filter_by(...).first()` and friends, `.update({...})`, `.delete()`."""
+    calls = _chain(call)
+    base = _chain_base(call)
+    if not calls or not is_session(base):
+        return None
+    model = _query_model(calls)
+    if model is None:
+        return None
+    lookup = Lookup(())
+    for step in calls[1:]:
+        if _call_name(step) in ("filter", "filter_by", "where"):
+            lookup = lookup + sqlalchemy_lookup(step, model)
+    last = _call_name(calls[-1])
+    if last == "update":
+        sets = ", ".join(f"{column(model, f)} = ?" for f in (_update_fields(call) or ("id",)))
+        return Operation(UPDATE, f"UPDATE {table(model)} SET {sets}{lookup.where(model)}", call, last)
+    if last == "delete":
+        return Operation(DELETE, f"DELETE FROM {table(model)}{lookup.where(model)}", call, last)
+    if last in SQLALCHEMY_READS:
+        return Operation(READ, select_sql(model, lookup), call, last)
+    return None
+
+
+def _select_statement(node: ast.AST) -> tuple[str, Lookup] | None:
+    """`select(M).where(M.k == x)` / `.filter_by(k=x)` -> (M, lookup)."""
+    if not isinstance(node, ast.Call):
+        return None
+    calls = [*_chain(node)] if isinstance(node.func, ast.Attribute) else []
+    root = _chain_base(node)
+    if isinstance(root, ast.Call) and _call_name(root) == "select":
+        calls = [root, *calls]
+    elif _call_name(node) == "select":
+        calls = [node]
+    model = _query_model(calls)
+    if model is None:
+        return None
+    lookup = Lookup(())
+    for step in calls[1:]:
+        if _call_name(step) in ("filter", "filter_by", "where"):
+            lookup = lookup + sqlalchemy_lookup(step, model)
+    return model, lookup
+
+
+def _sqlalchemy_session(call: ast.Call) -> Operation | None:
+    """`session.add(M(...))`, `session.scalar(select(M)...)`, `session.execute(select(M)...).first()`."""
+    name = _call_name(call)
+    receiver = _receiver(call)
+    if name == "add" and is_session(receiver) and len(call.args) == 1 and isinstance(call.args[0], ast.Call):
+        model = _model(call.args[0].func)
+        return Operation(INSERT, insert_sql(model, field_names(call.args[0])), call, name) if model else None
+    inner = call
+    if name in SQLALCHEMY_READS and isinstance(receiver, ast.Call):  # session.execute(select(...)).first()
+        inner = receiver
+    if _call_name(inner) in SESSION_READS and is_session(_receiver(inner)) and inner.args:
+        selected = _select_statement(inner.args[0])
+        if selected:
+            return Operation(READ, select_sql(*selected), call, name)
+    return None
+
+
+def _peewee(call: ast.Call) -> Operation | None:
+    """peewee: `Model.get_or_none(Model.k == x)`."""
+    name = _call_name(call)
+    model = _model(_receiver(call))
+    if model and name == "get_or_none":
+        return Operation(READ, select_sql(model, sqlalchemy_lookup(call, model)), call, name)
+    return None
+
+
+def raw_sql_operation(call: ast.Call, module: ModuleInfo, folder: ConstantFolder, scope: Scope | None) -> Operation | None:
+    name = _call_name(call)
+    if name not in EXECUTE_NAMES:
+        return None
+    argument = sql_argument(call, name)
+    if argument is None:
+        return None
+    folded = folder.fold(argument, module, scope)
+    if not isinstance(folded, Folded):
+        return None
+    word = _FIRST_WORD.match(folded.value)
+    if word is None or word[1].upper() == "WITH":
+        return None
+    kind = {"SELECT": READ, "INSERT": INSERT, "UPDATE": UPDATE, "DELETE": DELETE}[word[1].upper()]
+    return Operation(kind, folded.value, call, name)
+
+
+def operation(call: ast.Call, module: ModuleInfo, folder: ConstantFolder, scope: Scope | None) -> Operation | None:
+    """What one call does to rows, if it is a call we know."""
+    return (
+        raw_sql_operation(call, module, folder, scope)
+        or _django(call)
+        or _sqlalchemy_query(call)
+        or _sqlalchemy_session(call)
+        or _peewee(call)
+    )

@@ -1,0 +1,55 @@
+"""What a racy idiom does on a table, and the fix, worded once for every idiom rule.
+
+Whether a unique key pins the idiom's lookup decides the outcome of two writers
+running it at once (catalog section F, reproduced by tests/runtime/test_race_idioms.py):
+without one both insert and the table holds duplicates; with one the second insert
+fails with the database's unique violation.
+"""
+
+from __future__ import annotations
+
+from auditor.arbiter import covering_key
+from auditor.evidence import key_evidence, sql_table_name, table_keys_evidence
+from auditor.findings import Evidence
+from auditor.model import Table, UniqueKey
+from auditor.sites import IdiomSite
+
+UNIQUE_VIOLATION = {
+    "postgres": "23505 unique_violation",
+    "sqlite": "UNIQUE constraint failed",
+    "mysql": "1062 Duplicate entry",
+}
+
+
+def key_list(columns: tuple[str, ...]) -> str:
+    return "(" + ", ".join(columns) + ")"
+
+
+def race_outcome(site: IdiomSite, table: Table) -> tuple[UniqueKey | None, str]:
+    """(the key that pins the lookup or None, what two concurrent writers get)."""
+    key = covering_key(table, site.key_columns)
+    if key is None:
+        return None, (
+            f"no unique key of {sql_table_name(table, site.dialect)} covers {key_list(site.key_columns)}, "
+            f"so two writers at once both insert and the table keeps duplicate rows"
+        )
+    return key, (
+        f"the {key.describe()} stops a duplicate, so two writers at once end with the second failing "
+        f"with {UNIQUE_VIOLATION.get(site.dialect, 'a unique violation')}"
+    )
+
+
+def race_evidence(key: UniqueKey | None, table: Table) -> tuple[Evidence, ...]:
+    return (key_evidence(key),) if key is not None else table_keys_evidence(table)
+
+
+def upsert_fix(site: IdiomSite, table: Table, key: UniqueKey | None) -> str:
+    """The fix in words: one atomic upsert on the key (after the migration that adds it)."""
+    conflict = [e.text for e in key.elements] if key is not None else list(site.key_columns)
+    call = f'upsert_record(conn, "{sql_table_name(table, site.dialect)}", {{...}}, conflict={conflict!r})'
+    if key is None:
+        return (
+            f"Add a unique key on {key_list(site.key_columns)} (`upsert-audit migrate` writes the migration that "
+            f"removes duplicates first), then replace the idiom with one atomic upsert: {call}."
+        )
+    return f"Replace the idiom with one atomic upsert on the key: {call} (from auditor.upsert), or INSERT ... ON CONFLICT."

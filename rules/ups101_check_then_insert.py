@@ -1,0 +1,136 @@
+"""UPS101: read a row by key, insert it when the read found nothing."""
+
+from auditor.findings import FixSafety
+from auditor.model import Severity
+from auditor.races import key_list, race_evidence, race_outcome, upsert_fix
+from auditor.rulebook import IdiomRule, Invalid, Valid, Violation
+from auditor.sites import IdiomKind
+
+NO_KEY = "CREATE TABLE avatars (id serial PRIMARY KEY, user_id int NOT NULL, persona text);"
+KEYED = "CREATE TABLE avatars (id serial PRIMARY KEY, user_id int NOT NULL UNIQUE, persona text);"
+
+RAW = '''
+import psycopg
+
+def save(conn, user_id, persona):
+    with conn.cursor() as cur:
+        cur.execute("SELECT id FROM avatars WHERE user_id = %s", (user_id,))
+        if cur.fetchone() is None:
+            cur.execute("INSERT INTO avatars (user_id, persona) VALUES (%s, %s)", (user_id, persona))
+        else:
+            cur.execute("UPDATE avatars SET persona = %s WHERE user_id = %s", (persona, user_id))
+'''
+
+DJANGO = '''
+from django.db import models
+
+class Avatar(models.Model):
+    user_id = models.IntegerField()
+    persona = models.TextField()
+
+    class Meta:
+        db_table = "avatars"
+
+def save(user_id, persona):
+    if not Avatar.objects.filter(user_id=user_id).exists():
+        Avatar.objects.create(user_id=user_id, persona=persona)
+'''
+
+SQLALCHEMY = '''
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+class Base(DeclarativeBase):
+    pass
+
+class Avatar(Base):
+    __tablename__ = "avatars"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int]
+    persona: Mapped[str]
+
+def save(session, user_id, persona):
+    avatar = session.query(Avatar).filter_by(user_id=user_id).one_or_none()
+    if avatar:
+        avatar.persona = persona
+        return avatar
+    session.add(Avatar(user_id=user_id, persona=persona))
+'''
+
+UPSERT = '''
+import psycopg
+
+def save(conn, user_id, persona):
+    conn.execute(
+        "INSERT INTO avatars (user_id, persona) VALUES (%s, %s) "
+        "ON CONFLICT (user_id) DO UPDATE SET persona = EXCLUDED.persona",
+        (user_id, persona),
+    )
+'''
+
+AUDIT_LOG = '''
+import psycopg
+
+def save(conn, user_id, persona):
+    row = conn.execute("SELECT id FROM avatars WHERE user_id = %s", (user_id,)).fetchone()
+    if row is None:
+        conn.execute("INSERT INTO audit_log (user_id, event) VALUES (%s, 'missing avatar')", (user_id,))
+'''
+
+
+class CheckThenInsert(IdiomRule):
+    id = "UPS101"
+    name = "check-then-insert"
+    severity = Severity.WARNING
+    fix_safety = FixSafety.UNSAFE
+    dialects = ("postgres", "sqlite", "mysql")
+    idioms = (IdiomKind.CHECK_THEN_INSERT,)
+
+    what = """
+Checks code that reads a row by key (a raw `SELECT ... WHERE k = ...`, Django
+`filter(...).exists()` / `.first()` / `get()` in `try/except DoesNotExist`, SQLAlchemy
+`query(...).filter_by(...).first()` / `one_or_none()` / `session.scalar(select(...))`) and
+inserts that key when the read found nothing.
+"""
+    why = """
+Between the read and the insert another writer can insert the same key: both see nothing,
+both insert. Without a unique key the table now holds two rows for the key, and every later
+"get the row" finds two (Django raises `MultipleObjectsReturned`). With a unique key the
+second writer's insert fails with a unique violation the code does not expect. Locks do not
+help: `SELECT ... FOR UPDATE` locks nothing when no row exists yet.
+"""
+    example = """
+```python
+cur.execute("SELECT id FROM avatars WHERE user_id = %s", (user_id,))
+if cur.fetchone() is None:
+    cur.execute("INSERT INTO avatars (user_id, persona) VALUES (%s, %s)", (user_id, persona))
+else:
+    cur.execute("UPDATE avatars SET persona = %s WHERE user_id = %s", (persona, user_id))
+```
+"""
+    use_instead = """
+One atomic statement on a unique key (add the key first if the table lacks it):
+
+```python
+from auditor.upsert import upsert_record
+
+upsert_record(conn, "avatars", {"user_id": user_id, "persona": persona}, conflict=["user_id"])
+```
+"""
+
+    examples = (
+        Invalid(NO_KEY, "", python=RAW, dialects=("postgres",), note="no key: two writers leave two rows"),
+        Invalid(KEYED, "", python=RAW, dialects=("postgres",), note="a key: the second writer gets 23505"),
+        Invalid("", "", python=DJANGO, dialects=("postgres", "sqlite")),
+        Invalid("", "", python=SQLALCHEMY, dialects=("postgres",), note="`if row: return` then insert"),
+        Valid(KEYED, "", python=UPSERT, dialects=("postgres",)),
+        Valid(NO_KEY + " CREATE TABLE audit_log (id serial PRIMARY KEY, user_id int, event text);", "", python=AUDIT_LOG, dialects=("postgres",),
+              note="the insert goes to another table: not an upsert"),
+    )
+
+    def check(self, site, table):
+        key, outcome = race_outcome(site, table)
+        yield Violation(
+            message=f"check-then-insert on {site.table.name} by {key_list(site.key_columns)}: {outcome}",
+            fix=upsert_fix(site, table, key),
+            evidence=race_evidence(key, table),
+        )

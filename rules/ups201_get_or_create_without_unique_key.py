@@ -1,0 +1,122 @@
+"""UPS201: get_or_create / update_or_create on a lookup no unique key backs."""
+
+from auditor.arbiter import covering_key
+from auditor.evidence import sql_table_name, table_keys_evidence
+from auditor.findings import FixSafety
+from auditor.model import Severity
+from auditor.races import key_list
+from auditor.rulebook import IdiomRule, Invalid, Valid, Violation
+from auditor.sites import IdiomKind
+
+DJANGO_MODELS = '''
+from django.db import models
+
+class Avatar(models.Model):
+    account_id = models.IntegerField()
+    email = models.TextField(unique=True)
+    persona = models.TextField()
+
+    class Meta:
+        db_table = "avatars"
+'''
+
+NOT_UNIQUE = DJANGO_MODELS + '''
+def save(account_id, persona):
+    Avatar.objects.update_or_create(account_id=account_id, defaults={"persona": persona})
+'''
+
+UNIQUE = DJANGO_MODELS + '''
+def save(email, persona):
+    Avatar.objects.get_or_create(email=email, defaults={"persona": persona})
+'''
+
+IEXACT = DJANGO_MODELS + '''
+def save(email):
+    Avatar.objects.get_or_create(email__iexact=email)
+'''
+
+PEEWEE = '''
+from peewee import CharField, IntegerField, Model
+
+class Avatar(Model):
+    account_id = IntegerField()
+    persona = CharField()
+
+    class Meta:
+        table_name = "avatars"
+
+def save(account_id, persona):
+    return Avatar.get_or_create(account_id=account_id, defaults={"persona": persona})
+'''
+
+NOT_A_MODEL = '''
+class Registry:
+    def get_or_create(self, name):
+        return name
+
+def lookup(registry, name):
+    return registry.get_or_create(name=name)
+'''
+
+
+class GetOrCreateWithoutUniqueKey(IdiomRule):
+    id = "UPS201"
+    name = "get-or-create-without-unique-key"
+    severity = Severity.WARNING
+    fix_safety = FixSafety.UNSAFE
+    dialects = ("postgres", "sqlite", "mysql")
+    idioms = (IdiomKind.GET_OR_CREATE,)
+
+    what = """
+Checks Django `get_or_create` / `update_or_create` (and `aget_or_create` /
+`aupdate_or_create`) and peewee `get_or_create` whose lookup fields (everything but
+`defaults` / `create_defaults`) are not covered by a unique key of the model's table.
+"""
+    why = """
+These methods SELECT, then INSERT when nothing was found; they are atomic only when the
+database enforces uniqueness of the lookup (Django's docs say so). Without a unique key two
+concurrent calls both insert, and from then on every call raises `MultipleObjectsReturned`.
+A lookup that is not an exact match (`email__iexact`) is not backed by a plain unique key
+either.
+"""
+    example = """
+```python
+Avatar.objects.update_or_create(account_id=account_id, defaults={"persona": persona})
+# avatars has no unique key on account_id
+```
+"""
+    use_instead = """
+Add the unique key the lookup needs (`upsert-audit migrate` writes the migration, removing
+duplicates first), e.g. `UniqueConstraint(fields=["account"], name="avatar_account_uniq")`.
+Then the call is correct as written: the loser of a race gets IntegrityError, which Django
+handles by reading the winner's row.
+"""
+
+    examples = (
+        Invalid("", "", python=NOT_UNIQUE, dialects=("postgres", "sqlite")),
+        Invalid("", "", python=IEXACT, dialects=("postgres",), note="iexact: the unique key on email does not back it"),
+        Invalid("", "", python=PEEWEE, dialects=("sqlite",)),
+        Valid("", "", python=UNIQUE, dialects=("postgres",)),
+        Valid("", "", python=NOT_A_MODEL, dialects=("postgres",), note="not an ORM model: not a finding"),
+    )
+
+    def check(self, site, table):
+        if covering_key(table, site.key_columns) is not None and not site.inexact_lookup:
+            return
+        name = sql_table_name(table, site.dialect)
+        if not site.key_columns:
+            lookup = "a lookup that is not an exact match on columns"
+        else:
+            lookup = f"the lookup {key_list(site.key_columns)}" + (" plus filters that are not exact matches" if site.inexact_lookup else "")
+        yield Violation(
+            message=(
+                f"{site.call.api}() on {name} with {lookup}, which no unique key covers: two concurrent calls both insert, "
+                f"and every later call raises MultipleObjectsReturned"
+            ),
+            fix=(
+                f"Add a unique key on {key_list(site.key_columns)} to {name} (`upsert-audit migrate` writes the migration), or look up by a unique field."
+                if site.key_columns and not site.inexact_lookup
+                else "Look up by an exact match on a unique field (or add a unique key on what the lookup means, e.g. lower(email))."
+            ),
+            evidence=table_keys_evidence(table),
+        )
