@@ -106,6 +106,7 @@ def config_flags(args) -> dict:
         "severity": _pairs(args.severity, "=", "severity"),
         "keep-newest-by": getattr(args, "keep_newest_by", None),
         "archive-table": getattr(args, "archive_table", None),
+        "helper": getattr(args, "helper", None),
         "per-file-ignores": _pairs(args.per_file_ignores, ":", "per-file-ignores"),
     }
 
@@ -143,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--keep-newest-by", action="append", metavar="COLUMN",
                          help="column that says which duplicate row is the newest one to keep; repeatable (default: updated_at, created_at)")
     migrate.add_argument("--archive-table", metavar="NAME", help="where removed duplicates go (default: {table}_dedup_archive)")
+
+    fix = commands.add_parser("fix", help="rewrite racy insert-or-update idioms into one atomic upsert_record() call")
+    _add_audit_arguments(fix)
+    fix.add_argument("--write", action="store_true", help="apply the rewrites (default: print them as a diff)")
+    fix.add_argument("--unsafe-fixes", action="store_true", help="also apply rewrites that change more than the race (see `upsert-audit rules`)")
+    fix.add_argument("--helper", metavar="MODULE.FUNCTION", help="the upsert function rewritten code calls (default: auditor.upsert.upsert_record)")
 
     schema = commands.add_parser("schema", help="print the schema catalog the audit sees (tables, columns, keys, where each is defined)")
     _add_audit_arguments(schema)
@@ -295,6 +302,26 @@ def cmd_migrate(args) -> int:
     return EXIT_CLEAN
 
 
+def cmd_fix(args) -> int:
+    from auditor.fix import run_fix
+
+    report = run_fix(_run_audit(args), write=args.write, unsafe=args.unsafe_fixes)
+    if not args.write:
+        for diff in report.diffs.values():
+            sys.stdout.write(diff)
+    for path in report.written:
+        count = sum(1 for r in report.applied if r.path == path)
+        print(f"fixed {path}: {count} idiom(s) now call the atomic upsert", file=sys.stderr)
+    for rewrite in report.unsafe_skipped:
+        print(f"{rewrite.path}:{rewrite.first_line}: {rewrite.rule_kind.value}: unsafe fix available (--unsafe-fixes)", file=sys.stderr)
+    for manual in report.manual:
+        print(f"{manual.path}:{manual.line}: manual fix: {manual.reason}", file=sys.stderr)
+    if not (report.applied or report.unsafe_skipped or report.manual):
+        print("upsert-audit: nothing to fix", file=sys.stderr)
+    pending = report.unsafe_skipped or report.manual or (report.applied and not args.write)
+    return EXIT_FINDINGS if pending else EXIT_CLEAN
+
+
 def cmd_schema(args) -> int:
     from auditor.output.schema_output import render_schema_json, render_schema_text
 
@@ -327,7 +354,7 @@ def cmd_rules(args) -> int:
 
 
 COMMANDS = {
-    "check": cmd_check, "report": cmd_report, "verify": cmd_verify, "migrate": cmd_migrate, "schema": cmd_schema, "config": cmd_config, "rules": cmd_rules,
+    "check": cmd_check, "report": cmd_report, "verify": cmd_verify, "migrate": cmd_migrate, "fix": cmd_fix, "schema": cmd_schema, "config": cmd_config, "rules": cmd_rules,
 }
 
 

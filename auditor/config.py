@@ -16,6 +16,7 @@ check off. Every key is also a command-line flag (see auditor.cli).
     jobs = 2                             # processes for parsing big trees (default: cores, at most 4)
     keep-newest-by = ["updated_at"]      # migrate: which duplicate row is kept (newest by these; then the primary key)
     archive-table = "{table}_dedup_archive"  # migrate: where removed duplicates are kept
+    helper = "myapp.db.upsert_record"    # fix: the upsert function rewritten code calls (default: auditor.upsert.upsert_record)
     [tool.upsert-audit.severity]         # per-rule severity overrides
     UPS002 = "warning"
     [tool.upsert-audit.per-file-ignores] # gitignore-style pattern -> rule ids or prefixes
@@ -41,8 +42,10 @@ from auditor.python.sinks import Sink
 SECTION = "upsert-audit"
 KNOWN_KEYS = (
     "dialect", "schema", "database-url", "include", "exclude", "select", "ignore", "fail-on", "severity", "per-file-ignores",
-    "sinks", "cache", "jobs", "keep-newest-by", "archive-table",
+    "sinks", "cache", "jobs", "keep-newest-by", "archive-table", "helper",
 )
+DEFAULT_HELPER = "auditor.upsert.upsert_record"
+DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 RULE_SELECTOR = re.compile(r"^UPS\d{0,3}$")
 
@@ -69,6 +72,7 @@ class Config:
     jobs: int | None = None  # None: one per core, at most 4
     keep_newest_by: tuple[str, ...] = ("updated_at", "created_at")  # migrate: columns that say which row is newest
     archive_table: str = "{table}_dedup_archive"  # migrate: where duplicates go
+    helper: str = DEFAULT_HELPER  # fix: module.function the rewritten code calls; its async twin is module.a<function>
     source: Path | None = None  # the pyproject.toml read, if any
 
     def rule_enabled(self, rule_id: str) -> bool:
@@ -214,6 +218,11 @@ def parse_section(section: dict, base: Path) -> dict:
             if "{table}" not in name or not IDENTIFIER.match(name.replace("{table}", "t")):
                 raise ConfigError(f"`archive-table` must be a table name containing {{table}}, like \"{{table}}_dedup_archive\", got {name!r}")
             fields["archive_table"] = name
+        elif key == "helper":
+            path = _string(value, key)
+            if not DOTTED.match(path):
+                raise ConfigError(f"`helper` must be an import path like \"myapp.db.upsert_record\", got {path!r}")
+            fields["helper"] = path
         elif key == "fail-on":
             fields["fail_on"] = _severity(value, key)
         elif key == "severity":
@@ -293,6 +302,7 @@ def describe(config: Config) -> str:
     lines.append(f"cache = {'true' if config.cache else 'false'}")
     lines.append(f"keep-newest-by = {toml(config.keep_newest_by)}  # then the primary key")
     lines.append(f"archive-table = {toml(config.archive_table)}")
+    lines.append(f"helper = {toml(config.helper)}")
     lines.append(f"jobs = {config.jobs}" if config.jobs else "# jobs: unset, one process per core (at most 4)")
     for sink in config.sinks:
         arguments = {name: getattr(sink, attribute) for name, attribute in SINK_ARGUMENTS.items() if getattr(sink, attribute) is not None}

@@ -35,7 +35,8 @@ SQL_SECOND = {"execute_values", "execute_batch"}  # psycopg2.extras: (cursor, sq
 SQL_KEYWORDS = ("query", "sql", "operation", "statement")
 EXECUTE_NAMES = SQL_FIRST | SQL_SECOND
 
-_NAMES = "execute|fetch|mogrify|bulk_create"
+_NAMES = "execute|fetch|mogrify|bulk_create|upsert_record"
+HELPER_NAMES = {"upsert_record", "aupsert_record"}  # auditor.upsert: the fix the codemod writes
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _SIMPLE = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)  # statements without a body
 
@@ -139,6 +140,35 @@ def structured_sink_sql(call: ast.Call, sink: Sink, module: ModuleInfo, folder: 
     return upsert_sql(table.value, keys, values)
 
 
+def helper_sql(call: ast.Call, module: ModuleInfo, folder: ConstantFolder, scope: Scope | None) -> str:
+    """`upsert_record(conn, "t", {"k": ..., "v": ...}, conflict=["k"], update=["v"])` as the
+    INSERT ... ON CONFLICT it runs, so a re-audit checks its key; raise ValueError(reason)."""
+    table_node = _argument(call, 1)
+    arguments = {k.arg: k.value for k in call.keywords if k.arg}
+    if isinstance(table_node, (ast.Name, ast.Attribute)) and not isinstance(folder.fold(table_node, module, scope), Folded):
+        name = table_node.id if isinstance(table_node, ast.Name) else table_node.attr
+        table = f'"<model:{name}>"'
+        column = lambda c: f'"<field:{name}.{c}>"'  # noqa: E731
+    else:
+        folded = folder.fold(table_node or ast.Constant(None), module, scope)
+        if not isinstance(folded, Folded):
+            raise ValueError("the table argument of upsert_record() is not a constant")
+        table, column = folded.value, str
+    values = _column_names(_argument(call, 2) or arguments.get("values"), module, folder, scope)
+    keys = _column_names(_argument(call, 3) or arguments.get("conflict"), module, folder, scope)
+    update = _column_names(arguments["update"], module, folder, scope) if "update" in arguments else None
+    for columns in (values, keys, update or []):
+        if isinstance(columns, str):
+            raise ValueError(columns)
+    if not keys:
+        raise ValueError("the conflict argument of upsert_record() names no column")
+    update = [v for v in values if v not in keys] if update is None else update
+    head = f"INSERT INTO {table} ({', '.join(map(column, values))}) VALUES ({', '.join('?' for _ in values)}) ON CONFLICT ({', '.join(map(column, keys))})"
+    if not update:
+        return head + " DO NOTHING"
+    return head + " DO UPDATE SET " + ", ".join(f"{column(c)} = EXCLUDED.{column(c)}" for c in update)
+
+
 def construct_site(here: Location, api: str, driver: str | None, what: str, build) -> SqlCall | None:
     """An ORM upsert construct as a site: the SQL it compiles to, or unresolved with the reason;
     None when `build` finds no upsert there."""
@@ -171,6 +201,12 @@ def execute_calls(
         if name == "execute" and not node.args and not node.keywords:  # peewee: <insert query>.execute()
             site = construct_site(here, name, driver, "peewee upsert", lambda: peewee_upsert_sql(node, scope_of(function)))
             calls.extend([site] if site else [])
+            continue
+        if name in HELPER_NAMES:
+            try:
+                calls.append(SqlCall(here, name, helper_sql(node, module, folder, scope_of(function)), driver=driver))
+            except ValueError as reason:
+                calls.append(SqlCall(here, name, None, unresolved_reason=str(reason), driver=driver))
             continue
         if name in EXECUTE_NAMES:
             argument = sql_argument(node, name)

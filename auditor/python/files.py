@@ -18,10 +18,10 @@ from auditor.walk import Exclusion, walk_files
 # Two stages: a fast scan for the names, then only on a hit the call syntax, so that
 # `prefetch_related`, `executor` or `fetchall()` alone do not cost a parse.
 # ORM idioms (get_or_create, session.merge/add, Model.objects.create) count too.
-_NAMES = re.compile(rb"execute|fetch|mogrify|bulk_create|_or_create|ession|objects")
+_NAMES = re.compile(rb"execute|fetch|mogrify|bulk_create|_or_create|ession|objects|upsert_record")
 _CALLS = re.compile(
     rb"\.(?:execute|executemany|executescript|fetch|fetchrow|fetchval|mogrify|exec_driver_sql|bulk_create)\s*\("
-    rb"|\b(?:execute|execute_values|execute_batch)\s*\("
+    rb"|\b(?:execute|execute_values|execute_batch|a?upsert_record)\s*\("
     rb"|\.a?(?:get|update)_or_create\s*\(|ession\w*\.(?:merge|add)\s*\(|\.objects\.a?create\s*\("
 )
 
