@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import difflib
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,16 @@ from auditor.engine import AuditResult
 from auditor.fix.apply import RewriteError, rewrite_source, write_if_unchanged
 from auditor.fix.plan import CannotRewrite, Manual, Rewrite, plan_rewrite
 from auditor.python.files import decode_source
+
+
+@dataclass
+class FilePlan:
+    """The rewrites of one file, and the exact bytes they were planned from."""
+
+    original: bytes
+    text: str
+    tree: ast.Module
+    rewrites: list[Rewrite] = field(default_factory=list)
 
 
 @dataclass
@@ -44,54 +53,64 @@ def _named(rewrite: Rewrite, name: str) -> Rewrite:
     return Rewrite(rewrite.path, rewrite.first_line, rewrite.last_line, code, wanted, rewrite.safe, rewrite.rule_kind)
 
 
-def plan_fixes(result: AuditResult, unsafe: bool) -> tuple[dict[str, list[Rewrite]], FixReport]:
+def _read(path: Path) -> FilePlan | None:
+    """The file as planned from; None unless it is UTF-8 Python (the encoding we write back)."""
+    original = path.read_bytes()
+    try:
+        text = original.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if decode_source(original).text != text:  # a PEP 263 coding line names another encoding
+        return None
+    try:
+        return FilePlan(original, text, ast.parse(text))
+    except SyntaxError:
+        return None
+
+
+def plan_fixes(result: AuditResult, unsafe: bool) -> tuple[dict[str, FilePlan], FixReport]:
     """Rewrites per file for every idiom that has a finding; the rest as manual fixes."""
     report = FixReport()
     flagged = {f.location for f in result.findings}
-    module, name = _split_helper(result.config.helper)
-    by_file: dict[str, list[Rewrite]] = defaultdict(list)
-    trees: dict[str, tuple[str, ast.Module] | None] = {}
+    _module, name = _split_helper(result.config.helper)
+    files: dict[str, FilePlan | None] = {}
     for site in result.idiom_sites:
         if site.location not in flagged:
             continue
         path = site.location.path
-        if path not in trees:
-            text = decode_source((result.config.root / path).read_bytes()).text
-            trees[path] = (text, ast.parse(text)) if text is not None else None
-        if trees[path] is None:
-            report.manual.append(Manual(path, site.location.line, "the file could not be read"))
+        if path not in files:
+            files[path] = _read(result.config.root / path)
+        plan = files[path]
+        if plan is None:
+            report.manual.append(Manual(path, site.location.line, "the file is not UTF-8 Python: not rewritten"))
             continue
         try:
-            rewrite = _named(plan_rewrite(site, result.catalog.lookup(site.table), *trees[path]), name)
+            rewrite = _named(plan_rewrite(site, result.catalog.lookup(site.table), plan.text, plan.tree), name)
         except CannotRewrite as reason:
             report.manual.append(Manual(path, site.location.line, str(reason)))
             continue
-        if rewrite.safe or unsafe:
-            if not any(r.first_line <= rewrite.last_line and rewrite.first_line <= r.last_line for r in by_file[path]):
-                by_file[path].append(rewrite)
-        else:
+        if not (rewrite.safe or unsafe):
             report.unsafe_skipped.append(rewrite)
-    return by_file, report
+        elif not any(r.first_line <= rewrite.last_line and rewrite.first_line <= r.last_line for r in plan.rewrites):
+            plan.rewrites.append(rewrite)
+    return {p: f for p, f in files.items() if f is not None and f.rewrites}, report
 
 
 def run_fix(result: AuditResult, write: bool, unsafe: bool) -> FixReport:
-    by_file, report = plan_fixes(result, unsafe)
+    plans, report = plan_fixes(result, unsafe)
     module, _ = _split_helper(result.config.helper)
-    for path, rewrites in sorted(by_file.items()):
-        file = result.config.root / path
-        original = file.read_bytes()
-        text = decode_source(original).text
+    for path, plan in sorted(plans.items()):
         try:
-            new = rewrite_source(text, rewrites, module)
+            new = rewrite_source(plan.text, plan.rewrites, module)
             if write:
-                write_if_unchanged(file, original, new)
+                write_if_unchanged(result.config.root / path, plan.original, new)
                 report.written.append(path)
         except RewriteError as reason:
-            report.manual.extend(Manual(path, r.first_line, f"not rewritten: {reason}") for r in rewrites)
+            report.manual.extend(Manual(path, r.first_line, f"not rewritten: {reason}") for r in plan.rewrites)
             continue
-        report.applied.extend(rewrites)
+        report.applied.extend(plan.rewrites)
         report.diffs[path] = "".join(
-            difflib.unified_diff(text.splitlines(True), new.splitlines(True), f"a/{path}", f"b/{path}")
+            difflib.unified_diff(plan.text.splitlines(True), new.splitlines(True), f"a/{path}", f"b/{path}")
         )
     return report
 

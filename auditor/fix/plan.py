@@ -140,10 +140,12 @@ def same(a: ast.expr, b: ast.expr) -> bool:
 
 
 def _calls_at(tree: ast.AST, line: int, column: int) -> ast.Call:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and node.lineno == line and node.col_offset + 1 == column:
-            return node
-    raise CannotRewrite("the call was not found in the file as read")
+    """The call at a location; of a chain starting there (`conn.execute(...).fetchone()`), the
+    innermost, which is the one the extractor reported."""
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and n.lineno == line and n.col_offset + 1 == column]
+    if not found:
+        raise CannotRewrite("the call was not found in the file as read")
+    return found[-1]
 
 
 def _enclosing(tree: ast.AST, target: ast.AST, types: tuple[type, ...]) -> tuple[list[ast.stmt], int]:
