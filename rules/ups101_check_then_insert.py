@@ -81,7 +81,7 @@ class CheckThenInsert(IdiomRule):
     id = "UPS101"
     name = "check-then-insert"
     severity = Severity.WARNING
-    fix_safety = FixSafety.UNSAFE
+    fix_safety = FixSafety.SAFE  # `fix` rewrites it when both paths write the same values (auditor.fix.plan)
     dialects = ("postgres", "sqlite", "mysql")
     idioms = (IdiomKind.CHECK_THEN_INSERT,)
 

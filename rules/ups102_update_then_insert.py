@@ -59,7 +59,7 @@ class UpdateThenInsert(IdiomRule):
     id = "UPS102"
     name = "update-then-insert"
     severity = Severity.WARNING
-    fix_safety = FixSafety.UNSAFE
+    fix_safety = FixSafety.SAFE  # `fix` rewrites it when both paths write the same values (auditor.fix.plan)
     dialects = ("postgres", "sqlite", "mysql")
     idioms = (IdiomKind.UPDATE_THEN_INSERT,)
 
