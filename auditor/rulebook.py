@@ -35,7 +35,7 @@ CLAIMS = {
     "overwrites": "runs it without error and changes a value the statement does not name (the example's `observe` query)",
     "swallows": "runs it without error, though the same write without the ignoring clause (`strict_sql`) is rejected",
     "returns-nothing": "runs it without error and returns no row, though it has a RETURNING clause",
-    "races": "two writers running the code at the same moment leave duplicate rows or get an error (tests/runtime/test_race_idioms.py runs each idiom)",
+    "races": "two writers running the code at the same moment leave duplicate rows or get an error (tests/runtime/test_race_idioms.py and test_orm_races.py run each idiom)",
     "unchecked": "runs it here: the finding is about what the tool could not check, or about a server this machine does not run",
 }
 
@@ -157,8 +157,9 @@ class IdiomRule(Rule):
 
     Its examples carry `python` (the idiom) and `schema`; the static test runs the real
     extractor on the code. What the database does with the idiom under concurrent
-    writers is a property of the idiom, proven once per idiom on every database by
-    tests/runtime/test_race_idioms.py, which also audits the code it races.
+    writers is a property of the idiom, proven once per idiom on the real databases by
+    tests/runtime/test_race_idioms.py (raw SQL) and test_orm_races.py (Django, SQLAlchemy);
+    test_race_idioms_are_flagged.py audits the code raced and checks each rule flags it.
     """
 
     idioms: ClassVar[tuple[IdiomKind, ...]]
