@@ -47,7 +47,7 @@ def _split_helper(helper: str) -> tuple[str, str]:
 def _named(rewrite: Rewrite, name: str) -> Rewrite:
     """The rewrite calling the configured helper (async twin: `a<name>`)."""
     wanted = "a" + name if rewrite.helper.startswith("a") else name
-    if wanted == rewrite.helper:
+    if not rewrite.helper or wanted == rewrite.helper:  # "": the ORM's own method, nothing to import
         return rewrite
     code = rewrite.code.replace(rewrite.helper + "(", wanted + "(", 1)
     return Rewrite(rewrite.path, rewrite.first_line, rewrite.last_line, code, wanted, rewrite.safe, rewrite.rule_kind)

@@ -77,7 +77,7 @@ def rewrite_source(source: str, rewrites: Sequence[Rewrite], helper_module: str)
     if len(replacer.applied) != len(rewrites):
         raise RewriteError("the statements to replace were not found where the plan put them")
     context = CodemodContext()
-    for helper in sorted({r.helper for r in rewrites}):
+    for helper in sorted({r.helper for r in rewrites if r.helper}):
         AddImportsVisitor.add_needed_import(context, helper_module, helper)
     module = AddImportsVisitor(context).transform_module(module)
     text = module.code

@@ -22,7 +22,7 @@ from auditor.fix import run_fix
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 CASES = sorted(p.stem for p in SNAPSHOTS.glob("*.py") if not p.stem.endswith(".fixed"))
-IDIOM_RULES = ("UPS101", "UPS102", "UPS103", "UPS104")
+IDIOM_RULES = ("UPS101", "UPS102", "UPS103", "UPS104", "UPS105")
 # Django finds models only in an app's models.py: every case lives there.
 CODE = Path("app/models.py")
 

@@ -1,4 +1,4 @@
-# manual: the branch that inserts does more than the INSERT
+# manual: the branch that inserts does more than the insert
 import logging
 
 import psycopg

@@ -1,4 +1,4 @@
-# manual: the UPDATE sets a column to another value than the INSERT
+# manual: the update sets a column to another value than the insert
 import psycopg
 
 

