@@ -241,7 +241,16 @@ class SqlAlchemy:
         return found
 
     def update(self, call: ast.Call | None, statements: list[ast.stmt], row_names: set[str]) -> Write:
-        """`row.attr = value` for the row the lookup returned."""
+        """`session.query(M).filter_by(...).update({...})`, or `row.attr = value` for the row the
+        lookup returned."""
+        if _method(call) == "update" and isinstance(call.func.value, ast.Call):
+            argument = call.args[0] if len(call.args) == 1 and not call.keywords else None
+            if not isinstance(argument, ast.Dict) or None in argument.keys:
+                raise CannotRewrite("the update's values are not a literal dict")
+            names = [k.value if isinstance(k, ast.Constant) else k.attr if isinstance(k, ast.Attribute) else None for k in argument.keys]
+            if not all(isinstance(n, str) for n in names):
+                raise CannotRewrite("the update's keys are not column names")
+            return Write(dict(zip(names, argument.values)), self.lookup(call.func.value))
         values: dict[str, ast.expr] = {}
         for statement in statements:
             target = statement.targets[0] if isinstance(statement, ast.Assign) and len(statement.targets) == 1 else None
