@@ -123,21 +123,26 @@ class Rule:
     def findings(self, site: WriteSite, table: Table | None) -> Iterator[Finding]:
         if site.dialect not in self.dialects or site.status not in self.statuses:
             return
+        table_name = str(table.name) if table else (str(site.statement.table) if site.statement else None)
         for violation in self.check(site, table):
-            yield Finding(
-                rule=self.id,
-                name=self.name,
-                severity=self.severity,
-                location=site.location,
-                message=violation.message,
-                fix=violation.fix,
-                fix_safety=self.fix_safety,
-                fix_code=violation.fix_code,
-                table=str(table.name) if table else (str(site.statement.table) if site.statement else None),
-                sql=(site.call.sql or "").strip() or None,  # as the user wrote it
-                sql_origin=site.call.origin,
-                evidence=violation.evidence,
-            )
+            yield self.finding(violation, site.location, table_name, site.call.sql, site.call.origin)  # SQL as the user wrote it
+
+    def finding(self, violation: Violation, location, table: str | None, sql: str | None, sql_origin=None) -> Finding:
+        """The rule's metadata around one violation."""
+        return Finding(
+            rule=self.id,
+            name=self.name,
+            severity=self.severity,
+            location=location,
+            message=violation.message,
+            fix=violation.fix,
+            fix_safety=self.fix_safety,
+            fix_code=violation.fix_code,
+            table=table,
+            sql=(sql or "").strip() or None,
+            sql_origin=sql_origin,
+            evidence=violation.evidence,
+        )
 
     @classmethod
     def docs_markdown(cls) -> str:
@@ -173,19 +178,7 @@ class IdiomRule(Rule):
         if not isinstance(site, IdiomSite) or site.kind not in self.idioms or site.dialect not in self.dialects or table is None:
             return
         for violation in self.check(site, table):
-            yield Finding(
-                rule=self.id,
-                name=self.name,
-                severity=self.severity,
-                location=site.location,
-                message=violation.message,
-                fix=violation.fix,
-                fix_safety=self.fix_safety,
-                fix_code=violation.fix_code,
-                table=str(table.name),
-                sql=(site.call.write_sql or "").strip() or None,
-                evidence=violation.evidence,
-            )
+            yield self.finding(violation, site.location, str(table.name), site.call.write_sql)
 
 
 REQUIRED_ATTRIBUTES = ("id", "name", "severity", "fix_safety", "dialects", "what", "why", "example", "use_instead")

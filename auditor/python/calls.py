@@ -41,9 +41,8 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _SIMPLE = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)  # statements without a body
 
 
-def hit_lines(source: str, sinks: tuple[Sink, ...] = ()) -> list[int]:
-    """Sorted 1-based numbers of the lines that mention an execute-like or sink name."""
-    pattern = re.compile(_NAMES + ("|" + name_pattern(sinks) if sinks else ""))
+def matching_lines(pattern: re.Pattern[str], source: str) -> list[int]:
+    """Sorted 1-based numbers of the lines where `pattern` matches."""
     lines, line, pos = [], 1, 0
     for match in pattern.finditer(source):
         line += source.count("\n", pos, match.start())
@@ -53,7 +52,13 @@ def hit_lines(source: str, sinks: tuple[Sink, ...] = ()) -> list[int]:
     return lines
 
 
-def _spans_hit(node: ast.AST, hits: list[int]) -> bool:
+def hit_lines(source: str, sinks: tuple[Sink, ...] = ()) -> list[int]:
+    """Sorted 1-based numbers of the lines that mention an execute-like or sink name."""
+    return matching_lines(re.compile(_NAMES + ("|" + name_pattern(sinks) if sinks else "")), source)
+
+
+def spans_hit(node: ast.AST, hits: list[int]) -> bool:
+    """Does the node's line span hold one of the (sorted) hit lines?"""
     i = bisect.bisect_left(hits, node.lineno)
     return i < len(hits) and hits[i] <= (node.end_lineno or node.lineno)
 
@@ -73,7 +78,7 @@ def candidate_calls(tree: ast.Module, hits: list[int]) -> Iterator[Candidate]:
 
     def block(statements: list, function: ast.AST | None) -> Iterator[Candidate]:
         for index, statement in enumerate(statements):
-            if not _spans_hit(statement, hits):
+            if not spans_hit(statement, hits):
                 continue
             inner = statement if isinstance(statement, _FUNCTIONS) else function
             following = statements[index + 1] if index + 1 < len(statements) else None

@@ -24,11 +24,11 @@ insert touch the same table and key is the SQL reader's business (the engine).
 from __future__ import annotations
 
 import ast
-import bisect
 import re
 from typing import Iterator
 
 from auditor.model import Location
+from auditor.python.calls import matching_lines, spans_hit
 from auditor.python.constants import ConstantFolder, Scope
 from auditor.python.modules import ModuleInfo
 from auditor.python.operations import (
@@ -62,25 +62,10 @@ _SIMPLE = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)
 _ENDS_PATH = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 
 
-def _hit_lines(source: str) -> list[int]:
-    lines, line, pos = [], 1, 0
-    for match in IDIOM_HINT.finditer(source):
-        line += source.count("\n", pos, match.start())
-        pos = match.start()
-        if not lines or lines[-1] != line:
-            lines.append(line)
-    return lines
-
-
-def _spans(node: ast.AST, hits: list[int]) -> bool:
-    i = bisect.bisect_left(hits, node.lineno)
-    return i < len(hits) and hits[i] <= (node.end_lineno or node.lineno)
-
-
 def _functions(statements: list[ast.stmt], hits: list[int]) -> Iterator[ast.AST]:
     """Functions (methods and nested ones too) whose lines hold a hint."""
     for statement in statements:
-        if not _spans(statement, hits):
+        if not spans_hit(statement, hits):
             continue
         if isinstance(statement, _FUNCTIONS):
             yield statement
@@ -357,7 +342,7 @@ def _checks_unique_code(handler: ast.excepthandler) -> bool:
 
 
 def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, folder: ConstantFolder, driver: str | None) -> list[IdiomCall]:
-    hits = _hit_lines(source)
+    hits = matching_lines(IDIOM_HINT, source)
     if not hits:
         return []
     found: list[IdiomCall] = []

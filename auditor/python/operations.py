@@ -204,6 +204,15 @@ def _query_model(calls: list[ast.Call]) -> str | None:
     return None
 
 
+def _chain_lookup(steps: list[ast.Call], model: str) -> Lookup:
+    """The lookup of a query's filter / filter_by / where steps, AND-ed."""
+    lookup = Lookup(())
+    for step in steps:
+        if _call_name(step) in ("filter", "filter_by", "where"):
+            lookup = lookup + sqlalchemy_lookup(step, model)
+    return lookup
+
+
 def _sqlalchemy_query(call: ast.Call) -> Operation | None:
     """`session.query(M).filter_by(...).first()` and friends, `.update({...})`, `.delete()`."""
     calls = _chain(call)
@@ -213,10 +222,7 @@ def _sqlalchemy_query(call: ast.Call) -> Operation | None:
     model = _query_model(calls)
     if model is None:
         return None
-    lookup = Lookup(())
-    for step in calls[1:]:
-        if _call_name(step) in ("filter", "filter_by", "where"):
-            lookup = lookup + sqlalchemy_lookup(step, model)
+    lookup = _chain_lookup(calls[1:], model)
     last = _call_name(calls[-1])
     if last == "update":
         sets = ", ".join(f"{column(model, f)} = ?" for f in (_update_fields(call) or ("id",)))
@@ -241,11 +247,7 @@ def _select_statement(node: ast.AST) -> tuple[str, Lookup] | None:
     model = _query_model(calls)
     if model is None:
         return None
-    lookup = Lookup(())
-    for step in calls[1:]:
-        if _call_name(step) in ("filter", "filter_by", "where"):
-            lookup = lookup + sqlalchemy_lookup(step, model)
-    return model, lookup
+    return model, _chain_lookup(calls[1:], model)
 
 
 def _sqlalchemy_session(call: ast.Call) -> Operation | None:
