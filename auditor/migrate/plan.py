@@ -2,7 +2,9 @@
 
 A key is planned for every UPS001 finding (the statement's conflict target matches
 no key): the target's columns on the target's table; for MySQL's ON DUPLICATE KEY
-UPDATE, which has no target, the columns it inserts but does not update. The rows to keep are the most
+UPDATE, which has no target, the columns it inserts but does not update. A racy idiom
+whose lookup no unique key covers (UPS101-104 check/update/delete-then-insert, UPS201
+get_or_create) gets the key its lookup means, after which it can become one atomic upsert. The rows to keep are the most
 recent per key, by the `keep-newest-by` columns the table has (default `updated_at`,
 then `created_at`), then the primary key, all descending; rows whose key holds a NULL are never duplicates (NULLs
 are distinct in a unique key) and are left alone.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from auditor.arbiter import key_columns
+from auditor.arbiter import covering_key, key_columns
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.engine import AuditResult
 from auditor.model import Catalog, Location, Table
@@ -52,11 +54,49 @@ def key_name(table: Table, columns: tuple[str, ...]) -> str:
     return "_".join([table.name.name, *columns, "key"])[:63]
 
 
+# Idiom rules whose fix is a unique key on the lookup when none covers it.
+LOOKUP_KEY_RULES = ("UPS101", "UPS102", "UPS103", "UPS104", "UPS201")
+
+
+def _lookup_key(result: AuditResult, finding, idioms: dict) -> tuple[Table, tuple[str, ...]] | str | None:
+    """(table, columns) of the key an idiom's lookup needs; a reason when none can be added;
+    None when a key already covers it (the finding's fix is then a code change)."""
+    site = idioms.get(finding.location)
+    table = result.catalog.lookup(site.table) if site else None
+    if site is None or table is None or covering_key(table, site.key_columns) is not None:
+        return None
+    if site.inexact_lookup or not site.key_columns:
+        return "the lookup is not an exact match on columns: write that unique index by hand"
+    return table, site.key_columns
+
+
 def plan_migrations(result: AuditResult) -> MigrationPlan:
     plan = MigrationPlan()
     sites = {site.location: site for site in result.sites if site.status is SiteStatus.CHECKED}
+    idioms = {site.location: site for site in result.idiom_sites}
     planned: dict[tuple, KeyMigration] = {}
+
+    def add(location: Location, table: Table, columns: tuple[str, ...], dialect: str) -> None:
+        identity = (table.name, frozenset(columns))
+        if identity in planned:
+            existing = planned[identity]
+            planned[identity] = KeyMigration(**{**existing.__dict__, "reasons": existing.reasons + (location,)})
+            return
+        migration = key_migration(result.catalog, table, columns, dialect, (location,),
+                                  result.config.keep_newest_by, result.config.archive_table)
+        if isinstance(migration, str):
+            plan.skipped.append((location, migration))
+        else:
+            planned[identity] = migration
+
     for finding in result.findings:
+        if finding.rule in LOOKUP_KEY_RULES:
+            needed = _lookup_key(result, finding, idioms)
+            if isinstance(needed, str):
+                plan.skipped.append((finding.location, needed))
+            elif needed is not None:
+                add(finding.location, *needed, idioms[finding.location].dialect)
+            continue
         if finding.rule != "UPS001":
             continue
         site = sites.get(finding.location)
@@ -71,17 +111,7 @@ def plan_migrations(result: AuditResult) -> MigrationPlan:
         if not columns:
             plan.skipped.append((finding.location, "the statement updates every column it inserts: name the key columns by hand"))
             continue
-        identity = (table.name, frozenset(columns))
-        if identity in planned:
-            existing = planned[identity]
-            planned[identity] = KeyMigration(**{**existing.__dict__, "reasons": existing.reasons + (finding.location,)})
-            continue
-        migration = key_migration(result.catalog, table, columns, site.dialect, (finding.location,),
-                                  result.config.keep_newest_by, result.config.archive_table)
-        if isinstance(migration, str):
-            plan.skipped.append((finding.location, migration))
-        else:
-            planned[identity] = migration
+        add(finding.location, table, columns, site.dialect)
     plan.keys = list(planned.values())
     return plan
 
