@@ -43,12 +43,23 @@ def test_without_a_section_the_target_is_the_root(tmp_path):
         ("dialect = 3", "dialect"),
         ('schema = ["missing"]', "schema"),
         ("schema = 5", "schema"),
+        ('helper = "upsert_record"', "helper"),
+        ('helper = "my app.upsert"', "helper"),
     ],
 )
 def test_bad_configuration_names_the_key(tmp_path, section, named):
     root = _project(tmp_path, section)
     with pytest.raises(ConfigError, match=named):
         load_config(root)
+
+
+def test_helper_is_read_and_printed(tmp_path):
+    from auditor.config import describe
+
+    config = load_config(_project(tmp_path, 'helper = "myapp.db.save_row"'))
+    assert config.helper == "myapp.db.save_row"
+    assert 'helper = "myapp.db.save_row"' in describe(config)
+    assert load_config(tmp_path, helper="other.mod.upsert").helper == "other.mod.upsert"  # the flag wins
 
 
 def test_invalid_toml_is_a_config_error(tmp_path):

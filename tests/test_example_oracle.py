@@ -25,10 +25,8 @@ psycopg = pytest.importorskip("psycopg")
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "avatar_app"
 
-FIX_MIGRATION = """
--- The incident's fix (the generated migration will also dedupe first).
-ALTER TABLE avatar_configurations ADD CONSTRAINT avatar_configurations_user_id_key UNIQUE (user_id);
-"""
+# The incident's fix, as `upsert-audit migrate` wrote it and as the example keeps it.
+FIX_MIGRATION = EXAMPLE / "fix" / "001_add_unique_avatar_configurations_user_id.sql"
 
 
 def apply_migrations(conn, folder: Path) -> None:
@@ -52,11 +50,12 @@ def planning_error(conn, sql: str) -> str | None:
     return None
 
 
-def audit_and_plan(project: Path, database_url: str):
+def audit_and_plan(project: Path, database_url: str, migrated: bool = False):
     result = run_audit(load_config(project))
     sites = [s for s in result.sites if s.status is SiteStatus.CHECKED]
     with psycopg.connect(database_url, autocommit=True) as conn:
-        apply_migrations(conn, project / "migrations")
+        if not migrated:
+            apply_migrations(conn, project / "migrations")
         rejected = {s.location: planning_error(conn, s.statement.normalized_sql) for s in sites}
     return result, sites, rejected
 
@@ -70,11 +69,25 @@ def test_flagged_sites_are_exactly_those_postgres_rejects(pg_database):
     assert {rejected[loc] for loc in failing} == {"42P10"}
 
 
+def test_the_checked_in_fix_is_what_migrate_generates(tmp_path):
+    from auditor.cli import main
+
+    assert main(["migrate", str(EXAMPLE), "-o", str(tmp_path), "--no-cache"]) == 0
+    assert (tmp_path / FIX_MIGRATION.name).read_text() == FIX_MIGRATION.read_text()
+
+
 def test_after_the_fix_migration_audit_and_database_agree_it_is_clean(pg_database, tmp_path):
+    import subprocess
+
     project = tmp_path / "avatar_app"
     shutil.copytree(EXAMPLE, project)
-    (project / "migrations" / "011_avatar_configurations_user_id_key.sql").write_text(FIX_MIGRATION)
-    result, sites, rejected = audit_and_plan(project, pg_database)
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        apply_migrations(conn, project / "migrations")
+    # The migration builds its index CONCURRENTLY, outside a transaction: psql runs it, as a user would.
+    run = subprocess.run(["psql", pg_database, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(FIX_MIGRATION)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    shutil.copy(FIX_MIGRATION, project / "migrations" / "011_add_unique_avatar_configurations_user_id.sql")
+    result, sites, rejected = audit_and_plan(project, pg_database, migrated=True)
     assert result.findings == []
     assert len(sites) == 5
     assert all(state is None for state in rejected.values()), rejected
