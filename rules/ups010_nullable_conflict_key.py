@@ -1,6 +1,6 @@
 """UPS010: the conflict key has a nullable column and NULLs are distinct: the upsert duplicates."""
 
-from auditor.arbiter import has_column_target, infer
+from auditor.arbiter import has_column_target, infer, predicate_conjuncts
 from auditor.evidence import key_evidence, sql_table_name
 from auditor.findings import Evidence, FixSafety
 from auditor.model import Severity
@@ -12,6 +12,16 @@ UPSERT = (
     "INSERT INTO prefs (tenant_id, key, value) VALUES ({tenant}, 'theme', 'dark') "
     "ON CONFLICT (tenant_id, key) DO UPDATE SET value = EXCLUDED.value"
 )
+
+
+def _null_rows_keyed(table, key, nullable: list[str], dialect: str) -> bool:
+    """A partial unique index over the key's other columns WHERE the nullable ones are NULL
+    (what `migrate` writes on SQLite): rows with NULL there cannot be duplicated any more."""
+    rest = key.element_set - set(nullable)
+    wanted = predicate_conjuncts(" AND ".join(f"{c} IS NULL" for c in dict.fromkeys(nullable)), dialect)
+    return bool(rest) and any(
+        k.predicate and k.element_set == rest and predicate_conjuncts(k.predicate, dialect) == wanted for k in table.unique_keys
+    )
 
 
 class NullableConflictKey(Rule):
@@ -57,21 +67,27 @@ targeted by a separate upsert does the same.
             UPSERT.format(tenant="NULL"),
             note="PostgreSQL 15+: NULL matches NULL",
         ),
+        Valid(
+            SCHEMA + " CREATE UNIQUE INDEX prefs_tenant_id_key_nnd_key ON prefs (tenant_id, key) NULLS NOT DISTINCT;",
+            UPSERT.format(tenant="NULL"),
+            note="what `upsert-audit migrate` adds beside the old key: both are arbiters, and this one conflicts on NULL",
+        ),
     )
 
     def check(self, site, table):
         conflict = site.statement.conflict
         if not has_column_target(conflict) or conflict.action is ConflictAction.DUPLICATE_KEY_UPDATE:
             return
-        for key in infer(conflict, table, site.dialect).arbiters:
-            if key.nulls_not_distinct:
-                continue
+        arbiters = infer(conflict, table, site.dialect).arbiters
+        if any(k.nulls_not_distinct for k in arbiters):
+            return  # that key makes NULL keys conflict: the upsert updates them
+        for key in arbiters:
             literal = set(site.statement.non_null_literal_columns)
             nullable = [
                 c for e in key.elements for c in e.columns
                 if (column := table.columns.get(c)) is not None and column.nullable and c not in literal
             ]
-            if not nullable:
+            if not nullable or _null_rows_keyed(table, key, nullable, site.dialect):
                 continue
             name = sql_table_name(table, site.dialect)
             columns = ", ".join(dict.fromkeys(nullable))

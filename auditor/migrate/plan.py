@@ -7,7 +7,8 @@ whose lookup no unique key covers (UPS101-104 check/update/delete-then-insert, U
 get_or_create) gets the key its lookup means, after which it can become one atomic upsert. The rows to keep are the most
 recent per key, by the `keep-newest-by` columns the table has (default `updated_at`,
 then `created_at`), then the primary key, all descending; rows whose key holds a NULL are never duplicates (NULLs
-are distinct in a unique key) and are left alone.
+are distinct in a unique key) and are left alone, except for UPS010, whose fix is a key under
+which they are (PostgreSQL NULLS NOT DISTINCT; on SQLite a partial index for the NULL rows).
 """
 
 from __future__ import annotations
@@ -37,10 +38,22 @@ class KeyMigration:
     # (table, column) of every single-column foreign key that references the primary key,
     # from the catalog (the PostgreSQL migration finds them in pg_constraint at run time)
     children: tuple[tuple[Table, str], ...] = ()
+    # How rows whose key holds NULL are treated (UPS010): "distinct" (never duplicates: the
+    # default), "not-distinct" (PostgreSQL 15+ NULLS NOT DISTINCT: NULL equals NULL), or
+    # "partial" (SQLite: a unique index over the other columns WHERE the nullable ones are NULL).
+    null_handling: str = "distinct"
 
     @property
     def slug(self) -> str:
-        return f"add_unique_{self.table.name.name}_{'_'.join(self.columns)}"
+        suffix = {"distinct": "", "not-distinct": "_nulls_not_distinct", "partial": "_where_null"}[self.null_handling]
+        return f"add_unique_{self.table.name.name}_{'_'.join(self.columns)}{suffix}"
+
+    @property
+    def index_columns(self) -> tuple[str, ...]:
+        """The columns the new index is on (the partial index leaves out the NULL ones)."""
+        if self.null_handling == "partial":
+            return tuple(c for c in self.columns if c not in self.nullable_columns)
+        return self.columns
 
 
 @dataclass
@@ -49,9 +62,25 @@ class MigrationPlan:
     skipped: list[tuple[Location, str]] = field(default_factory=list)  # findings no migration can fix, and why
 
 
-def key_name(table: Table, columns: tuple[str, ...]) -> str:
+def key_name(table: Table, columns: tuple[str, ...], suffix: str = "key") -> str:
     """PostgreSQL's own default name for such a key (`<table>_<cols>_key`), 63 bytes at most."""
-    return "_".join([table.name.name, *columns, "key"])[:63]
+    return "_".join([table.name.name, *columns, suffix])[:63]
+
+
+def _null_key(result: AuditResult, finding, sites: dict) -> tuple[Table, tuple[str, ...], str] | str | None:
+    """UPS010: (table, the arbiter key's columns, null handling) for the key that makes NULL
+    keys conflict; a reason when the dialect has no such key."""
+    site = sites.get(finding.location)
+    table = result.catalog.lookup(site.statement.table) if site else None
+    if site is None or table is None or site.statement.conflict is None:
+        return None
+    columns = key_columns(site.statement)
+    nullable = [c for c in columns if (col := table.columns.get(c)) is None or col.nullable]
+    if site.dialect == POSTGRES:
+        return table, columns, "not-distinct"
+    if site.dialect == SQLITE and len(nullable) < len(columns):
+        return table, columns, "partial"
+    return f"make {', '.join(nullable)} NOT NULL by hand (backfill the NULLs first): {site.dialect} has no NULLS NOT DISTINCT key"
 
 
 # Idiom rules whose fix is a unique key on the lookup when none covers it.
@@ -76,20 +105,27 @@ def plan_migrations(result: AuditResult) -> MigrationPlan:
     idioms = {site.location: site for site in result.idiom_sites}
     planned: dict[tuple, KeyMigration] = {}
 
-    def add(location: Location, table: Table, columns: tuple[str, ...], dialect: str) -> None:
-        identity = (table.name, frozenset(columns))
+    def add(location: Location, table: Table, columns: tuple[str, ...], dialect: str, nulls: str = "distinct") -> None:
+        identity = (table.name, frozenset(columns), nulls)
         if identity in planned:
             existing = planned[identity]
             planned[identity] = KeyMigration(**{**existing.__dict__, "reasons": existing.reasons + (location,)})
             return
         migration = key_migration(result.catalog, table, columns, dialect, (location,),
-                                  result.config.keep_newest_by, result.config.archive_table)
+                                  result.config.keep_newest_by, result.config.archive_table, nulls)
         if isinstance(migration, str):
             plan.skipped.append((location, migration))
         else:
             planned[identity] = migration
 
     for finding in result.findings:
+        if finding.rule == "UPS010":
+            needed = _null_key(result, finding, sites)
+            if isinstance(needed, str):
+                plan.skipped.append((finding.location, needed))
+            elif needed is not None:
+                add(finding.location, needed[0], needed[1], sites[finding.location].dialect, needed[2])
+            continue
         if finding.rule in LOOKUP_KEY_RULES:
             needed = _lookup_key(result, finding, idioms)
             if isinstance(needed, str):
@@ -118,7 +154,7 @@ def plan_migrations(result: AuditResult) -> MigrationPlan:
 
 def key_migration(
     catalog: Catalog, table: Table, columns: tuple[str, ...], dialect: str, reasons: tuple[Location, ...],
-    newest_by: tuple[str, ...] = ORDER_PREFERENCE, archive: str = "{table}_dedup_archive",
+    newest_by: tuple[str, ...] = ORDER_PREFERENCE, archive: str = "{table}_dedup_archive", nulls: str = "distinct",
 ) -> KeyMigration | str:
     """Everything the migration adding `columns` as a unique key of `table` needs; or why it
     cannot be generated (then the finding is listed as a manual fix)."""
@@ -138,13 +174,14 @@ def key_migration(
         dialect=dialect,
         table=table,
         columns=columns,
-        key_name=key_name(table, columns),
+        key_name=key_name(table, columns, {"distinct": "key", "not-distinct": "nnd_key", "partial": "null_key"}[nulls]),
         archive_name=archive.replace("{table}", table.name.name)[:63],
         primary_key=pk,
         order_by=tuple(c for c in newest_by if c in table.columns and c != pk) + (pk,),
         nullable_columns=tuple(c for c in columns if (col := table.columns.get(c)) is None or col.nullable),
         reasons=reasons,
         children=children,
+        null_handling=nulls,
     )
 
 

@@ -51,7 +51,32 @@ def context(m: KeyMigration) -> dict:
         "pk_literal": sql_string(m.primary_key),
         "key_name_literal": sql_string(m.key_name),
         "children": [(quote(child.name.name, d), quote(column, d)) for child, column in m.children],
+        "null_handling": m.null_handling,
+        # Which rows can be duplicates of each other, grouped by which columns, and the index
+        # that stops them: NULLs are distinct by default, equal under NULLS NOT DISTINCT, and
+        # the partial index covers only the rows whose nullable columns are NULL.
+        "dedupe_where": _dedupe_where(m),
+        "partition_sql": [quote(c, d) for c in m.index_columns],
+        "index_columns_sql": [quote(c, d) for c in m.index_columns],
+        "index_suffix": _index_suffix(m),
     }
+
+
+def _dedupe_where(m: KeyMigration) -> str:
+    d = m.dialect
+    if m.null_handling == "not-distinct":
+        return "TRUE"
+    if m.null_handling == "partial":
+        return " AND ".join(f"{quote(c, d)} IS NULL" for c in m.nullable_columns)
+    return " AND ".join(f"{quote(c, d)} IS NOT NULL" for c in m.columns)
+
+
+def _index_suffix(m: KeyMigration) -> str:
+    if m.null_handling == "not-distinct":
+        return " NULLS NOT DISTINCT"
+    if m.null_handling == "partial":
+        return " WHERE " + " AND ".join(f"{quote(c, m.dialect)} IS NULL" for c in m.nullable_columns)
+    return ""
 
 
 def render_sql(m: KeyMigration) -> str:
