@@ -10,7 +10,8 @@ import sys
 import time
 
 TABLES = 150
-SCHEMA = "\n".join(f"CREATE TABLE t{i} (id bigserial PRIMARY KEY, k int, v text);" for i in range(TABLES))
+# k NOT NULL: once a run has written a table's key, no NULLS NOT DISTINCT key (UPS010) follows.
+SCHEMA = "\n".join(f"CREATE TABLE t{i} (id bigserial PRIMARY KEY, k int NOT NULL, v text);" for i in range(TABLES))
 CODE = "import psycopg\n" + "\n".join(
     f'cur.execute("INSERT INTO t{i} (k, v) VALUES (%s, %s) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v")' for i in range(TABLES)
 )

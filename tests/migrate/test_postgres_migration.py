@@ -145,9 +145,13 @@ def test_running_it_again_changes_nothing_and_migrate_does_not_repeat_itself(pop
     assert snapshot(url) == before
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM avatar_configurations_dedup_archive").fetchone() == archived
-    # a second `migrate` finds the key in the new file and writes nothing
+    # a second `migrate` finds the key in the new file and does not write it again; user_id is
+    # nullable, so now that the key exists UPS010 applies and its NULLS NOT DISTINCT key is next
     assert main(["migrate", str(project), "--no-cache"]) == 0
-    assert sorted(p.name for p in (project / "migrations").glob("*.sql")) == ["001_schema.sql", migration.name]
+    names = sorted(p.name for p in (project / "migrations").glob("*.sql"))
+    assert names == ["001_schema.sql", migration.name, "003_add_unique_avatar_configurations_user_id_nulls_not_distinct.sql"]
+    assert main(["migrate", str(project), "--no-cache"]) == 0  # and then nothing more
+    assert sorted(p.name for p in (project / "migrations").glob("*.sql")) == names
 
 
 def test_an_invalid_index_from_a_failed_build_is_cleaned_up(populated):
