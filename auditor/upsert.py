@@ -197,6 +197,8 @@ def _cache_key(executor: "Executor", table: str, conflict: Sequence[str]) -> tup
 
 
 def _already_checked(cache_key: tuple) -> bool:
+    if cache_key[0] is None:  # a database we cannot name is checked every time
+        return False
     with _checked_lock:
         return cache_key in _checked
 
@@ -208,8 +210,9 @@ def _judge(cache_key: tuple, keys: list[set[str]] | None, table: str, conflict: 
     if not any(k == cache_key[-1] for k in keys):
         found = "; its unique keys are " + ", ".join("(" + ", ".join(sorted(k)) + ")" for k in keys) if keys else "; it has no unique key"
         raise MissingUniqueKey(table, conflict, found)
-    with _checked_lock:
-        _checked.add(cache_key)
+    if cache_key[0] is not None:
+        with _checked_lock:
+            _checked.add(cache_key)
 
 
 # --- connections ----------------------------------------------------------------------
@@ -222,7 +225,10 @@ class Executor:
     dialect: str
     placeholder: Callable[[int], str]
     run: Callable[[str, Sequence], Any]  # rows as [{column: value}] (awaitable for asyncio drivers)
-    identity: tuple  # which database: the key check is cached per database
+    # Which database: the key check is cached per database. None when the connection cannot
+    # say (an in-memory SQLite database): never by id(), which Python reuses for a new
+    # connection once the old one is gone, so a check could be skipped for another database.
+    identity: tuple | None
 
 
 def _dicts(description: Sequence | None, rows: Iterable[Sequence]) -> list[dict]:
@@ -243,7 +249,14 @@ def _dbapi_identity(connection: Any, dialect: str) -> tuple:
         return (info.host, info.port, info.dbname)
     if dialect == MYSQL:
         return (getattr(connection, "host", None), getattr(connection, "port", None), getattr(connection, "db", None))
-    return (id(connection),)  # sqlite3 does not say which file it opened
+    return _sqlite_file(connection)
+
+
+def _sqlite_file(connection: Any) -> tuple | None:
+    """The file a sqlite3 connection's main database is; None for an in-memory one."""
+    rows = connection.execute("PRAGMA database_list").fetchall()
+    path = next((row[2] for row in rows if row[1] == "main"), "")
+    return ("sqlite", path) if path else None
 
 
 def dbapi_executor(conn: Any) -> Executor:
@@ -273,7 +286,7 @@ def sqlalchemy_executor(conn: Any) -> Executor:
         return [dict(r._mapping) for r in result] if result.returns_rows else []
 
     url = getattr(getattr(bind, "engine", bind), "url", None)
-    identity = (url.host, url.port, url.database) if url is not None else (id(bind),)
+    identity = (url.host, url.port, url.database) if url is not None and (url.host or url.database) else None
     return Executor(dialect, placeholder, run, identity)
 
 
@@ -314,7 +327,7 @@ def asyncpg_executor(conn: Any) -> Executor:
         return [dict(r) for r in await conn.fetch(sql, *params)]
 
     params = getattr(conn, "_params", None)
-    identity = (getattr(conn, "_addr", None), getattr(params, "database", None)) if params else (id(conn),)
+    identity = (getattr(conn, "_addr", None), getattr(params, "database", None)) if params else None
     return Executor(POSTGRES, lambda n: f"${n + 1}", run, identity)
 
 
@@ -326,7 +339,7 @@ def aiosqlite_executor(conn: Any) -> Executor:
         finally:
             await cursor.close()
 
-    return Executor(SQLITE, lambda n: "?", run, (id(conn),))
+    return Executor(SQLITE, lambda n: "?", run, None)  # its sqlite3 connection lives in another thread
 
 
 def async_executor_for(conn: Any) -> Executor:

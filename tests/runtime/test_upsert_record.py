@@ -270,3 +270,25 @@ def test_django_connection_with_a_model(backend, request, tmp_path):
     run = subprocess.run([sys.executable, "-c", DJANGO_SCRIPT % {"database": database}], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "refused: upsert_record: (owner_id) is not a unique key of table demo_visit" in run.stdout
+
+
+def test_a_new_sqlite_connection_is_checked_even_where_an_old_one_was(tmp_path):
+    """Python reuses a closed connection's id() for the next one: the key check must follow the
+    database file, not the id, or a database without the key would skip it."""
+    keyed, plain = tmp_path / "keyed.db", tmp_path / "plain.db"
+    for path, ddl in ((keyed, "UNIQUE (user_id)"), (plain, "CHECK (1)")):
+        with sqlite3.connect(path) as conn:
+            conn.execute(f"CREATE TABLE prefs (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, theme TEXT, {ddl})")
+    reused = 0
+    for _ in range(20):
+        good = sqlite3.connect(keyed)
+        upsert_record(good, "prefs", {"user_id": 1, "theme": "dark"}, conflict=["user_id"])
+        old_id = id(good)
+        good.close()
+        del good
+        bad = sqlite3.connect(plain)
+        reused += id(bad) == old_id
+        with pytest.raises(MissingUniqueKey, match="prefs"):
+            upsert_record(bad, "prefs", {"user_id": 1, "theme": "dark"}, conflict=["user_id"])
+        bad.close()
+    assert reused  # the situation really arose

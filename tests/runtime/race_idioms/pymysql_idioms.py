@@ -1,0 +1,50 @@
+"""Ways application code saves "the avatar of user N" in MariaDB/MySQL (PyMySQL), one idiom per function.
+
+Every function but the last is the read-then-write shape that races: two requests for the same
+user can both take the "insert" branch. upsert_record_save is the fix. The runtime tests in
+tests/runtime/test_race_idioms.py run these against a real MariaDB database; the static auditor
+reads this module as ordinary application code.
+"""
+
+import pymysql
+
+from auditor.upsert import upsert_record
+
+
+def check_then_insert(conn, user_id, persona):
+    cur = conn.cursor()
+    cur.execute("SELECT id FROM avatars WHERE user_id = %s", (user_id,))
+    if cur.fetchone() is None:
+        cur.execute("INSERT INTO avatars (user_id, persona) VALUES (%s, %s)", (user_id, persona))
+    else:
+        cur.execute("UPDATE avatars SET persona = %s WHERE user_id = %s", (persona, user_id))
+    conn.commit()
+
+
+def update_then_insert(conn, user_id, persona):
+    cur = conn.cursor()
+    cur.execute("UPDATE avatars SET persona = %s WHERE user_id = %s", (persona, user_id))
+    if cur.rowcount == 0:
+        cur.execute("INSERT INTO avatars (user_id, persona) VALUES (%s, %s)", (user_id, persona))
+    conn.commit()
+
+
+def insert_except_integrity_error(conn, user_id, persona):
+    cur = conn.cursor()
+    try:
+        cur.execute("INSERT INTO avatars (user_id, persona) VALUES (%s, %s)", (user_id, persona))
+    except pymysql.IntegrityError:
+        cur.execute("UPDATE avatars SET persona = %s WHERE user_id = %s", (persona, user_id))
+    conn.commit()
+
+
+def delete_then_insert(conn, user_id, persona):
+    cur = conn.cursor()
+    cur.execute("DELETE FROM avatars WHERE user_id = %s", (user_id,))
+    cur.execute("INSERT INTO avatars (user_id, persona) VALUES (%s, %s)", (user_id, persona))
+    conn.commit()
+
+
+def upsert_record_save(conn, user_id, persona):
+    upsert_record(conn, "avatars", {"user_id": user_id, "persona": persona}, conflict=["user_id"])
+    conn.commit()
