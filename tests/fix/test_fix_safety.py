@@ -37,7 +37,7 @@ def save(conn, user_id, persona):
     if cur.rowcount == 0:
         cur.execute("INSERT INTO avatars (user_id, persona) VALUES (%s, %s)", (user_id, persona))
 '''
-FILES = 120
+FILES = 60
 
 
 def many_idioms(root: Path) -> Path:
