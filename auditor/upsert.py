@@ -247,8 +247,14 @@ def _dbapi_identity(connection: Any, dialect: str) -> tuple:
     info = getattr(connection, "info", None)
     if dialect == POSTGRES and info is not None:  # psycopg 3 and psycopg2 >= 2.8
         return (info.host, info.port, info.dbname)
-    if dialect == MYSQL:
-        return (getattr(connection, "host", None), getattr(connection, "port", None), getattr(connection, "db", None))
+    if dialect == MYSQL and hasattr(connection, "host"):  # PyMySQL
+        return (connection.host, connection.port, connection.db)
+    if dialect == MYSQL:  # mysqlclient keeps no such attributes: ask the server
+        cursor = connection.cursor()
+        cursor.execute("SELECT @@hostname, @@port, DATABASE()")
+        identity = tuple(cursor.fetchone())
+        cursor.close()
+        return identity
     return _sqlite_file(connection)
 
 

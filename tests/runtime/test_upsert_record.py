@@ -57,7 +57,7 @@ class Database:
         return rows
 
 
-@pytest.fixture(params=["sqlite", "postgres", "psycopg2", "mysql"])
+@pytest.fixture(params=["sqlite", "postgres", "psycopg2", "mysql", "mysqlclient"])
 def database(request, tmp_path):
     if request.param == "sqlite":
         path = tmp_path / "db.sqlite"
@@ -70,6 +70,9 @@ def database(request, tmp_path):
         url = request.getfixturevalue("pg_database")
         return Database("postgres", lambda: psycopg2.connect(url))
     params = request.getfixturevalue("mariadb_database")
+    if request.param == "mysqlclient":  # needs the MariaDB client headers to build: scripts/bootstrap installs them if it can
+        mysqldb = pytest.importorskip("MySQLdb")
+        return Database("mysql", lambda: mysqldb.connect(**params))
     return Database("mysql", lambda: pymysql.connect(**params))
 
 
