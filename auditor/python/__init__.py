@@ -105,7 +105,7 @@ class Extractor:
         self.index.register(info)
         driver = module_driver(source.text)
         calls = execute_calls(tree, source.text, info, self.folder, driver, self.sinks)
-        return calls, find_idioms(tree, source.text, info, self.folder, driver), []
+        return calls, find_idioms(tree, source.text, info, calls, driver), []
 
 
 # Worker processes keep one Extractor each (set up by the pool's initializer).

@@ -63,13 +63,26 @@ def spans_hit(node: ast.AST, hits: list[int]) -> bool:
     return i < len(hits) and hits[i] <= (node.end_lineno or node.lineno)
 
 
-Candidate = tuple[ast.Call, "ast.AST | None", bool]  # (call, enclosing function, its row is read unguarded)
+class RowReads:
+    """Which calls of one statement have their returned row read unguarded; worked out only
+    when asked (for SQL with RETURNING), since most statements never need it."""
+
+    def __init__(self, statement: ast.stmt, following: ast.stmt | None):
+        self.statement, self.following, self._ids = statement, following, None
+
+    def __contains__(self, call: ast.Call) -> bool:
+        if self._ids is None:
+            self._ids = unguarded_row_reads(self.statement, self.following) if isinstance(self.statement, _SIMPLE) else set()
+        return id(call) in self._ids
 
 
-def _calls_in(node: ast.AST, function: ast.AST | None, row_read: set[int]) -> Iterator[Candidate]:
+Candidate = tuple[ast.Call, "ast.AST | None", RowReads]  # (call, enclosing function, its statement's row reads)
+
+
+def _calls_in(node: ast.AST, function: ast.AST | None, row_reads: RowReads) -> Iterator[Candidate]:
     for child in ast.walk(node):
         if isinstance(child, ast.Call):
-            yield child, function, id(child) in row_read
+            yield child, function, row_reads
 
 
 def candidate_calls(tree: ast.Module, hits: list[int]) -> Iterator[Candidate]:
@@ -82,7 +95,7 @@ def candidate_calls(tree: ast.Module, hits: list[int]) -> Iterator[Candidate]:
                 continue
             inner = statement if isinstance(statement, _FUNCTIONS) else function
             following = statements[index + 1] if index + 1 < len(statements) else None
-            row_read = unguarded_row_reads(statement, following) if isinstance(statement, _SIMPLE) else set()
+            row_reads = RowReads(statement, following)
             for _field, value in ast.iter_fields(statement):
                 if isinstance(value, list):
                     bodies = [v for v in value if isinstance(v, (ast.stmt, ast.excepthandler, ast.match_case))]
@@ -90,9 +103,9 @@ def candidate_calls(tree: ast.Module, hits: list[int]) -> Iterator[Candidate]:
                         yield from block(bodies, inner)
                     for v in value:
                         if isinstance(v, ast.expr):
-                            yield from _calls_in(v, inner, row_read)
+                            yield from _calls_in(v, inner, row_reads)
                 elif isinstance(value, ast.expr):
-                    yield from _calls_in(value, inner, row_read)
+                    yield from _calls_in(value, inner, row_reads)
 
     yield from block(tree.body, None)
 
@@ -195,7 +208,7 @@ def execute_calls(
             return None
         return scopes.get(id(function)) or scopes.setdefault(id(function), Scope.of_function(function))
 
-    for node, function, row_read in candidate_calls(tree, hit_lines(source, sinks)):
+    for node, function, row_reads in candidate_calls(tree, hit_lines(source, sinks)):
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
         here = location(module, node)
@@ -241,6 +254,7 @@ def execute_calls(
             continue
         if isinstance(result, Folded):
             origin = location(result.module, result.node) if result.via_name else None
+            row_read = "RETURNING" in result.value.upper() and node in row_reads  # only RETURNING hands back a row
             calls.append(SqlCall(here, api, result.value, origin=origin, driver=driver, row_read=row_read))
         else:
             calls.append(SqlCall(here, api, None, unresolved_reason=result.reason, driver=driver))

@@ -17,20 +17,23 @@ from auditor.walk import Exclusion, walk_files
 
 # Two stages: a fast scan for the names, then only on a hit the call syntax, so that
 # `prefetch_related`, `executor` or `fetchall()` alone do not cost a parse.
-# ORM idioms (get_or_create, session.merge/add, Model.objects.create) count too.
-_NAMES = re.compile(rb"execute|fetch|mogrify|bulk_create|_or_create|ession|objects|upsert_record")
+_NAMES = re.compile(rb"execute|fetch|mogrify|bulk_create|upsert_record")
 _CALLS = re.compile(
     rb"\.(?:execute|executemany|executescript|fetch|fetchrow|fetchval|mogrify|exec_driver_sql|bulk_create)\s*\("
     rb"|\b(?:execute|execute_values|execute_batch|a?upsert_record)\s*\("
-    rb"|\.a?(?:get|update)_or_create\s*\(|ession\w*\.(?:merge|add)\s*\(|\.objects\.a?create\s*\("
 )
+# ORM idioms (get_or_create, session.merge/add, Model.objects.create) need no execute call:
+# plain substring tests, far cheaper than widening the regexes above.
+ORM_NEEDLES = (b"_or_create(", b"session.add(", b"session.merge(", b".objects.create(", b".objects.acreate(")
 
 
 def may_hold_execute_call(data: bytes, sink_names: re.Pattern[bytes] | None = None) -> bool:
     """The byte pre-filter: can this file contain an execute-like (or sink) call at all?"""
     if sink_names is not None and sink_names.search(data):
         return True
-    return _NAMES.search(data) is not None and _CALLS.search(data) is not None
+    if _NAMES.search(data) is not None and _CALLS.search(data) is not None:
+        return True
+    return any(needle in data for needle in ORM_NEEDLES)
 
 
 def python_files(root: Path, excluded: Exclusion | None = None) -> list[Path]:

@@ -29,7 +29,7 @@ from typing import Iterator
 
 from auditor.model import Location
 from auditor.python.calls import matching_lines, spans_hit
-from auditor.python.constants import ConstantFolder, Scope
+from auditor.python.constants import Scope
 from auditor.python.modules import ModuleInfo
 from auditor.python.operations import (
     DELETE,
@@ -46,12 +46,15 @@ from auditor.python.operations import (
     operation,
     select_sql,
 )
-from auditor.sites import IdiomCall, IdiomKind
+from auditor.sites import IdiomCall, IdiomKind, SqlCall
 
-# Lines worth a look; a function is analysed only if one of its lines matches.
-IDIOM_HINT = re.compile(r"execute|fetch|objects|session|Session|get_or_create|update_or_create|get_or_none")
+# Every idiom writes a row: a function is analysed only if one of its lines inserts (an
+# execute call whose SQL is an INSERT, an ORM create/add) or is a one-call idiom.
+WRITE_HINT = re.compile(r"\.(?:a?create|add|a?get_or_create|a?update_or_create|merge)\s*\(")
+INSERT_SQL = re.compile(r"^\s*(?:\(\s*)?INSERT\b", re.I)
 
 GET_OR_CREATE = {"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"}
+SINGLE_CALLS = GET_OR_CREATE | {"merge"}
 ROW_FETCHES = {"fetchone", "fetchall", "fetchrow", "fetchval", "fetch", "first", "one_or_none", "scalar", "scalar_one_or_none", "all", "fetchmany"}
 MISSING_ERRORS = ("DoesNotExist", "ObjectDoesNotExist", "NoResultFound")
 INTEGRITY_ERRORS = ("IntegrityError", "UniqueViolation")
@@ -143,16 +146,23 @@ def _is_empty_test(node: ast.expr) -> bool | None:
 class FunctionIdioms:
     """The idioms in one function."""
 
-    def __init__(self, function: ast.AST, module: ModuleInfo, folder: ConstantFolder, driver: str | None):
-        self.function, self.module, self.folder, self.driver = function, module, folder, driver
-        self.scope = Scope.of_function(function)
+    def __init__(self, function: ast.AST, module: ModuleInfo, known_sql: dict, driver: str | None):
+        self.function, self.module, self.known_sql, self.driver = function, module, known_sql, driver
+        self._scope: Scope | None = None
         self._ops: dict[int, Operation | None] = {}
+
+    @property
+    def scope(self) -> Scope:
+        """Built only when needed (a merge of a local): it walks the whole function."""
+        if self._scope is None:
+            self._scope = Scope.of_function(self.function)
+        return self._scope
 
     # -- what calls do -------------------------------------------------------------
 
     def op(self, call: ast.Call) -> Operation | None:
         if id(call) not in self._ops:
-            self._ops[id(call)] = operation(call, self.module, self.folder, self.scope)
+            self._ops[id(call)] = operation(call, self.known_sql)
         return self._ops[id(call)]
 
     def ops_in(self, node: ast.AST, kinds: tuple[str, ...]) -> list[Operation]:
@@ -178,22 +188,27 @@ class FunctionIdioms:
     # -- shapes ----------------------------------------------------------------------
 
     def find(self) -> Iterator[IdiomCall]:
+        nodes = list(_walk_local(self.function))
+        calls = [n for n in nodes if isinstance(n, ast.Call)]
+        for call in calls:
+            single = self._single_call(call) if _call_name(call) in SINGLE_CALLS else None
+            if single:
+                yield single
+        # Every other idiom ends in an insert: most functions have none, and are done here.
+        if not any((op := self.op(c)) is not None and op.kind == INSERT for c in calls):
+            return
         seen: set[int] = set()  # an insert belongs to one idiom
         for block in _blocks(self.function):
             for found in (*self._guarded(block), *self._delete_then_insert(block)):
                 if id(found[1].node) not in seen:
                     seen.add(id(found[1].node))
                     yield found[0]
-        for node in _walk_local(self.function):
+        for node in nodes:
             if isinstance(node, ast.Try):
                 for found in self._try_idioms(node):
                     if id(found[1].node) not in seen:
                         seen.add(id(found[1].node))
                         yield found[0]
-            elif isinstance(node, ast.Call):
-                single = self._single_call(node)
-                if single:
-                    yield single
 
     def _guarded(self, block: list[ast.stmt]) -> Iterator[tuple[IdiomCall, Operation]]:
         """check-then-insert and update-then-insert: a guard, then `if <nothing found>: insert`."""
@@ -341,11 +356,14 @@ def _checks_unique_code(handler: ast.excepthandler) -> bool:
     return any(isinstance(n, ast.Constant) and n.value in ("23505", 1062, "1062") for n in ast.walk(handler))
 
 
-def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, folder: ConstantFolder, driver: str | None) -> list[IdiomCall]:
-    hits = matching_lines(IDIOM_HINT, source)
+def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: list[SqlCall], driver: str | None) -> list[IdiomCall]:
+    """The idioms of one module; `sql_calls` are its execute calls with their SQL already folded."""
+    known_sql = {(c.location.line, c.location.column): c.sql for c in sql_calls}
+    inserts = {c.location.line for c in sql_calls if c.sql and INSERT_SQL.match(c.sql)}
+    hits = sorted(inserts.union(matching_lines(WRITE_HINT, source)))
     if not hits:
         return []
     found: list[IdiomCall] = []
     for function in _functions(tree.body, hits):
-        found.extend(FunctionIdioms(function, module, folder, driver).find())
+        found.extend(FunctionIdioms(function, module, known_sql, driver).find())
     return sorted(found, key=lambda i: (i.location.line, i.location.column))

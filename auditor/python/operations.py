@@ -21,9 +21,9 @@ import ast
 import re
 from dataclasses import dataclass
 
-from auditor.python.calls import EXECUTE_NAMES, sql_argument
-from auditor.python.constants import ConstantFolder, Folded, Scope
-from auditor.python.modules import ModuleInfo
+from typing import Mapping
+
+from auditor.python.calls import EXECUTE_NAMES
 
 READ, INSERT, UPDATE, DELETE = "read", "insert", "update", "delete"
 
@@ -276,27 +276,33 @@ def _peewee(call: ast.Call) -> Operation | None:
     return None
 
 
-def raw_sql_operation(call: ast.Call, module: ModuleInfo, folder: ConstantFolder, scope: Scope | None) -> Operation | None:
+def raw_sql_operation(call: ast.Call, known_sql: Mapping[tuple[int, int], str | None]) -> Operation | None:
+    """An execute call by its SQL, as the execute-call extractor already folded it (keyed by
+    the call's line and 1-based column): no second folding, no scope to build."""
     name = _call_name(call)
-    if name not in EXECUTE_NAMES:
+    sql = known_sql.get((call.lineno, call.col_offset + 1)) if name in EXECUTE_NAMES else None
+    if sql is None:
         return None
-    argument = sql_argument(call, name)
-    if argument is None:
-        return None
-    folded = folder.fold(argument, module, scope)
-    if not isinstance(folded, Folded):
-        return None
-    word = _FIRST_WORD.match(folded.value)
+    word = _FIRST_WORD.match(sql)
     if word is None or word[1].upper() == "WITH":
         return None
     kind = {"SELECT": READ, "INSERT": INSERT, "UPDATE": UPDATE, "DELETE": DELETE}[word[1].upper()]
-    return Operation(kind, folded.value, call, name)
+    return Operation(kind, sql, call, name)
 
 
-def operation(call: ast.Call, module: ModuleInfo, folder: ConstantFolder, scope: Scope | None) -> Operation | None:
+# The last called name of every call this module recognises: anything else is skipped at once.
+OPERATION_NAMES = (
+    EXECUTE_NAMES | DJANGO_READS | SQLALCHEMY_READS | SESSION_READS
+    | {"create", "acreate", "add", "update", "aupdate", "delete", "adelete", "get_or_none"}
+)
+
+
+def operation(call: ast.Call, known_sql: Mapping[tuple[int, int], str | None]) -> Operation | None:
     """What one call does to rows, if it is a call we know."""
+    if _call_name(call) not in OPERATION_NAMES:
+        return None
     return (
-        raw_sql_operation(call, module, folder, scope)
+        raw_sql_operation(call, known_sql)
         or _django(call)
         or _sqlalchemy_query(call)
         or _sqlalchemy_session(call)
