@@ -46,7 +46,7 @@ def bulk_create_sql(call: ast.Call) -> str | None:
     table = f'"<model:{model}>"'
     column = lambda field: f'"<field:{model}.{field}>"'  # noqa: E731
     if _true(arguments.get("ignore_conflicts")):
-        return f"INSERT OR IGNORE INTO {table} DEFAULT VALUES"
+        return f'INSERT OR IGNORE INTO {table} "<values:{model}>"'
     unique = _fields(arguments.get("unique_fields"), "unique_fields") if "unique_fields" in arguments else []
     update = _fields(arguments.get("update_fields"), "update_fields")
     columns = list(dict.fromkeys(unique + update))

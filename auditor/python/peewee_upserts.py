@@ -53,7 +53,7 @@ def peewee_upsert_sql(execute: ast.Call, scope: Scope | None) -> str | None:
     methods = {c.func.attr: c for c in chain[1:] if isinstance(c.func, ast.Attribute)}
     table = f'"<model:{model}>"'
     columns = [_field(ast.Constant(k.arg), model) for k in root.keywords if k.arg]
-    values = f"({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})" if columns else "DEFAULT VALUES"
+    values = f"({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})" if columns else f'"<values:{model}>"'
     conflict = methods.get("on_conflict")
     action = _action(conflict)
     if root.func.attr.startswith("replace") or "on_conflict_replace" in methods or action == "REPLACE":

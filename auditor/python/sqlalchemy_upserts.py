@@ -22,7 +22,11 @@ INSERT_BUILDERS = {"insert", "pg_insert", "sqlite_insert", "mysql_insert"}
 # prefix_with(...) texts that make an INSERT an upsert of sorts, and the SQL they give.
 PREFIXES = {"OR REPLACE": "INSERT OR REPLACE INTO", "OR IGNORE": "INSERT OR IGNORE INTO", "IGNORE": "INSERT IGNORE INTO"}
 COMPARISONS = {ast.Eq: "=", ast.NotEq: "<>", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
-MODEL_PLACEHOLDER = re.compile(r'"<(?P<kind>model|field):(?P<name>[A-Za-z_][\w.]*)>"')
+MODEL_PLACEHOLDER = re.compile(r'"<(?P<kind>model|field|values):(?P<name>[A-Za-z_][\w.]*)>"')
+# `"<values:Model>"` stands for the row an ORM bulk insert writes when the code does not say
+# which fields: every column but a generated primary key (the schema readers list them under
+# "Model.*"), as `(a, b) VALUES (?, ?)`; DEFAULT VALUES when the reader does not know them.
+WRITABLE = "*"
 
 
 class NotAnUpsert(Exception):
@@ -196,6 +200,9 @@ def resolve_models(sql: str, tables: dict[str, str], columns: dict[str, str] | N
     def name(match) -> str:
         if match["kind"] == "model":
             return tables[match["name"]]
+        if match["kind"] == "values":
+            written = columns.get(f"{match['name']}.{WRITABLE}")
+            return f"({written}) VALUES ({', '.join('?' for _ in written.split(', '))})" if written else "DEFAULT VALUES"
         return columns.get(match["name"], '"' + match["name"].split(".")[-1] + '"')
 
     return MODEL_PLACEHOLDER.sub(name, sql), None

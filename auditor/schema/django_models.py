@@ -35,7 +35,7 @@ NEEDLES = (b"django.db",)
 # In a models/ package, a module-level class with a base whose name ends in "Model": this
 # skips Django's own django/db/models/ package. (Every models.py is read.)
 MODEL_CLASS = re.compile(rb"^class \w+\([^)]*Model\b", re.M)
-FIELD_SUFFIXES = ("Field", "ForeignKey")
+FIELD_SUFFIXES = ("Field", "ForeignKey", "ParentalKey")  # ParentalKey: django-modelcluster
 
 
 @dataclass
@@ -181,14 +181,22 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
             states.append((model, state))
     by_name = {state.name: state for _, state in states}
     for model, state in states:
-        statements = create_model_sql(state, dialect)
-        for f in state.fields.values():
-            if f.column is None:
-                statements += through_table(state, f, by_name.get(f.target.split(".")[-1]), dialect)[1]
+        try:
+            statements = create_model_sql(state, dialect)
+            for f in state.fields.values():
+                if f.column is None:
+                    statements += through_table(state, f, by_name.get(f.target.split(".")[-1]), dialect)[1]
+        except UnreadableSource as error:  # one model the reader cannot place must not hide the others
+            source.diagnostics.append(Diagnostic(model.module.relative, f"model {model.node.name} not read ({error}); its keys are not in the catalog", model.node.lineno, "schema-source-error"))
+            continue
         for sql in statements:
             source.emit(sql, model.module.relative, model.node.lineno)
         source.table_names[state.name] = quote(state.table, dialect)
         source.column_names.update({f"{state.name}.{f.name}": quote(f.column, dialect) for f in state.fields.values() if f.column})
+        # What a bulk insert of model objects writes: every column but the generated primary key.
+        source.column_names[f"{state.name}.*"] = ", ".join(
+            quote(f.column, dialect) for f in state.fields.values() if f.column and not f.kind.endswith("AutoField")
+        )
         if model.module.relative not in source.files:
             source.files.append(model.module.relative)
     return source

@@ -25,7 +25,7 @@ from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, keyword, last_name, value
 from auditor.schema.source import quote
 
-RELATIONS = {"ForeignKey", "OneToOneField"}
+RELATIONS = {"ForeignKey", "OneToOneField", "ParentalKey"}  # ParentalKey: django-modelcluster's ForeignKey
 TYPES = {
     "AutoField": "integer", "BigAutoField": "bigint", "SmallAutoField": "smallint", "IntegerField": "integer",
     "BigIntegerField": "bigint", "SmallIntegerField": "smallint", "PositiveIntegerField": "integer",
@@ -121,7 +121,7 @@ def default_table(app: str, model: str) -> str:
 
 def field_state(module: PythonModule, name: str, call: ast.Call) -> FieldState:
     kind = last_name(call_name(call)) or ""
-    if not kind.endswith(("Field", "ForeignKey")):
+    if not kind.endswith(("Field", "ForeignKey", "ParentalKey")):
         raise UnreadableSource(f"{kind or 'this'}(...) is not a Django field class")
     primary_key = bool(value(module, keyword(call, "primary_key"), False))
     if kind == "ManyToManyField":

@@ -165,6 +165,9 @@ def read_peewee_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
         table, columns = reader.names(module, node)
         source.table_names[node.name] = quote(table, dialect)
         source.column_names.update({f"{node.name}.{field}": quote(column, dialect) for field, column in columns.items()})
+        generated = {name for name, (_m, call) in reader.fields(module, node).items() if (last_name(call_name(call)) or "").endswith("AutoField")}
+        # What a bulk insert of model objects writes: every column but the generated primary key.
+        source.column_names[f"{node.name}.*"] = ", ".join(quote(c, dialect) for f, c in columns.items() if f not in generated)
         if module.relative not in source.files:
             source.files.append(module.relative)
     return source

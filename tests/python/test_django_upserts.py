@@ -73,3 +73,44 @@ def test_bulk_create_upserts_match_what_django_does(pg_database, tmp_path, capsy
     assert run.returncode == 0, run.stderr
     outcomes = [line for line in run.stdout.splitlines() if line.split(" ")[0] in ("save_preferences", "save_avatars", "import_avatars")]
     assert outcomes == ["save_preferences ok", "save_avatars 42P10", "import_avatars ok"]
+
+
+def test_ignore_conflicts_rows_do_not_write_the_generated_id(make_project):
+    """bulk_create(ignore_conflicts=True) writes model objects without their id: the row can
+    clash only on the model's other unique keys. One such key: UPS012 has nothing to say (it
+    did, counting the auto id as a second key: wagtail's renditions were a false positive).
+    A peewee model with two keys besides its id still gets UPS012."""
+    project = make_project({
+        "shop/models.py": """
+            from django.db import models
+
+            class Rendition(models.Model):
+                image_id = models.IntegerField()
+                spec = models.TextField()
+
+                class Meta:
+                    constraints = [models.UniqueConstraint(fields=["image_id", "spec"], name="rendition_uniq")]
+
+            def save_all(rows):
+                Rendition.objects.bulk_create(rows, ignore_conflicts=True)
+            """,
+        "stats.py": """
+            from peewee import CharField, IntegerField, Model
+
+            class Stat(Model):
+                key = CharField(unique=True)
+                slug = CharField(unique=True)
+                hits = IntegerField()
+
+            def record(rows):
+                Stat.insert_many(rows).on_conflict_ignore().execute()
+            """,
+        "pyproject.toml": '[tool.upsert-audit]\ndialect = "postgres"\n',
+    })
+    from auditor.config import load_config
+    from auditor.engine import run_audit
+
+    result = run_audit(load_config(project, cache=False))
+    assert [(f.rule, f.location.path) for f in result.findings if f.rule == "UPS012"] == [("UPS012", "stats.py")]
+    [django_site] = [s for s in result.sites if s.location.path == "shop/models.py"]
+    assert django_site.statement.columns == ("image_id", "spec")  # every column but the generated id

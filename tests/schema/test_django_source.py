@@ -128,3 +128,37 @@ def test_a_squashed_migration_stands_in_for_the_ones_it_replaces(tmp_path):
     assert source.diagnostics == []
     assert [f.split("/")[-1] for f in source.files] == ["0001_squashed_0002_more.py", "0003_after.py"]
     assert [n.name for n in catalog_from_source(source, "postgres").tables] == ["shop_item"]
+
+
+def test_one_model_the_reader_cannot_place_does_not_hide_the_others(make_project):
+    """A unique_together over a field the reader cannot place used to end the whole Django models
+    source with an internal error (wagtail's WorkflowTask); now that model alone is reported.
+    django-modelcluster's ParentalKey is read as the ForeignKey it is."""
+    project = make_project({
+        "flows/models.py": """
+            from django.db import models
+            from modelcluster.fields import ParentalKey
+
+            class Workflow(models.Model):
+                name = models.TextField(unique=True)
+
+            class WorkflowTask(models.Model):
+                workflow = ParentalKey(Workflow, on_delete=models.CASCADE)
+                task = models.IntegerField()
+
+                class Meta:
+                    unique_together = [("workflow", "task")]
+
+            class Odd(models.Model):
+                other = models.IntegerField()
+
+                class Meta:
+                    unique_together = [("ghost", "other")]  # no such field: this model alone is not read
+            """,
+    })
+    result = run_audit(load_config(project, cache=False))
+    tables = {str(name).split(".")[-1]: table for name, table in result.catalog.tables.items()}
+    assert {"flows_workflow", "flows_workflowtask"} <= set(tables)
+    assert any(k.element_set == {"workflow_id", "task"} for k in tables["flows_workflowtask"].unique_keys)
+    errors = [d for d in result.diagnostics if d.kind in ("schema-source-error", "internal-error")]
+    assert [(d.kind, "Odd" in d.message) for d in errors] == [("schema-source-error", True)]
