@@ -14,6 +14,18 @@ from auditor.findings import Evidence
 from auditor.model import Table, UniqueKey
 from auditor.sites import IdiomSite
 
+# The "Use instead" of every read-then-write idiom rule: one atomic call on the key.
+USE_UPSERT_RECORD = """
+One atomic statement on a unique key (add the key first if the table lacks it: `upsert-audit
+migrate`); `upsert-audit fix` writes it for you where it can prove the same row is written:
+
+```python
+from auditor.upsert import upsert_record
+
+upsert_record(conn, "avatars", {"user_id": user_id, "persona": persona}, conflict=["user_id"])
+```
+"""
+
 UNIQUE_VIOLATION = {
     "postgres": "23505 unique_violation",
     "sqlite": "UNIQUE constraint failed",

@@ -2,7 +2,7 @@
 
 from auditor.findings import FixSafety
 from auditor.model import Severity
-from auditor.races import key_list, race_evidence, race_outcome, upsert_fix
+from auditor.races import USE_UPSERT_RECORD, key_list, race_evidence, race_outcome, upsert_fix
 from auditor.rulebook import IdiomRule, Invalid, Valid, Violation
 from auditor.sites import IdiomKind
 
@@ -107,15 +107,7 @@ else:
     cur.execute("UPDATE avatars SET persona = %s WHERE user_id = %s", (persona, user_id))
 ```
 """
-    use_instead = """
-One atomic statement on a unique key (add the key first if the table lacks it):
-
-```python
-from auditor.upsert import upsert_record
-
-upsert_record(conn, "avatars", {"user_id": user_id, "persona": persona}, conflict=["user_id"])
-```
-"""
+    use_instead = USE_UPSERT_RECORD
 
     examples = (
         Invalid(NO_KEY, "", python=RAW, dialects=("postgres",), note="no key: two writers leave two rows"),

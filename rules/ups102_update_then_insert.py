@@ -2,7 +2,7 @@
 
 from auditor.findings import FixSafety
 from auditor.model import Severity
-from auditor.races import key_list, race_evidence, race_outcome, upsert_fix
+from auditor.races import USE_UPSERT_RECORD, key_list, race_evidence, race_outcome, upsert_fix
 from auditor.rulebook import IdiomRule, Invalid, Valid, Violation
 from auditor.sites import IdiomKind
 
@@ -81,11 +81,7 @@ if cur.rowcount == 0:
     cur.execute("INSERT INTO avatars (user_id, persona) VALUES (%s, %s)", (user_id, persona))
 ```
 """
-    use_instead = """
-```python
-upsert_record(conn, "avatars", {"user_id": user_id, "persona": persona}, conflict=["user_id"])
-```
-"""
+    use_instead = USE_UPSERT_RECORD
 
     examples = (
         Invalid(NO_KEY, "", python=RAW, dialects=("postgres",)),

@@ -4,7 +4,7 @@ from auditor.arbiter import covering_key
 from auditor.evidence import sql_table_name
 from auditor.findings import FixSafety
 from auditor.model import Severity
-from auditor.races import key_list, race_evidence, upsert_fix
+from auditor.races import USE_UPSERT_RECORD, key_list, race_evidence, upsert_fix
 from auditor.rulebook import IdiomRule, Invalid, Valid, Violation
 from auditor.sites import IdiomKind
 
@@ -70,11 +70,7 @@ except psycopg.IntegrityError:
     conn.execute("UPDATE avatars SET persona = %s WHERE user_id = %s", (persona, user_id))
 ```
 """
-    use_instead = """
-```python
-upsert_record(conn, "avatars", {"user_id": user_id, "persona": persona}, conflict=["user_id"])
-```
-"""
+    use_instead = USE_UPSERT_RECORD
 
     examples = (
         Invalid(KEYED, "", python=RAW, dialects=("postgres", "sqlite"), note="PostgreSQL: the UPDATE fails with 25P02"),

@@ -2,7 +2,7 @@
 
 from auditor.findings import FixSafety
 from auditor.model import Severity
-from auditor.races import key_list, race_evidence, race_outcome, upsert_fix
+from auditor.races import USE_UPSERT_RECORD, key_list, race_evidence, race_outcome, upsert_fix
 from auditor.rulebook import IdiomRule, Invalid, Valid, Violation
 from auditor.sites import IdiomKind
 
@@ -68,11 +68,7 @@ conn.execute("DELETE FROM avatars WHERE user_id = ?", (user_id,))
 conn.execute("INSERT INTO avatars (user_id, persona) VALUES (?, ?)", (user_id, persona))
 ```
 """
-    use_instead = """
-```python
-upsert_record(conn, "avatars", {"user_id": user_id, "persona": persona}, conflict=["user_id"])
-```
-"""
+    use_instead = USE_UPSERT_RECORD
 
     examples = (
         Invalid(NO_KEY.replace("serial", "integer"), "", python=RAW, dialects=("sqlite",)),
