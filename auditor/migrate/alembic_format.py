@@ -8,7 +8,7 @@ from pathlib import Path
 
 from auditor import __version__
 from auditor.migrate.plan import KeyMigration
-from auditor.migrate.render import context, environment, render_sql
+from auditor.migrate.render import context, down_sql, environment, render_sql
 from auditor.schema.statements import split_statements
 
 # Statements the recipe needs for psql, which Alembic does itself or must not see.
@@ -44,7 +44,7 @@ def revision_id(m: KeyMigration, down_revision: str | tuple | None) -> str:
 def render_alembic(m: KeyMigration, down_revision: str | tuple | None) -> str:
     in_transaction, autocommit, after = recipe_steps(m)
     names = context(m)
-    down = f"ALTER TABLE {names['table_sql']} DROP CONSTRAINT IF EXISTS {names['key_sql']}" if m.dialect == "postgres" else f"DROP INDEX IF EXISTS {names['key_sql']}"
+    down = down_sql(m)
     return environment().get_template("alembic.py.j2").render(
         version=__version__, table=str(m.table.name), columns=m.columns, reasons=[f"{r.path}:{r.line}" for r in m.reasons],
         archive=m.archive_name, concurrently=bool(autocommit), revision=revision_id(m, down_revision),

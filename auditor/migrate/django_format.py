@@ -11,7 +11,7 @@ from pathlib import Path
 from auditor import __version__
 from auditor.migrate.alembic_format import recipe_steps
 from auditor.migrate.plan import KeyMigration
-from auditor.migrate.render import context, environment
+from auditor.migrate.render import context, down_sql, environment
 from auditor.schema.django_migrations import Migration, Replayer, order_migrations, read_migration
 from auditor.schema.django_state import ModelState
 from auditor.schema.pysource import parse_module
@@ -69,7 +69,7 @@ def render_django(m: KeyMigration, target: DjangoTarget) -> str:
         in_transaction = ["BEGIN;\n" + ";\n".join(in_transaction) + ";\nCOMMIT"]
     names = context(m)
     fields = [next((f.name for f in target.model.fields.values() if f.column == c), c) for c in m.columns]
-    down = f"ALTER TABLE {names['table_sql']} DROP CONSTRAINT IF EXISTS {names['key_sql']}" if m.dialect == "postgres" else f"DROP INDEX IF EXISTS {names['key_sql']}"
+    down = down_sql(m)
     database_steps = in_transaction + autocommit
     final_steps = after or [database_steps.pop()]
     return environment().get_template("django.py.j2").render(

@@ -79,5 +79,19 @@ def _index_suffix(m: KeyMigration) -> str:
     return ""
 
 
+def down_sql(m: KeyMigration) -> str:
+    """The statement that removes the key again, in the dialect's own words."""
+    names = context(m)
+    if m.dialect == "postgres":
+        return f"ALTER TABLE {names['table_sql']} DROP CONSTRAINT IF EXISTS {names['key_sql']}"
+    if m.dialect == "mysql":
+        # InnoDB silently dropped the index it made for a foreign key on these columns when the
+        # unique one arrived, and refuses to drop the unique one now (1553): put a plain index
+        # back in the same statement.
+        plain = quote(m.key_name[:58] + "_plain", m.dialect)
+        return f"ALTER TABLE {names['table_sql']} ADD INDEX {plain} ({', '.join(names['columns_sql'])}), DROP INDEX {names['key_sql']}"
+    return f"DROP INDEX IF EXISTS {names['key_sql']}"
+
+
 def render_sql(m: KeyMigration) -> str:
-    return environment().get_template(f"{m.dialect}.sql.j2").render(**context(m))
+    return environment().get_template(f"{m.dialect}.sql.j2").render(**context(m), down=down_sql(m))

@@ -13,7 +13,7 @@
 --
 -- Running it again is a no-op. If step 2 fails (duplicates written since step 1, or the
 -- lock timed out) it leaves an INVALID index: run the file again; it drops that index first.
--- Down: ALTER TABLE "public"."avatar_configurations" DROP CONSTRAINT "avatar_configurations_user_id_key";
+-- Down: ALTER TABLE "public"."avatar_configurations" DROP CONSTRAINT IF EXISTS "avatar_configurations_user_id_key";
 -- Restore archived rows (after the down step): INSERT INTO "public"."avatar_configurations" SELECT <its columns> FROM "public"."avatar_configurations_dedup_archive";
 
 SET lock_timeout = '5s';
