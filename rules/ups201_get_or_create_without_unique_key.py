@@ -49,6 +49,21 @@ def save(account_id, persona):
     return Avatar.get_or_create(account_id=account_id, defaults={"persona": persona})
 '''
 
+CLASSMETHOD = '''
+from django.db import models
+
+
+class DailyHits(models.Model):
+    query = models.TextField()
+    date = models.DateField()
+    hits = models.IntegerField(default=0)
+
+    @classmethod
+    def add_hit(cls, query, date):
+        hits, _ = cls.objects.get_or_create(query=query, date=date)
+        return hits
+'''
+
 NOT_A_MODEL = '''
 class Registry:
     def get_or_create(self, name):
@@ -96,6 +111,7 @@ handles by reading the winner's row.
         Invalid("", "", python=NOT_UNIQUE, dialects=("postgres", "sqlite")),
         Invalid("", "", python=IEXACT, dialects=("postgres",), note="iexact: the unique key on email does not back it"),
         Invalid("", "", python=PEEWEE, dialects=("sqlite",)),
+        Invalid("", "", python=CLASSMETHOD, dialects=("postgres",), note="`cls` in a model's classmethod is the model"),
         Valid("", "", python=UNIQUE, dialects=("postgres",)),
         Valid("", "", python=NOT_A_MODEL, dialects=("postgres",), note="not an ORM model: not a finding"),
     )

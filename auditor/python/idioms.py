@@ -65,20 +65,22 @@ _SIMPLE = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)
 _ENDS_PATH = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 
 
-def _functions(statements: list[ast.stmt], hits: list[int]) -> Iterator[ast.AST]:
-    """Functions (methods and nested ones too) whose lines hold a hint."""
+def _functions(statements: list[ast.stmt], hits: list[int], owner: str | None = None) -> Iterator[tuple[ast.AST, str | None]]:
+    """Functions (methods and nested ones too) whose lines hold a hint, each with the class it
+    is defined in (a classmethod's `cls` is that class)."""
     for statement in statements:
         if not spans_hit(statement, hits):
             continue
+        inner = statement.name if isinstance(statement, ast.ClassDef) else owner
         if isinstance(statement, _FUNCTIONS):
-            yield statement
+            yield statement, owner
         for _field, value in ast.iter_fields(statement):
             if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
-                yield from _functions(value, hits)
+                yield from _functions(value, hits, inner)
             elif isinstance(value, list):  # handlers, match cases
                 for item in value:
                     if isinstance(item, (ast.excepthandler, ast.match_case)):
-                        yield from _functions(item.body, hits)
+                        yield from _functions(item.body, hits, inner)
 
 
 def _walk_local(node: ast.AST) -> Iterator[ast.AST]:
@@ -146,8 +148,9 @@ def _is_empty_test(node: ast.expr) -> bool | None:
 class FunctionIdioms:
     """The idioms in one function."""
 
-    def __init__(self, function: ast.AST, module: ModuleInfo, known_sql: dict, driver: str | None):
+    def __init__(self, function: ast.AST, module: ModuleInfo, known_sql: dict, driver: str | None, owner: str | None = None):
         self.function, self.module, self.known_sql, self.driver = function, module, known_sql, driver
+        self.owner = owner  # the class the function is defined in
         self._scope: Scope | None = None
         self._ops: dict[int, Operation | None] = {}
 
@@ -301,11 +304,17 @@ class FunctionIdioms:
                     return True
         return False
 
+    def _model(self, node: ast.AST | None) -> str | None:
+        """A model class as code names it; `cls` in a classmethod is the class it is defined in."""
+        if isinstance(node, ast.Name) and node.id == "cls" and self.owner and _is_classmethod(self.function):
+            return self.owner
+        return _model(node)
+
     def _single_call(self, call: ast.Call) -> IdiomCall | None:
         name = _call_name(call)
         receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
         if name in GET_OR_CREATE:
-            model = _model(receiver.value) if isinstance(receiver, ast.Attribute) and receiver.attr == "objects" else _model(receiver)
+            model = self._model(receiver.value) if isinstance(receiver, ast.Attribute) and receiver.attr == "objects" else self._model(receiver)
             if model is None:
                 return None
             lookup = django_lookup(call)
@@ -331,6 +340,10 @@ class FunctionIdioms:
         if isinstance(node, ast.Call) and _model(node.func):
             return node
         return None
+
+
+def _is_classmethod(function: ast.AST) -> bool:
+    return any(isinstance(d, ast.Name) and d.id == "classmethod" for d in getattr(function, "decorator_list", ()))
 
 
 def _defaults_fields(call: ast.Call) -> tuple[str, ...] | None:
@@ -364,6 +377,6 @@ def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: li
     if not hits:
         return []
     found: list[IdiomCall] = []
-    for function in _functions(tree.body, hits):
-        found.extend(FunctionIdioms(function, module, known_sql, driver).find())
+    for function, owner in _functions(tree.body, hits):
+        found.extend(FunctionIdioms(function, module, known_sql, driver, owner).find())
     return sorted(found, key=lambda i: (i.location.line, i.location.column))
