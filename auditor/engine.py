@@ -29,7 +29,7 @@ from auditor.schema.discover import migration_order
 from auditor.schema.live import live_catalog
 from auditor.schema.sources import ProjectSchema, build_catalog, python_schema_files
 from auditor.python.orm_dialects import for_dialect
-from auditor.python.sqlalchemy_upserts import resolve_models
+from auditor.python.neutral_sql import names_models, resolve_models
 from auditor.sites import IdiomCall, IdiomSite, SiteStatus, SqlCall, WriteSite
 from auditor.sql.statement import parse_write_statements
 from auditor.suppression import Suppression, apply_suppressions
@@ -159,7 +159,7 @@ def write_sites(call: SqlCall, dialect: str, catalog: Catalog) -> list[WriteSite
 def resolve_model_names(call: SqlCall, table_names: dict[str, str], column_names: dict[str, str], dialect: str) -> SqlCall:
     """ORM constructs name their table by model class; the schema readers know which table that is.
     Their SQL is written in one neutral form, turned into what the ORM emits on `dialect`."""
-    if call.sql is None or "<model:" not in call.sql:
+    if not names_models(call.sql):
         return call
     sql, reason = resolve_models(call.sql, table_names, column_names)
     return replace(call, sql=for_dialect(sql, dialect) if sql else None, unresolved_reason=reason)

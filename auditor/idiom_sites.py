@@ -8,7 +8,7 @@ looked up, or the two statements are not one upsert and nothing is reported.
 from __future__ import annotations
 
 from auditor.model import Catalog
-from auditor.python.sqlalchemy_upserts import resolve_models
+from auditor.python.neutral_sql import names_models, resolve_models
 from auditor.sites import IdiomCall, IdiomKind, IdiomSite, WriteKind
 from auditor.sql.lookup import read_lookup
 from auditor.sql.statement import parse_write_statements
@@ -18,7 +18,7 @@ SELF_PAIRED = (IdiomKind.GET_OR_CREATE, IdiomKind.SESSION_MERGE)
 
 
 def _resolved(sql: str | None, table_names: dict[str, str], column_names: dict[str, str]) -> str | None:
-    if sql is None or "<model:" not in sql:
+    if not names_models(sql):
         return sql
     return resolve_models(sql, table_names, column_names)[0]
 

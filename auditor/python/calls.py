@@ -18,11 +18,13 @@ from __future__ import annotations
 import ast
 import bisect
 import re
+from functools import partial
 from typing import Iterator
 
 from auditor.model import Location
 from auditor.python.constants import ConstantFolder, Folded, NotSql, Scope
 from auditor.python.modules import ModuleInfo
+from auditor.python.neutral_sql import column_list, insert_sql, model_field, model_table, on_conflict_sql
 from auditor.python.row_reads import unguarded_row_reads
 from auditor.python.sinks import Sink, dotted_name, name_pattern, upsert_sql
 from auditor.python.django_upserts import bulk_create_sql
@@ -165,8 +167,8 @@ def helper_sql(call: ast.Call, module: ModuleInfo, folder: ConstantFolder, scope
     arguments = {k.arg: k.value for k in call.keywords if k.arg}
     if isinstance(table_node, (ast.Name, ast.Attribute)) and not isinstance(folder.fold(table_node, module, scope), Folded):
         name = table_node.id if isinstance(table_node, ast.Name) else table_node.attr
-        table = f'"<model:{name}>"'
-        column = lambda c: f'"<field:{name}.{c}>"'  # noqa: E731
+        table = model_table(name)
+        column = partial(model_field, name)
     else:
         folded = folder.fold(table_node or ast.Constant(None), module, scope)
         if not isinstance(folded, Folded):
@@ -181,10 +183,7 @@ def helper_sql(call: ast.Call, module: ModuleInfo, folder: ConstantFolder, scope
     if not keys:
         raise ValueError("the conflict argument of upsert_record() names no column")
     update = [v for v in values if v not in keys] if update is None else update
-    head = f"INSERT INTO {table} ({', '.join(map(column, values))}) VALUES ({', '.join('?' for _ in values)}) ON CONFLICT ({', '.join(map(column, keys))})"
-    if not update:
-        return head + " DO NOTHING"
-    return head + " DO UPDATE SET " + ", ".join(f"{column(c)} = EXCLUDED.{column(c)}" for c in update)
+    return insert_sql(table, [column(c) for c in values]) + on_conflict_sql(column_list([column(c) for c in keys]), [column(c) for c in update])
 
 
 def construct_site(here: Location, api: str, driver: str | None, what: str, build) -> SqlCall | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 
+from auditor.python.neutral_sql import column_list, insert_sql, model_field, model_table, model_values, on_conflict_sql
 from auditor.python.sqlalchemy_upserts import NotAnUpsert
 
 
@@ -43,13 +44,9 @@ def bulk_create_sql(call: ast.Call) -> str | None:
     if not (_true(arguments.get("update_conflicts")) or _true(arguments.get("ignore_conflicts"))):
         return None
     model = _model(call)
-    table = f'"<model:{model}>"'
-    column = lambda field: f'"<field:{model}.{field}>"'  # noqa: E731
+    table = model_table(model)
     if _true(arguments.get("ignore_conflicts")):
-        return f'INSERT OR IGNORE INTO {table} "<values:{model}>"'
-    unique = _fields(arguments.get("unique_fields"), "unique_fields") if "unique_fields" in arguments else []
-    update = _fields(arguments.get("update_fields"), "update_fields")
-    columns = list(dict.fromkeys(unique + update))
-    head = f"INSERT INTO {table} ({', '.join(map(column, columns))}) VALUES ({', '.join('?' for _ in columns)})"
-    target = f" ({', '.join(map(column, unique))})" if unique else ""
-    return f"{head} ON CONFLICT{target} DO UPDATE SET " + ", ".join(f"{column(f)} = EXCLUDED.{column(f)}" for f in update)
+        return f"INSERT OR IGNORE INTO {table} {model_values(model)}"
+    unique = [model_field(model, f) for f in _fields(arguments.get("unique_fields"), "unique_fields")] if "unique_fields" in arguments else []
+    update = [model_field(model, f) for f in _fields(arguments.get("update_fields"), "update_fields")]
+    return insert_sql(table, list(dict.fromkeys(unique + update))) + on_conflict_sql(column_list(unique) if unique else "", update)

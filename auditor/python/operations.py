@@ -9,7 +9,7 @@
     session.query(Avatar).filter_by(user_id=u).delete()              delete
 
 ORM calls are written as neutral SQL with `"<model:Avatar>"` / `"<field:Avatar.user>"`
-placeholders, as the other ORM extractors do; the engine fills in the table and columns
+placeholders (`neutral_sql`), as the other ORM extractors do; the engine fills in the table and columns
 the schema readers found, and drops the call if `Avatar` is not a model. Only equality
 lookups pin a column (`user=u`, `Avatar.user_id == u`); any other filter is written as
 a `LIKE` term, which the SQL reader counts as inexact.
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from auditor.python.calls import EXECUTE_NAMES
+from auditor.python.neutral_sql import insert_sql as neutral_insert_sql, model_field as column, model_table as table
 
 READ, INSERT, UPDATE, DELETE = "read", "insert", "update", "delete"
 
@@ -66,14 +67,6 @@ def is_session(node: ast.AST | None) -> bool:
     """A SQLAlchemy session as code usually names it: `session`, `db.session`, `self.dbsession`."""
     name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
     return name.lower().endswith("session")
-
-
-def table(model: str) -> str:
-    return f'"<model:{model}>"'
-
-
-def column(model: str, field: str) -> str:
-    return f'"<field:{model}.{field}>"'
 
 
 @dataclass(frozen=True)
@@ -134,9 +127,7 @@ def field_names(call: ast.Call) -> tuple[str, ...] | None:
 
 
 def insert_sql(model: str, fields: tuple[str, ...] | None) -> str:
-    if not fields:
-        return f"INSERT INTO {table(model)} DEFAULT VALUES"
-    return f"INSERT INTO {table(model)} ({', '.join(column(model, f) for f in fields)}) VALUES ({', '.join('?' for _ in fields)})"
+    return neutral_insert_sql(table(model), [column(model, f) for f in fields or ()])
 
 
 def select_sql(model: str, lookup: Lookup) -> str:

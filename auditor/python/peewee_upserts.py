@@ -7,7 +7,7 @@ becomes `INSERT INTO "<model:Stat>" ("<field:Stat.key>", ...) VALUES (...) ON CO
 neutral form `orm_dialects` turns into each database's), `replace()` / `replace_many()` /
 `on_conflict_replace()` are `INSERT OR REPLACE` (REPLACE on MySQL/MariaDB: the same delete
 and insert).
-The model reader fills the placeholders in (see sqlalchemy_upserts.resolve_models).
+The model reader fills the placeholders in (see neutral_sql.resolve_models).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 
 from auditor.python.constants import Scope
+from auditor.python.neutral_sql import column_list, insert_sql, model_field, model_table, model_values, on_conflict_sql
 from auditor.python.sqlalchemy_upserts import NotAnUpsert, method_chain
 
 INSERTS = {"insert", "insert_many", "replace", "replace_many"}
@@ -22,9 +23,9 @@ INSERTS = {"insert", "insert_many", "replace", "replace_many"}
 
 def _field(node: ast.expr, model: str) -> str:
     if isinstance(node, ast.Attribute):
-        return f'"<field:{model}.{node.attr}>"'
+        return model_field(model, node.attr)
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return f'"<field:{model}.{node.value}>"'
+        return model_field(model, node.value)
     raise NotAnUpsert(f"field {ast.unparse(node)[:40]} is not a name")
 
 
@@ -51,15 +52,18 @@ def peewee_upsert_sql(execute: ast.Call, scope: Scope | None) -> str | None:
         return None
     model = root.func.value.id
     methods = {c.func.attr: c for c in chain[1:] if isinstance(c.func, ast.Attribute)}
-    table = f'"<model:{model}>"'
-    columns = [_field(ast.Constant(k.arg), model) for k in root.keywords if k.arg]
-    values = f"({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})" if columns else f'"<values:{model}>"'
+    table = model_table(model)
+    columns = [model_field(model, k.arg) for k in root.keywords if k.arg]
+
+    def row(verb: str) -> str:  # the fields the call names, else every column the model writes
+        return insert_sql(table, columns, verb) if columns else f"{verb} {table} {model_values(model)}"
+
     conflict = methods.get("on_conflict")
     action = _action(conflict)
     if root.func.attr.startswith("replace") or "on_conflict_replace" in methods or action == "REPLACE":
-        return f"INSERT OR REPLACE INTO {table} {values}"
+        return row("INSERT OR REPLACE INTO")
     if "on_conflict_ignore" in methods or action == "IGNORE":
-        return f"INSERT OR IGNORE INTO {table} {values}"
+        return row("INSERT OR IGNORE INTO")
     if conflict is None:
         return None
     arguments = {k.arg: k.value for k in conflict.keywords if k.arg}
@@ -74,7 +78,4 @@ def peewee_upsert_sql(execute: ast.Call, scope: Scope | None) -> str | None:
     if root.func.attr.endswith("_many"):  # rows given as data: every column they update is inserted too
         columns += assigned
     columns = list(dict.fromkeys(columns + targets))
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
-    if not assigned:
-        return f"{head} ON CONFLICT ({', '.join(targets)}) DO NOTHING"
-    return f"{head} ON CONFLICT ({', '.join(targets)}) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in dict.fromkeys(assigned))
+    return insert_sql(table, columns) + on_conflict_sql(column_list(targets), list(dict.fromkeys(assigned)))

@@ -20,6 +20,8 @@ import ast
 import re
 from dataclasses import dataclass
 
+from auditor.python.neutral_sql import column_list, insert_sql, on_conflict_sql
+
 
 @dataclass(frozen=True)
 class Sink:
@@ -55,13 +57,8 @@ def dotted_name(node: ast.AST) -> str | None:
 
 def upsert_sql(table: str, keys: list[str], values: list[str]) -> str:
     """The statement a structured sink performs, as SQL for the parser."""
-    columns = keys + [v for v in values if v not in keys]
-    placeholders = ", ".join("?" for _ in columns)
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT ({', '.join(keys)})"
     updates = [v for v in values if v not in keys]
-    if not updates:
-        return head + " DO NOTHING"
-    return head + " DO UPDATE SET " + ", ".join(f"{v} = EXCLUDED.{v}" for v in updates)
+    return insert_sql(table, keys + updates) + on_conflict_sql(column_list(keys), updates)
 
 
 def name_pattern(sinks: tuple[Sink, ...]) -> str:

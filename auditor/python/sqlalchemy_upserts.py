@@ -6,27 +6,21 @@
 becomes `INSERT INTO "<model:AvatarConfiguration>" (user_id, persona) VALUES (?, ?) ON CONFLICT
 (user_id) DO UPDATE SET persona = EXCLUDED.persona`, so the same parser and rules check it. The
 table is a placeholder naming the model class (or Table variable): which table that is, the
-schema readers know, and the engine fills it in (see `resolve_models`). Statements built
+schema readers know, and the engine fills it in (see `neutral_sql.resolve_models`). Statements built
 across several assignments in one function are followed through the function's scope.
 """
 
 from __future__ import annotations
 
 import ast
-import re
-
 from auditor.python.constants import Scope
+from auditor.python.neutral_sql import column_list, insert_sql, model_table, on_conflict_sql
 
 UPSERT_METHODS = {"on_conflict_do_update", "on_conflict_do_nothing", "on_duplicate_key_update"}
 INSERT_BUILDERS = {"insert", "pg_insert", "sqlite_insert", "mysql_insert"}
 # prefix_with(...) texts that make an INSERT an upsert of sorts, and the SQL they give.
 PREFIXES = {"OR REPLACE": "INSERT OR REPLACE INTO", "OR IGNORE": "INSERT OR IGNORE INTO", "IGNORE": "INSERT IGNORE INTO"}
 COMPARISONS = {ast.Eq: "=", ast.NotEq: "<>", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
-MODEL_PLACEHOLDER = re.compile(r'"<(?P<kind>model|field|values):(?P<name>[A-Za-z_][\w.]*)>"')
-# `"<values:Model>"` stands for the row an ORM bulk insert writes when the code does not say
-# which fields: every column but a generated primary key (the schema readers list them under
-# "Model.*"), as `(a, b) VALUES (?, ?)`; DEFAULT VALUES when the reader does not know them.
-WRITABLE = "*"
 
 
 class NotAnUpsert(Exception):
@@ -92,9 +86,9 @@ def _table_placeholder(node: ast.expr) -> str:
     if isinstance(node, ast.Attribute) and node.attr == "__table__":
         node = node.value
     if isinstance(node, ast.Name):
-        return f'"<model:{node.id}>"'
+        return model_table(node.id)
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-        return f'"<model:{node.attr}>"'
+        return model_table(node.attr)
     raise NotAnUpsert("insert() of something other than a model or table name")
 
 
@@ -163,8 +157,7 @@ def orm_upsert_sql(node: ast.expr, scope: Scope | None) -> str | None:
     columns = [k.arg for k in values.keywords if k.arg] if values is not None else []
     if values is not None and values.args:
         columns = _keys(values.args[0])
-    insert = PREFIXES[prefix] if prefix else "INSERT INTO"
-    head = f"{insert} {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})" if columns else f"{insert} {table} DEFAULT VALUES"
+    head = insert_sql(table, columns, PREFIXES[prefix] if prefix else "INSERT INTO")
     if upsert is None:
         return head
     if upsert.func.attr == "on_duplicate_key_update":
@@ -174,35 +167,16 @@ def orm_upsert_sql(node: ast.expr, scope: Scope | None) -> str | None:
     if constraint is not None:
         if not (isinstance(constraint, ast.Constant) and isinstance(constraint.value, str)):
             raise NotAnUpsert("constraint= is not a literal name")
-        target = f'ON CONFLICT ON CONSTRAINT "{constraint.value}"'
+        target = f'ON CONSTRAINT "{constraint.value}"'
     else:
         elements = _names(arguments.get("index_elements"))
-        target = f"ON CONFLICT ({', '.join(elements)})" if elements else "ON CONFLICT"
         where = arguments.get("index_where")
-        if where is not None:
-            target += f" WHERE {predicate_sql(where)}"
+        target = " ".join(
+            part for part in (column_list(elements) if elements else "", f"WHERE {predicate_sql(where)}" if where is not None else "") if part
+        )
     if upsert.func.attr == "on_conflict_do_nothing":
-        return f"{head} {target} DO NOTHING"
+        return head + on_conflict_sql(target, [])
     assigned = _keys(arguments.get("set_"))
     if not assigned:
         raise NotAnUpsert("set_= is not a literal dict")
-    return f"{head} {target} DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in assigned)
-
-
-def resolve_models(sql: str, tables: dict[str, str], columns: dict[str, str] | None = None) -> tuple[str | None, str | None]:
-    """Fill in the model (table) and field (column) placeholders; (sql, None), or (None, why)
-    if a model is unknown. A field the reader does not know is taken as its own column."""
-    columns = columns or {}
-    missing = [m["name"] for m in MODEL_PLACEHOLDER.finditer(sql) if m["kind"] == "model" and m["name"] not in tables]
-    if missing:
-        return None, f"model {missing[0]} is not among the project's models"
-
-    def name(match) -> str:
-        if match["kind"] == "model":
-            return tables[match["name"]]
-        if match["kind"] == "values":
-            written = columns.get(f"{match['name']}.{WRITABLE}")
-            return f"({written}) VALUES ({', '.join('?' for _ in written.split(', '))})" if written else "DEFAULT VALUES"
-        return columns.get(match["name"], '"' + match["name"].split(".")[-1] + '"')
-
-    return MODEL_PLACEHOLDER.sub(name, sql), None
+    return head + on_conflict_sql(target, assigned)

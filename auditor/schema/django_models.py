@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from auditor.model import Diagnostic
+from auditor.python.neutral_sql import writable_key
 from auditor.schema.django_state import (
     FieldState,
     ModelState,
@@ -194,7 +195,7 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
         source.table_names[state.name] = quote(state.table, dialect)
         source.column_names.update({f"{state.name}.{f.name}": quote(f.column, dialect) for f in state.fields.values() if f.column})
         # What a bulk insert of model objects writes: every column but the generated primary key.
-        source.column_names[f"{state.name}.*"] = ", ".join(
+        source.column_names[writable_key(state.name)] = ", ".join(
             quote(f.column, dialect) for f in state.fields.values() if f.column and not f.kind.endswith("AutoField")
         )
         if model.module.relative not in source.files:

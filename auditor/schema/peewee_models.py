@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 from auditor.model import Diagnostic
+from auditor.python.neutral_sql import writable_key
 from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, keyword, last_name, modules_mentioning, value
 from auditor.schema.source import SchemaSource, quote
 
@@ -167,7 +168,7 @@ def read_peewee_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
         source.column_names.update({f"{node.name}.{field}": quote(column, dialect) for field, column in columns.items()})
         generated = {name for name, (_m, call) in reader.fields(module, node).items() if (last_name(call_name(call)) or "").endswith("AutoField")}
         # What a bulk insert of model objects writes: every column but the generated primary key.
-        source.column_names[f"{node.name}.*"] = ", ".join(quote(c, dialect) for f, c in columns.items() if f not in generated)
+        source.column_names[writable_key(node.name)] = ", ".join(quote(c, dialect) for f, c in columns.items() if f not in generated)
         if module.relative not in source.files:
             source.files.append(module.relative)
     return source

@@ -1,0 +1,84 @@
+"""The SQL the Python readers write for writes that code does not spell as SQL.
+
+ORM calls, structured sinks and `upsert_record()` calls are written as the statement they
+perform, in one neutral form, so the same SQL parser and rules check them:
+
+    Avatar.objects.create(user=u)   INSERT INTO "<model:Avatar>" ("<field:Avatar.user>") VALUES (?)
+    simple_upsert("t", {"k": k}, {"v": v})
+                                    INSERT INTO t (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v
+
+A model is named by placeholder: which table (and which column a field) it stands for,
+the schema readers know, and `resolve_models` fills them in; `orm_dialects` then turns
+the neutral form into what the ORM emits on the site's database.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+MODEL_PLACEHOLDER = re.compile(r'"<(?P<kind>model|field|values):(?P<name>[A-Za-z_][\w.]*)>"')
+# `"<values:Model>"` stands for the row an ORM bulk insert writes when the code does not say
+# which fields: every column but a generated primary key (the schema readers list them under
+# "Model.*"), as `(a, b) VALUES (?, ?)`; DEFAULT VALUES when the reader does not know them.
+WRITABLE = "*"
+
+
+def model_table(model: str) -> str:
+    return f'"<model:{model}>"'
+
+
+def model_field(model: str, field: str) -> str:
+    return f'"<field:{model}.{field}>"'
+
+
+def model_values(model: str) -> str:
+    return f'"<values:{model}>"'
+
+
+def writable_key(model: str) -> str:
+    """Where the schema readers list the columns `model_values(model)` stands for."""
+    return f"{model}.{WRITABLE}"
+
+
+def names_models(sql: str | None) -> bool:
+    return sql is not None and "<model:" in sql
+
+
+def insert_sql(table: str, columns: Sequence[str], verb: str = "INSERT INTO") -> str:
+    """`INSERT INTO t (a, b) VALUES (?, ?)`, or `... DEFAULT VALUES` when no column is named."""
+    if not columns:
+        return f"{verb} {table} DEFAULT VALUES"
+    return f"{verb} {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+
+
+def on_conflict_sql(target: str, update: Sequence[str]) -> str:
+    """` ON CONFLICT <target> DO UPDATE SET c = EXCLUDED.c, ...`, DO NOTHING when nothing is
+    updated; `target` is `(a, b)`, `(a) WHERE p`, `ON CONSTRAINT name` or empty."""
+    head = f" ON CONFLICT {target}" if target else " ON CONFLICT"
+    if not update:
+        return f"{head} DO NOTHING"
+    return f"{head} DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in update)
+
+
+def column_list(columns: Sequence[str]) -> str:
+    return f"({', '.join(columns)})"
+
+
+def resolve_models(sql: str, tables: dict[str, str], columns: dict[str, str] | None = None) -> tuple[str | None, str | None]:
+    """Fill in the model (table) and field (column) placeholders; (sql, None), or (None, why)
+    if a model is unknown. A field the reader does not know is taken as its own column."""
+    columns = columns or {}
+    missing = [m["name"] for m in MODEL_PLACEHOLDER.finditer(sql) if m["kind"] == "model" and m["name"] not in tables]
+    if missing:
+        return None, f"model {missing[0]} is not among the project's models"
+
+    def name(match) -> str:
+        if match["kind"] == "model":
+            return tables[match["name"]]
+        if match["kind"] == "values":
+            written = columns.get(writable_key(match["name"]))
+            return f"({written}) VALUES ({', '.join('?' for _ in written.split(', '))})" if written else "DEFAULT VALUES"
+        return columns.get(match["name"], '"' + match["name"].split(".")[-1] + '"')
+
+    return MODEL_PLACEHOLDER.sub(name, sql), None
