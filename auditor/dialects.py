@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+
 POSTGRES = "postgres"
 SQLITE = "sqlite"
 MYSQL = "mysql"  # MySQL and MariaDB
@@ -18,6 +20,9 @@ ALIASES = {
     "mysql": MYSQL,
     "mariadb": MYSQL,
 }
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+POSTGRES_NAME_BYTES = 63  # NAMEDATALEN - 1: PostgreSQL cuts a longer name (with a NOTICE)
 
 # The schema an unqualified table name lands in.
 DEFAULT_SCHEMA = {POSTGRES: "public", SQLITE: "main", MYSQL: None}
@@ -36,12 +41,19 @@ def canonical_dialect(name: str) -> str:
 def fold_identifier(name: str, quoted: bool, dialect: str) -> str:
     """The name the database stores for an identifier as written.
 
-    PostgreSQL folds unquoted names to lower case and keeps quoted ones as written.
+    PostgreSQL folds unquoted names to lower case (only A-Z, in a UTF-8 database) and keeps
+    quoted ones as written; either is cut to 63 bytes.
     SQLite compares every identifier case-insensitively, quoted or not; MySQL/MariaDB
     compare column and index names case-insensitively. MySQL table names are
     case-sensitive on Linux, but we fold them too: code that relies on two tables
     differing only by case is rare, and a false match costs less than a missed one.
     """
-    if dialect == POSTGRES and quoted:
-        return name
+    if dialect == POSTGRES:
+        return clip_postgres_name(name if quoted else name.translate(_ASCII_LOWER))
     return name.lower()
+
+
+def clip_postgres_name(name: str) -> str:
+    """An identifier as PostgreSQL stores it: its first 63 bytes, never half a character."""
+    encoded = name.encode()
+    return encoded[:POSTGRES_NAME_BYTES].decode(errors="ignore") if len(encoded) > POSTGRES_NAME_BYTES else name

@@ -3,6 +3,7 @@
 from auditor.arbiter import NO_ARBITER_ERRORS, has_column_target, hittable_keys, infer, intended_key
 from auditor.evidence import sql_table_name, table_keys_evidence
 from auditor.findings import FixSafety
+from auditor.key_names import new_key_name
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import ConflictAction
@@ -152,7 +153,7 @@ or target a key the table already has.
         target = ", ".join(e.text for e in conflict.target)
         near = "; ".join(k.describe() for k in inference.related)
         near = f"keys on these columns: {near}" if near else "the table has no key on these columns"
-        key_name = "_".join([table.name.name, *(c for e in conflict.target for c in e.columns)] + ["key"])
+        key_name = new_key_name(table.name.name, [c for e in conflict.target for c in e.columns], site.dialect)
         if site.dialect == "postgres":
             sql = (
                 f"CREATE UNIQUE INDEX CONCURRENTLY {key_name} ON {name} ({target});\n"
@@ -183,7 +184,7 @@ or target a key the table already has.
         written = ", ".join(statement.columns)
         if meant:
             key = ", ".join(meant)
-            key_name = "_".join([table.name.name, *meant, "key"])[:64]
+            key_name = new_key_name(table.name.name, meant, site.dialect)
             fix = (f"Add a unique key on {name} ({key}), the columns this statement inserts but does not update: "
                    f"`upsert-audit migrate` writes the migration that first archives duplicate rows (keeping the most recent).")
             fix_code = f"ALTER TABLE {name} ADD CONSTRAINT {key_name} UNIQUE ({key});"

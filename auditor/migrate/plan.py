@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from auditor.arbiter import covering_key, key_columns
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
+from auditor.key_names import clip_name, new_key_name
 from auditor.engine import AuditResult
 from auditor.model import Catalog, Location, Table
 from auditor.sites import SiteStatus
@@ -60,11 +61,6 @@ class KeyMigration:
 class MigrationPlan:
     keys: list[KeyMigration] = field(default_factory=list)
     skipped: list[tuple[Location, str]] = field(default_factory=list)  # findings no migration can fix, and why
-
-
-def key_name(table: Table, columns: tuple[str, ...], suffix: str = "key") -> str:
-    """PostgreSQL's own default name for such a key (`<table>_<cols>_key`), 63 bytes at most."""
-    return "_".join([table.name.name, *columns, suffix])[:63]
 
 
 def _null_key(result: AuditResult, finding, sites: dict) -> tuple[Table, tuple[str, ...], str] | str | None:
@@ -174,8 +170,8 @@ def key_migration(
         dialect=dialect,
         table=table,
         columns=columns,
-        key_name=key_name(table, columns, {"distinct": "key", "not-distinct": "nnd_key", "partial": "null_key"}[nulls]),
-        archive_name=archive.replace("{table}", table.name.name)[:63],
+        key_name=new_key_name(table.name.name, columns, dialect, {"distinct": "key", "not-distinct": "nnd_key", "partial": "null_key"}[nulls]),
+        archive_name=clip_name(archive.replace("{table}", table.name.name), dialect),
         primary_key=pk,
         order_by=tuple(c for c in newest_by if c in table.columns and c != pk) + (pk,),
         nullable_columns=tuple(c for c in columns if (col := table.columns.get(c)) is None or col.nullable),

@@ -23,6 +23,7 @@ from dataclasses import replace
 from sqlglot import exp
 
 from auditor.dialects import DEFAULT_SCHEMA, MYSQL, POSTGRES, SQLITE
+from auditor.key_names import postgres_object_name
 from auditor.model import Catalog, Column, Diagnostic, ForeignKey, KeyElement, KeyKind, Location, Table, TableName, UniqueKey
 from auditor.schema.statements import ParsedStatement, Statement, parse_statement, split_statements
 from auditor.sql.normalize import identifier_name, key_element, predicate_text
@@ -83,12 +84,12 @@ def default_key_name(ctx: _Context, table: TableName, columns: list[str], suffix
         return mysql_key_name(ctx, table, columns, suffix)
     if ctx.dialect != POSTGRES:
         return None
-    base = f"{table.name}_pkey" if suffix == "pkey" else "_".join([table.name, *columns, suffix])
+    columns = [] if suffix == "pkey" else columns
     taken = _all_key_names(ctx.catalog, table.schema)
-    name, n = base, 0
+    name, n = postgres_object_name(table.name, columns, suffix), 0
     while name in taken:
         n += 1
-        name = f"{base}{n}"
+        name = postgres_object_name(table.name, columns, f"{suffix}{n}")
     return name
 
 

@@ -73,6 +73,19 @@ POSTGRES_SCRIPTS = {
         CREATE TABLE t (a int UNIQUE, b int);
         ALTER TABLE t ADD UNIQUE (a);
     """,
+    "long-default-names": """
+        CREATE TABLE a_table_name_long_enough_that_postgres_must_shorten_it_somewhere (
+            id int PRIMARY KEY,
+            a_column_name_long_enough_that_postgres_must_shorten_it_somewhere int UNIQUE,
+            "größe_überlänge_ääää" int,
+            Ärger int UNIQUE
+        );
+        ALTER TABLE a_table_name_long_enough_that_postgres_must_shorten_it_somewhere
+            ADD UNIQUE (a_column_name_long_enough_that_postgres_must_shorten_it_somewhere);
+        ALTER TABLE a_table_name_long_enough_that_postgres_must_shorten_it_somewhere ADD UNIQUE (id, "größe_überlänge_ääää");
+        ALTER TABLE a_table_name_long_enough_that_postgres_must_shorten_it_somewhere
+            DROP CONSTRAINT a_table_name_long_enough_that_postgres_must_shorten_it_som_pkey;
+    """,
 }
 
 SQLITE_SCRIPTS = {
