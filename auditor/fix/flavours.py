@@ -19,8 +19,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from auditor.fix.source import CannotRewrite, python_string, python_strings, unawait
-from auditor.python.operations import is_session
+from auditor.fix.source import CannotRewrite, python_literal, unawait, upsert_record_call
+from auditor.python.operations import dict_key_names, is_session
 from auditor.sites import IdiomKind, IdiomSite
 from auditor.sql.normalize import SQLGLOT_DIALECT, identifier_name
 from auditor.sql.placeholders import normalize_placeholders
@@ -140,8 +140,7 @@ class RawSql:
     def render(self, insert_call: ast.Call, source: str, values: dict[str, str], conflict: list[str], update: list[str] | None, awaited: bool, table: str) -> tuple[str, str]:
         helper = "aupsert_record" if awaited else "upsert_record"
         connection = ast.get_source_segment(source, insert_call.func.value)
-        pairs = ", ".join(f"{python_string(c)}: {e}" for c, e in values.items())
-        code = f"{helper}({connection}, {python_string(table)}, {{{pairs}}}, conflict={python_strings(conflict)}, update={python_strings(update or [])})"
+        code = upsert_record_call(helper, connection, python_literal(table), values, conflict, update or [])
         return (f"await {code}" if awaited else code), helper
 
 
@@ -197,7 +196,7 @@ class Django:
         manager = ast.get_source_segment(source, insert_call.func.value)
         keys = ", ".join(f"{f}={values[f]}" for f in conflict)
         rest = {f: e for f, e in values.items() if f not in conflict}
-        defaults = ", defaults={" + ", ".join(f"{python_string(f)}: {e}" for f, e in rest.items()) + "}" if rest else ""
+        defaults = ", defaults={" + ", ".join(f"{python_literal(f)}: {e}" for f, e in rest.items()) + "}" if rest else ""
         method = "get_or_create" if update is None else "update_or_create"
         prefix = "a" if awaited else ""
         code = f"{manager}.{prefix}{method}({keys}{defaults})"
@@ -247,8 +246,8 @@ class SqlAlchemy:
             argument = call.args[0] if len(call.args) == 1 and not call.keywords else None
             if not isinstance(argument, ast.Dict) or None in argument.keys:
                 raise CannotRewrite("the update's values are not a literal dict")
-            names = [k.value if isinstance(k, ast.Constant) else k.attr if isinstance(k, ast.Attribute) else None for k in argument.keys]
-            if not all(isinstance(n, str) for n in names):
+            names = dict_key_names(argument)
+            if None in names:
                 raise CannotRewrite("the update's keys are not column names")
             return Write(dict(zip(names, argument.values)), self.lookup(call.func.value))
         values: dict[str, ast.expr] = {}
@@ -265,8 +264,7 @@ class SqlAlchemy:
     def render(self, insert_call: ast.Call, source: str, values: dict[str, str], conflict: list[str], update: list[str] | None, awaited: bool, table: str) -> tuple[str, str]:
         session = ast.get_source_segment(source, insert_call.func.value)
         model = ast.get_source_segment(source, insert_call.args[0].func)
-        pairs = ", ".join(f"{python_string(c)}: {e}" for c, e in values.items())
-        code = f"upsert_record({session}, {model}, {{{pairs}}}, conflict={python_strings(conflict)}, update={python_strings(update or [])})"
+        code = upsert_record_call("upsert_record", session, model, values, conflict, update or [])
         return code, "upsert_record"
 
 

@@ -30,10 +30,9 @@ from auditor.fix.source import (
     is_pass,
     names_used,
     only_call,
-    python_string,
-    python_strings,
     same,
     stored_names,
+    upsert_record_call,
 )
 from auditor.model import KeyKind, Table
 from auditor.sites import IdiomKind, IdiomSite
@@ -179,11 +178,9 @@ def _merge_rewrite(site: IdiomSite, table: Table, source: str, tree: ast.Module)
     key = (others or keys)[0]
     conflict = [e.text for e in key.elements]
     values = {columns[k.arg]: ast.get_source_segment(source, k.value) for k in built.keywords}
-    pairs = ", ".join(f"{python_string(c)}: {e}" for c, e in values.items())
     session = ast.get_source_segment(source, call.func.value)
     model = ast.get_source_segment(source, built.func)
-    update = [c for c in values if c not in conflict]
-    code = f"upsert_record({session}, {model}, {{{pairs}}}, conflict={python_strings(conflict)}, update={python_strings(update)})"
+    code = upsert_record_call("upsert_record", session, model, values, conflict, [c for c in values if c not in conflict])
     line = block[index]
     return Rewrite(site.call.location.path, line.lineno, line.end_lineno, code, "upsert_record", safe=False, rule_kind=site.kind)
 

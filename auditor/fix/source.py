@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 
 
 class CannotRewrite(Exception):
@@ -76,9 +77,16 @@ def is_pass(statements: list[ast.stmt]) -> bool:
     return not statements or (len(statements) == 1 and isinstance(statements[0], ast.Pass))
 
 
-def python_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def python_literal(text: str) -> str:
+    """`text` as a double-quoted Python string literal (JSON's escapes are Python's too)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
-def python_strings(items: list[str]) -> str:
-    return "[" + ", ".join(map(python_string, items)) + "]"
+def python_literals(items: list[str]) -> str:
+    return "[" + ", ".join(map(python_literal, items)) + "]"
+
+
+def upsert_record_call(helper: str, connection: str, table: str, values: dict[str, str], conflict: list[str], update: list[str]) -> str:
+    """The helper call a rewrite writes; `connection`, `table` and the values are Python source."""
+    pairs = ", ".join(f"{python_literal(c)}: {e}" for c, e in values.items())
+    return f"{helper}({connection}, {table}, {{{pairs}}}, conflict={python_literals(conflict)}, update={python_literals(update)})"

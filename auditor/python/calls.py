@@ -39,8 +39,8 @@ EXECUTE_NAMES = SQL_FIRST | SQL_SECOND
 
 _NAMES = "execute|fetch|mogrify|bulk_create|upsert_record"
 HELPER_NAMES = {"upsert_record", "aupsert_record"}  # auditor.upsert: the fix the codemod writes
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_SIMPLE = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)  # statements without a body
+FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
+SIMPLE_STATEMENTS = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)  # statements without a body
 
 
 def matching_lines(pattern: re.Pattern[str], source: str) -> list[int]:
@@ -74,7 +74,7 @@ class RowReads:
 
     def __contains__(self, call: ast.Call) -> bool:
         if self._ids is None:
-            self._ids = unguarded_row_reads(self.statement, self.following) if isinstance(self.statement, _SIMPLE) else set()
+            self._ids = unguarded_row_reads(self.statement, self.following) if isinstance(self.statement, SIMPLE_STATEMENTS) else set()
         return id(call) in self._ids
 
 
@@ -95,7 +95,7 @@ def candidate_calls(tree: ast.Module, hits: list[int]) -> Iterator[Candidate]:
         for index, statement in enumerate(statements):
             if not spans_hit(statement, hits):
                 continue
-            inner = statement if isinstance(statement, _FUNCTIONS) else function
+            inner = statement if isinstance(statement, FUNCTION_NODES) else function
             following = statements[index + 1] if index + 1 < len(statements) else None
             row_reads = RowReads(statement, following)
             for _field, value in ast.iter_fields(statement):

@@ -28,7 +28,7 @@ import re
 from typing import Iterator
 
 from auditor.model import Location
-from auditor.python.calls import matching_lines, spans_hit
+from auditor.python.calls import FUNCTION_NODES, SIMPLE_STATEMENTS, matching_lines, spans_hit
 from auditor.python.constants import Scope
 from auditor.python.modules import ModuleInfo
 from auditor.python.operations import (
@@ -60,8 +60,6 @@ MISSING_ERRORS = ("DoesNotExist", "ObjectDoesNotExist", "NoResultFound")
 INTEGRITY_ERRORS = ("IntegrityError", "UniqueViolation")
 UNIQUE_ONLY_ERRORS = ("UniqueViolation",)
 SAVEPOINT_CALLS = {"transaction", "atomic", "begin_nested", "savepoint"}
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_SIMPLE = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)
 _ENDS_PATH = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 
 
@@ -72,7 +70,7 @@ def _functions(statements: list[ast.stmt], hits: list[int], owner: str | None = 
         if not spans_hit(statement, hits):
             continue
         inner = statement.name if isinstance(statement, ast.ClassDef) else owner
-        if isinstance(statement, _FUNCTIONS):
+        if isinstance(statement, FUNCTION_NODES):
             yield statement, owner
         for _field, value in ast.iter_fields(statement):
             if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
@@ -90,7 +88,7 @@ def _walk_local(node: ast.AST) -> Iterator[ast.AST]:
         current = stack.pop()
         yield current
         for child in ast.iter_child_nodes(current):
-            if not isinstance(child, (*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
+            if not isinstance(child, (*FUNCTION_NODES, ast.ClassDef, ast.Lambda)):
                 stack.append(child)
 
 
@@ -233,7 +231,7 @@ class FunctionIdioms:
                         kind = IdiomKind.CHECK_THEN_INSERT if guard.kind == READ else IdiomKind.UPDATE_THEN_INSERT
                         yield self.idiom(kind, guard, insert), insert
                 continue
-            if not isinstance(statement, _SIMPLE):
+            if not isinstance(statement, SIMPLE_STATEMENTS):
                 continue
             guards = self.ops_in(statement, (READ, UPDATE))
             if guards:
@@ -263,7 +261,7 @@ class FunctionIdioms:
 
     def _delete_then_insert(self, block: list[ast.stmt]) -> Iterator[tuple[IdiomCall, Operation]]:
         for index, statement in enumerate(block):
-            if not isinstance(statement, _SIMPLE):
+            if not isinstance(statement, SIMPLE_STATEMENTS):
                 continue
             deletes = self.ops_in(statement, (DELETE,))
             if deletes:

@@ -134,14 +134,20 @@ def select_sql(model: str, lookup: Lookup) -> str:
     return f"SELECT * FROM {table(model)}{lookup.where(model)}"
 
 
+def dict_key_names(node: ast.Dict) -> list[str | None]:
+    """The column each key of `{"persona": p}` / `{Avatar.persona: p}` names; None for others."""
+    return [
+        k.value if isinstance(k, ast.Constant) and isinstance(k.value, str) else k.attr if isinstance(k, ast.Attribute) else None
+        for k in node.keys
+    ]
+
+
 def _update_fields(call: ast.Call) -> tuple[str, ...]:
     """`update(persona=p)` (Django) or `update({"persona": p})` / `update({Avatar.persona: p})`."""
     if call.keywords:
         return tuple(k.arg for k in call.keywords if k.arg)
     if call.args and isinstance(call.args[0], ast.Dict):
-        keys = call.args[0].keys
-        names = [k.value if isinstance(k, ast.Constant) else k.attr if isinstance(k, ast.Attribute) else None for k in keys]
-        return tuple(n for n in names if isinstance(n, str))
+        return tuple(n for n in dict_key_names(call.args[0]) if n is not None)
     return ()
 
 
