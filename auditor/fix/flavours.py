@@ -49,16 +49,26 @@ def _keywords(call: ast.Call, what: str) -> dict[str, ast.expr]:
     return {k.arg: k.value for k in call.keywords}
 
 
-# --- raw SQL ----------------------------------------------------------------------------------
+class Flavour:
+    """One way code writes rows; the statements of an idiom are read through it."""
 
-
-class RawSql:
-    """DB-API / asyncpg calls with constant SQL and bind parameters."""
-
-    whole_chain = False  # the lookup is the execute() call, not the fetch after it
+    whole_chain = True  # the lookup is the whole query chain (an ORM's), not its first call
 
     def __init__(self, site: IdiomSite):
         self.site = site
+
+    def conflict(self, key_columns: list[str], lookup: dict[str, ast.expr]) -> list[str]:
+        """The conflict key the rewrite names: an ORM's own lookup fields."""
+        return list(lookup)
+
+
+# --- raw SQL ----------------------------------------------------------------------------------
+
+
+class RawSql(Flavour):
+    """DB-API / asyncpg calls with constant SQL and bind parameters."""
+
+    whole_chain = False  # the lookup is the execute() call, not the fetch after it
 
     @staticmethod
     def handles(call: ast.Call) -> bool:
@@ -151,13 +161,8 @@ def _objects(node: ast.AST) -> bool:
     return isinstance(node, ast.Attribute) and node.attr == "objects"
 
 
-class Django:
+class Django(Flavour):
     """`Model.objects.create(...)` after `Model.objects.filter(...).exists()` / `.update(...)`."""
-
-    whole_chain = True
-
-    def __init__(self, site: IdiomSite):
-        self.site = site
 
     @staticmethod
     def safe(kind: IdiomKind) -> bool:
@@ -189,9 +194,6 @@ class Django:
             raise CannotRewrite("the branch for an existing row does more than one filter(...).update(...)")
         return Write(_keywords(call, "update()"), self.lookup(call.func.value))
 
-    def conflict(self, key_columns: list[str], lookup: dict[str, ast.expr]) -> list[str]:
-        return list(lookup)
-
     def render(self, insert_call: ast.Call, source: str, values: dict[str, str], conflict: list[str], update: list[str] | None, awaited: bool, table: str) -> tuple[str, str]:
         manager = ast.get_source_segment(source, insert_call.func.value)
         keys = ", ".join(f"{f}={values[f]}" for f in conflict)
@@ -206,13 +208,8 @@ class Django:
 # --- SQLAlchemy ORM --------------------------------------------------------------------------------
 
 
-class SqlAlchemy:
+class SqlAlchemy(Flavour):
     """`session.add(Model(...))` after `session.query(Model).filter_by(...).first()`."""
-
-    whole_chain = True
-
-    def __init__(self, site: IdiomSite):
-        self.site = site
 
     @staticmethod
     def safe(kind: IdiomKind) -> bool:
@@ -257,9 +254,6 @@ class SqlAlchemy:
                 raise CannotRewrite("the branch for an existing row does more than set the row's attributes")
             values[target.attr] = statement.value
         return Write(values, {})
-
-    def conflict(self, key_columns: list[str], lookup: dict[str, ast.expr]) -> list[str]:
-        return list(lookup)
 
     def render(self, insert_call: ast.Call, source: str, values: dict[str, str], conflict: list[str], update: list[str] | None, awaited: bool, table: str) -> tuple[str, str]:
         session = ast.get_source_segment(source, insert_call.func.value)
