@@ -12,6 +12,7 @@ from auditor import __version__
 from auditor.migrate.alembic_format import recipe_steps
 from auditor.migrate.plan import KeyMigration
 from auditor.migrate.render import context, down_sql, environment
+from auditor.schema.django_apps import AppLabels
 from auditor.schema.django_migrations import Migration, Replayer, order_migrations, read_migration
 from auditor.schema.django_state import ModelState
 from auditor.schema.pysource import parse_module
@@ -34,9 +35,10 @@ class DjangoProject:
 
     def __init__(self, root: Path, files: list[str], dialect: str):
         migrations: list[Migration] = []
+        labels = AppLabels()
         for relative in files:
             module, _ = parse_module(root / relative, root)
-            migration = read_migration(module) if module else None
+            migration = read_migration(module, labels) if module else None
             if migration:
                 migrations.append(migration)
         ordered, _ = order_migrations(migrations)

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.model import Diagnostic
+from auditor.schema.django_apps import AppLabels
 from auditor.schema.django_state import (
     FieldState,
     ModelState,
@@ -54,14 +55,14 @@ class Migration:
         return (self.app, self.name)
 
 
-def read_migration(module: PythonModule) -> Migration | None:
+def read_migration(module: PythonModule, labels: AppLabels) -> Migration | None:
     path = PurePosixPath(module.relative)
     if len(path.parts) < 3 or path.parts[-2] != "migrations" or path.name == "__init__.py":
         return None
     node = next((n for n in module.tree.body if isinstance(n, ast.ClassDef) and n.name == "Migration"), None)
     if node is None:
         return None
-    migration = Migration(module, path.parts[-3], path.stem)
+    migration = Migration(module, labels.label(module.path.parent.parent), path.stem)
     for statement in node.body:
         if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)):
             continue
@@ -389,7 +390,8 @@ def read_django_migrations(root: Path, files: list[Path], dialect: str) -> Schem
     candidates = [f for f in files if f.parent.name == "migrations"]
     modules, diagnostics = modules_mentioning(root, candidates, NEEDLES)
     source.diagnostics.extend(diagnostics)
-    migrations = [m for m in map(read_migration, modules) if m is not None]
+    labels = AppLabels()
+    migrations = [m for m in (read_migration(module, labels) for module in modules) if m is not None]
     if not migrations:
         return source
     ordered, graph_diagnostics = order_migrations(migrations)

@@ -1,8 +1,8 @@
 """Django models as a schema source, read statically.
 
 A model is a class in an app's `models.py` (or `models/` package) deriving from
-`models.Model` or from another model of the project. The app label is the app's
-folder name; the table is `Meta.db_table` or `<app_label>_<model name lower>`.
+`models.Model` or from another model of the project. The app label is its AppConfig's
+`label`, else the app's folder name (`django_apps`); the table is `Meta.db_table` or `<app_label>_<model name lower>`.
 Abstract bases give their fields and (when the child declares no Meta, or
 subclasses the base's) their Meta; a concrete parent makes the child's primary key
 a `<parent>_ptr` one-to-one column, as multi-table inheritance does. Without a
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from auditor.model import Diagnostic
+from auditor.schema.django_apps import AppLabels
 from auditor.python.neutral_sql import writable_key
 from auditor.schema.django_state import (
     FieldState,
@@ -49,13 +50,13 @@ class ModelClass:
         return next((n for n in self.node.body if isinstance(n, ast.ClassDef) and n.name == "Meta"), None)
 
 
-def app_label(relative: str) -> str | None:
-    path = PurePosixPath(relative)
+def app_folder(module: PythonModule) -> Path | None:
+    """The app a models module belongs to: the folder of `models.py` or of the `models/` package."""
+    path = PurePosixPath(module.relative)
     if path.name == "models.py":
-        return path.parent.name or None
-    if "models" in path.parts[:-1]:
-        parts = path.parts
-        return parts[parts.index("models") - 1] if parts.index("models") > 0 else None
+        return module.path.parent if len(path.parts) > 1 else None
+    if "models" in path.parts[:-1] and path.parts.index("models") > 0:
+        return module.path.parents[len(path.parts) - 1 - path.parts.index("models")]
     return None
 
 
@@ -72,10 +73,12 @@ class DjangoModels:
     def __init__(self, modules: list[PythonModule], dialect: str, source: SchemaSource):
         self.dialect, self.source = dialect, source
         self.classes: dict[str, ModelClass] = {}
+        labels = AppLabels()
         for module in modules:
-            app = app_label(module.relative)
-            if app is None:
+            folder = app_folder(module)
+            if folder is None:
                 continue
+            app = labels.label(folder)
             for node in module.tree.body:
                 if isinstance(node, ast.ClassDef):
                     self.classes.setdefault(node.name, ModelClass(module, node, app))

@@ -12,6 +12,7 @@ import pytest
 from auditor.config import load_config
 from auditor.engine import run_audit
 from auditor.schema.compare import comparable
+from auditor.schema.django_apps import declared_label
 from auditor.schema.django_migrations import read_django_migrations
 from auditor.schema.django_models import read_django_models
 from auditor.schema.source import catalog_from_source
@@ -61,6 +62,60 @@ def test_example_models_equal_migrate_run_syncdb(dialect, request, tmp_path):
     source = read_django_models(project, sorted(project.rglob("*.py")), dialect)
     assert source.diagnostics == []
     assert comparable(catalog_from_source(source, dialect)) == live_comparable(dialect, pg, sqlite_path)
+
+
+PROFILES_CONFIG = """
+from django.apps import AppConfig
+
+
+class ProfilesConfig(AppConfig):
+    name = "profiles"
+    label = "people"
+"""
+
+
+def _relabel_profiles(project):
+    """The example with its profiles app labelled `people` by its AppConfig, as reusable apps
+    do: tables become people_*, and migrations name the app by its label."""
+    (project / "profiles" / "apps.py").write_text(PROFILES_CONFIG)
+    for migration in (project / "profiles" / "migrations").glob("0*.py"):
+        text = migration.read_text()
+        migration.write_text(text.replace('("profiles", "', '("people", "').replace(" profiles_session ", " people_session "))
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_an_app_config_label_names_the_app(dialect, request, tmp_path):
+    project = copy_example("django_app", tmp_path)
+    _relabel_profiles(project)
+    pg, sqlite_path = _migrate(project, dialect, request, tmp_path)
+    source = read_django_migrations(project, sorted(project.rglob("*.py")), dialect)
+    assert source.diagnostics == []
+    catalog = catalog_from_source(source, dialect)
+    assert {"people_preference", "people_session"} <= {n.name for n in catalog.tables}
+    assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
+
+
+def test_an_app_config_label_names_the_models_tables(request, tmp_path):
+    project = copy_example("django_app", tmp_path)
+    _relabel_profiles(project)
+    for folder in list(project.rglob("migrations")):
+        shutil.rmtree(folder)
+    pg, sqlite_path = _migrate(project, "sqlite", request, tmp_path, "--run-syncdb")
+    source = read_django_models(project, sorted(project.rglob("*.py")), "sqlite")
+    assert source.diagnostics == []
+    assert comparable(catalog_from_source(source, "sqlite")) == live_comparable("sqlite", pg, sqlite_path)
+
+
+@pytest.mark.parametrize("source, label", [
+    (PROFILES_CONFIG, "people"),
+    (PROFILES_CONFIG + "\n\nclass Other(AppConfig):\n    name = 'profiles'\n    label = 'other'\n", None),  # two: Django takes neither
+    (PROFILES_CONFIG + "\n\nclass Other(AppConfig):\n    label = 'other'\n    default = True\n", "other"),
+    (PROFILES_CONFIG + "\n\nclass Other(AppConfig):\n    label = 'other'\n    default = False\n", "people"),
+    ("class C(apps.AppConfig):\n    name = 'profiles'\n", None),  # no label: the folder's name
+    ("def broken(:\n", None),
+])
+def test_which_app_config_sets_the_label(source, label):
+    assert declared_label(source) == label
 
 
 def test_the_example_audit_finds_the_incident():
