@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
+from auditor.key_names import postgres_object_name
 from auditor.model import Diagnostic
 from auditor.schema.django_apps import AppLabels
 from auditor.schema.django_state import (
@@ -195,8 +196,8 @@ class Replayer:
                 renamed.table = default_table(app, new_name)
                 emit(f"ALTER TABLE {quote(model.table, d)} RENAME TO {quote(renamed.table, d)}")
             for f in model.fields.values():  # auto-created many-to-many tables follow the model
-                if f.column is None:
-                    old_through, new_through = f"{model.table}_{f.name}", f"{renamed.table}_{f.name}"
+                if f.auto_table:
+                    old_through, new_through = f.auto_table_name(model.table), f.auto_table_name(renamed.table)
                     if old_through != new_through:
                         emit(f"ALTER TABLE {quote(old_through, d)} RENAME TO {quote(new_through, d)}")
                     old_column, new_column = f"{model.name.lower()}_id", f"{new_name.lower()}_id"
@@ -222,14 +223,14 @@ class Replayer:
         elif name == "AddField":
             model = self.model(app, value(module, arg(0, "model_name")))
             new = field_state(module, value(module, arg(1, "name")), arg(2, "field"))
-            if new.column is None:
+            if new.auto_table:
                 target = self.find(new.target, app)
                 through, statements = through_table(model, new, target, d)
                 for sql in statements:
                     emit(sql)
             else:
                 if new.unique and d == POSTGRES:
-                    new.unique_name = f"{model.table}_{new.column}_key"
+                    new.unique_name = postgres_object_name(model.table, [new.column], "key")
                 emit(f"ALTER TABLE {quote(model.table, d)} ADD COLUMN {column_sql(new, d)}")
             if state:
                 model.fields[new.name] = new
@@ -325,7 +326,7 @@ class Replayer:
             if isinstance(item, ast.Tuple) and len(item.elts) == 2 and isinstance(item.elts[1], ast.Call):
                 f = field_state(module, value(module, item.elts[0]), item.elts[1])
                 model.fields[f.name] = f
-                if f.column is None:
+                if f.auto_table:
                     through.append(f)
         if not any(f.primary_key for f in model.fields.values()):
             model.fields = {"id": FieldState("id", "BigAutoField", "id", "bigint", False, False, True), **model.fields}

@@ -188,7 +188,7 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
         try:
             statements = create_model_sql(state, dialect)
             for f in state.fields.values():
-                if f.column is None:
+                if f.auto_table:
                     statements += through_table(state, f, by_name.get(f.target.split(".")[-1]), dialect)[1]
         except UnreadableSource as error:  # one model the reader cannot place must not hide the others
             source.diagnostics.append(Diagnostic(model.module.relative, f"model {model.node.name} not read ({error}); its keys are not in the catalog", model.node.lineno, "schema-source-error"))

@@ -22,6 +22,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
+from auditor.key_names import postgres_object_name
 from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, keyword, last_name, value
 from auditor.schema.source import quote
 
@@ -75,6 +76,16 @@ class FieldState:
     primary_key: bool
     target: str | None = None  # "app.Model" or "Model" for relations
     unique_name: str | None = None  # the name of its unique constraint in the database
+    through: bool = False  # a many-to-many through a model of its own: Django makes no table for it
+    db_table: str | None = None  # a many-to-many's table, when named
+
+    @property
+    def auto_table(self) -> bool:
+        """A many-to-many whose table Django creates."""
+        return self.column is None and not self.through
+
+    def auto_table_name(self, model_table: str) -> str:
+        return self.db_table or f"{model_table}_{self.name}"
 
 
 @dataclass
@@ -119,14 +130,24 @@ def default_table(app: str, model: str) -> str:
 # --- reading field and option calls -------------------------------------------------
 
 
+# Many-to-many managers of other packages whose rows live in a model of their own
+# (django-taggit's TaggableManager: taggit's TaggedItem, or its through=).
+THROUGH_MODEL_MANAGERS = {"TaggableManager"}
+
+
 def field_state(module: PythonModule, name: str, call: ast.Call) -> FieldState:
     kind = last_name(call_name(call)) or ""
+    if kind in THROUGH_MODEL_MANAGERS:
+        return FieldState(name, kind, None, "", True, False, False, through=True)
     if not kind.endswith(("Field", "ForeignKey", "ParentalKey")):
         raise UnreadableSource(f"{kind or 'this'}(...) is not a Django field class")
     primary_key = bool(value(module, keyword(call, "primary_key"), False))
     if kind == "ManyToManyField":
         target = call.args[0] if call.args else keyword(call, "to")
-        return FieldState(name, kind, None, "", True, False, False, target=_target(module, target))
+        return FieldState(
+            name, kind, None, "", True, False, False, target=_target(module, target),
+            through=keyword(call, "through") is not None, db_table=value(module, keyword(call, "db_table")),
+        )
     db_column = value(module, keyword(call, "db_column"))
     target = None
     if kind in RELATIONS:
@@ -294,7 +315,7 @@ def create_model_sql(model: ModelState, dialect: str) -> list[str]:
             later.append(separate)
     for f in model.fields.values():
         if f.unique and not f.primary_key and f.unique_name is None and dialect == POSTGRES:
-            f.unique_name = f"{model.table}_{f.column}_key"
+            f.unique_name = postgres_object_name(model.table, [f.column], "key")
     statements = [f"CREATE TABLE {quote(model.table, dialect)} ({', '.join(items)})"]
     statements += [unique_together_sql(model, together, dialect) for together in model.unique_together]
     return statements + later
@@ -306,7 +327,7 @@ def through_table(model: ModelState, f: FieldState, target: ModelState | None, d
     target_name = (target.name if target else f.target.split(".")[-1]).lower()
     if source_name == target_name:
         source_name, target_name = f"from_{source_name}", f"to_{target_name}"
-    through = ModelState(model.app, f"{model.name}_{f.name}", f"{model.table}_{f.name}", True)
+    through = ModelState(model.app, f"{model.name}_{f.name}", f.auto_table_name(model.table), True)
     through.fields = {
         "id": FieldState("id", "BigAutoField", "id", "bigint", False, False, True),
         source_name: FieldState(source_name, "ForeignKey", f"{source_name}_id", "bigint", False, False, False),

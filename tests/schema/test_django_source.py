@@ -118,6 +118,57 @@ def test_which_app_config_sets_the_label(source, label):
     assert declared_label(source) == label
 
 
+TEAMS = """
+
+class Team(models.Model):
+    name = models.TextField(unique=True)
+    members = models.ManyToManyField(Account, through="Membership", related_name="teams")
+    watchers = models.ManyToManyField(Account, db_table="team_watchers", related_name="watched_teams")
+    editors = models.ManyToManyField(Account, related_name="edited_teams")
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE)
+    role = models.TextField()
+
+    class Meta:
+        unique_together = [("team", "account")]
+"""
+
+
+def _add_teams(project, tmp_path):
+    """Many-to-many fields: one through a model of the project's (no table of its own), one
+    with its own db_table, one plain; Django writes their migration itself."""
+    with (project / "profiles" / "models.py").open("a") as models:
+        models.write(TEAMS)
+    env = {"DJANGO_DB_ENGINE": "django.db.backends.sqlite3", "DJANGO_DB_NAME": str(tmp_path / "makemigrations.sqlite"), "PYTHONPATH": str(project)}
+    run_module(["django", "makemigrations", "profiles", "--settings=config.settings"], project, env=env)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_many_to_many_tables_are_the_ones_django_makes(dialect, request, tmp_path):
+    project = copy_example("django_app", tmp_path)
+    _add_teams(project, tmp_path)
+    pg, sqlite_path = _migrate(project, dialect, request, tmp_path)
+    source = read_django_migrations(project, sorted(project.rglob("*.py")), dialect)
+    assert source.diagnostics == []
+    catalog = catalog_from_source(source, dialect)
+    assert {"team_watchers", "profiles_team_editors"} <= {n.name for n in catalog.tables}
+    assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
+
+
+def test_many_to_many_tables_from_the_models(request, tmp_path):
+    project = copy_example("django_app", tmp_path)
+    _add_teams(project, tmp_path)
+    for folder in list(project.rglob("migrations")):
+        shutil.rmtree(folder)
+    pg, sqlite_path = _migrate(project, "sqlite", request, tmp_path, "--run-syncdb")
+    source = read_django_models(project, sorted(project.rglob("*.py")), "sqlite")
+    assert source.diagnostics == []
+    assert comparable(catalog_from_source(source, "sqlite")) == live_comparable("sqlite", pg, sqlite_path)
+
+
 def test_the_example_audit_finds_the_incident():
     result = run_audit(load_config(EXAMPLES / "django_app", cache=False))
     assert result.schema_sources == ["django migrations", "django models"]
