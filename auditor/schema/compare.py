@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.model import Catalog, Location, UniqueKey
+from auditor.model import Catalog, KeyKind, Location, UniqueKey
 
 
 def key_fields(key: UniqueKey, names: bool = True) -> tuple:
@@ -31,6 +31,19 @@ def comparable(catalog: Catalog, names: bool = True) -> dict:
         }
         for name, table in catalog.tables.items()
     }
+
+
+def foreign_key_set(catalog: Catalog) -> set[tuple]:
+    """(table, columns, referenced table, referenced columns) of every foreign key, a reference
+    to the primary key spelled out: the tests' equality for foreign keys."""
+    found = set()
+    for name, table in catalog.tables.items():
+        for fk in table.foreign_keys:
+            parent = catalog.lookup(fk.references)
+            primary = next((k for k in parent.keys if k.kind is KeyKind.PRIMARY), None) if parent else None
+            referenced = fk.referenced_columns or (tuple(e.text for e in primary.elements) if primary else ())
+            found.add((str(name), fk.columns, str(parent.name if parent else fk.references), referenced))
+    return found
 
 
 @dataclass(frozen=True)

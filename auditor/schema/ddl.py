@@ -369,15 +369,33 @@ def apply_alter_action(ctx: _Context, table: Table, action: exp.Expression) -> N
         if column:
             table.columns[column_name] = replace(column, nullable=bool(action.args["allow_null"]))
     elif isinstance(action, exp.AlterRename):
-        new = TableName(table.name.schema, identifier_name(action.this.this, d))
-        del ctx.catalog.tables[table.name]
-        table.name = new
-        ctx.catalog.tables[new] = table
+        rename_table(ctx, table, TableName(table.name.schema, identifier_name(action.this.this, d)))
     elif isinstance(action, exp.RenameColumn):
         old, new = identifier_name(action.this, d), identifier_name(action.args["to"], d)
         if old in table.columns:
             table.columns[new] = replace(table.columns.pop(old), name=new)
-        table.keys = [_rename_column_in_key(k, old, new) for k in table.keys]
+        _rename_column_in_keys(ctx, table, old, new)
+
+
+def rename_table(ctx: _Context, table: Table, new: TableName) -> None:
+    """The table and every foreign key that references it take the new name."""
+    for other in ctx.catalog.tables.values():
+        other.foreign_keys = [replace(f, references=new) if ctx.catalog.lookup(f.references) is table else f for f in other.foreign_keys]
+    del ctx.catalog.tables[table.name]
+    table.name = new
+    ctx.catalog.tables[new] = table
+
+
+def _rename_column_in_keys(ctx: _Context, table: Table, old: str, new: str) -> None:
+    """Keys and foreign keys follow a renamed column, those of other tables that reference it too."""
+    table.keys = [_rename_column_in_key(k, old, new) for k in table.keys]
+    rename = lambda columns: tuple(new if c == old else c for c in columns)  # noqa: E731
+    table.foreign_keys = [replace(f, columns=rename(f.columns)) for f in table.foreign_keys]
+    for other in ctx.catalog.tables.values():
+        other.foreign_keys = [
+            replace(f, referenced_columns=rename(f.referenced_columns)) if ctx.catalog.lookup(f.references) is table else f
+            for f in other.foreign_keys
+        ]
 
 
 def apply_modify_column(ctx: _Context, table: Table, action: exp.ModifyColumn) -> None:
@@ -386,7 +404,7 @@ def apply_modify_column(ctx: _Context, table: Table, action: exp.ModifyColumn) -
     old = identifier_name(action.args["rename_from"], ctx.dialect) if action.args.get("rename_from") else new
     if old != new:
         table.columns.pop(old, None)
-        table.keys = [_rename_column_in_key(k, old, new) for k in table.keys]
+        _rename_column_in_keys(ctx, table, old, new)
     _add_column(ctx, table, column)
 
 
@@ -525,10 +543,7 @@ def apply_command(ctx: _Context, text: str) -> None:
             if new.upper().startswith("TO "):
                 table = ctx.catalog.lookup(_qualified(old.strip("`"), ctx))
                 if table:
-                    renamed = _qualified(new[3:].strip().strip("`"), ctx)
-                    del ctx.catalog.tables[table.name]
-                    table.name = renamed
-                    ctx.catalog.tables[renamed] = table
+                    rename_table(ctx, table, _qualified(new[3:].strip().strip("`"), ctx))
         return
     if match := _RENAME_INDEX.match(flat):
         found = _find_key_by_name(ctx, _plain_name(match["old"].split(".")[-1], ctx))

@@ -30,6 +30,7 @@ from auditor.schema.django_state import (
     field_state,
     index_name,
     MAX_NAME_LENGTH,
+    link_relation,
     through_table,
     unique_together_sql,
     with_field,
@@ -223,6 +224,7 @@ class Replayer:
         elif name == "AddField":
             model = self.model(app, value(module, arg(0, "model_name")))
             new = field_state(module, value(module, arg(1, "name")), arg(2, "field"))
+            link_relation(model, new, lambda target: self.find(target, app))
             if new.auto_table:
                 target = self.find(new.target, app)
                 through, statements = through_table(model, new, target, d)
@@ -239,8 +241,8 @@ class Replayer:
             old = model.fields.get(value(module, arg(1, "name")))
             if old is not None and old.column is not None:
                 emit(f"ALTER TABLE {quote(model.table, d)} DROP COLUMN {quote(old.column, d)}")
-            elif old is not None:
-                emit(f"DROP TABLE {quote(f'{model.table}_{old.name}', d)}")
+            elif old is not None and old.auto_table:
+                emit(f"DROP TABLE {quote(old.auto_table_name(model.table), d)}")
             if state and old is not None:
                 del model.fields[old.name]
         elif name == "AlterField":
@@ -250,6 +252,7 @@ class Replayer:
             new = field_state(module, field_name, arg(2, "field"))
             if old is None:
                 raise UnreadableSource(f"field {field_name} is not in the state")
+            link_relation(model, new, lambda target: self.find(target, app))
             if d == SQLITE:
                 self.remake(with_field(model, new), emit)
             else:
@@ -337,6 +340,8 @@ class Replayer:
             parsed = constraint_state(module, constraint, model, d) if isinstance(constraint, ast.Call) else None
             if parsed is not None:
                 model.constraints.append(parsed)
+        for f in model.fields.values():
+            link_relation(model, f, lambda target: self.find(target, app))
         for sql in create_model_sql(model, d):
             emit(sql)
         for f in through:

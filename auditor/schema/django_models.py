@@ -27,6 +27,7 @@ from auditor.schema.django_state import (
     create_model_sql,
     default_table,
     field_state,
+    link_relation,
     through_table,
 )
 from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, last_name, modules_mentioning, value
@@ -185,6 +186,8 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
             states.append((model, state))
     by_name = {state.name: state for _, state in states}
     for model, state in states:
+        for f in state.fields.values():
+            link_relation(state, f, lambda target: by_name.get(target.rpartition(".")[2]))
         try:
             statements = create_model_sql(state, dialect)
             for f in state.fields.values():

@@ -77,6 +77,9 @@ class FieldState:
     target: str | None = None  # "app.Model" or "Model" for relations
     unique_name: str | None = None  # the name of its unique constraint in the database
     through: bool = False  # a many-to-many through a model of its own: Django makes no table for it
+    to_field: str | None = None  # a relation's referenced field, when not the primary key
+    constrained: bool = True  # a relation with a foreign key in the database (db_constraint)
+    references: tuple[str, str | None] | None = None  # (table, column or None for its key), once linked
     db_table: str | None = None  # a many-to-many's table, when named
 
     @property
@@ -162,6 +165,8 @@ def field_state(module: PythonModule, name: str, call: ast.Call) -> FieldState:
         null=bool(value(module, keyword(call, "null"), False)) and not primary_key,
         unique=(bool(value(module, keyword(call, "unique"), False)) or kind == "OneToOneField") and not primary_key,
         primary_key=primary_key, target=target,
+        to_field=value(module, keyword(call, "to_field")) if target else None,
+        constrained=bool(value(module, keyword(call, "db_constraint"), True)),
     )
 
 
@@ -172,6 +177,9 @@ def _target(module: PythonModule, node: ast.expr | None) -> str:
         return node.id  # a model class of the same module
     if isinstance(node, ast.Attribute) and node.attr == "AUTH_USER_MODEL":
         return "auth.User"
+    if isinstance(node, ast.Call) and last_name(call_name(node)) == "get_model_name" and len(node.args) == 2:
+        app, model = (value(module, a) for a in node.args)  # swapper: a swappable model, taken as not swapped
+        return f"{app}.{model}"
     target = value(module, node)
     if not isinstance(target, str):
         raise UnreadableSource("relation target is not a model name")
@@ -254,7 +262,26 @@ def column_definition(f: FieldState, dialect: str, inline_unique: bool = True) -
         parts.append("PRIMARY KEY")
     elif f.unique and inline_unique:
         parts.append("UNIQUE")
+    if f.references:
+        table, column = f.references
+        parts.append(f"REFERENCES {quote(table, dialect)}" + (f" ({quote(column, dialect)})" if column else ""))
     return " ".join(parts)
+
+
+def link_relation(model: ModelState, f: FieldState, find) -> None:
+    """Point a relation's column at its target's table (`find("app.Model")` -> ModelState or
+    None), so the catalog knows the foreign key; `"self"` is the model itself."""
+    if f.kind not in RELATIONS or not f.constrained or not f.target or f.column is None:
+        return
+    name = f.target.rpartition(".")[2].lower()
+    target = model if name in ("self", model.name.lower()) else find(f.target)
+    if target is None:
+        return
+    column = None
+    if f.to_field:
+        referenced = target.fields.get(f.to_field)
+        column = referenced.column if referenced and referenced.column else f.to_field
+    f.references = (target.table, column)
 
 
 def unique_together_sql(model: ModelState, fields: tuple[str, ...], dialect: str) -> str:
@@ -330,8 +357,10 @@ def through_table(model: ModelState, f: FieldState, target: ModelState | None, d
     through = ModelState(model.app, f"{model.name}_{f.name}", f.auto_table_name(model.table), True)
     through.fields = {
         "id": FieldState("id", "BigAutoField", "id", "bigint", False, False, True),
-        source_name: FieldState(source_name, "ForeignKey", f"{source_name}_id", "bigint", False, False, False),
-        target_name: FieldState(target_name, "ForeignKey", f"{target_name}_id", "bigint", False, False, False),
+        source_name: FieldState(source_name, "ForeignKey", f"{source_name}_id", "bigint", False, False, False, references=(model.table, None)),
+        target_name: FieldState(
+            target_name, "ForeignKey", f"{target_name}_id", "bigint", False, False, False, references=(target.table, None) if target else None
+        ),
     }
     through.unique_together = [(source_name, target_name)]
     return through, create_model_sql(through, dialect)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlparse
 
 from auditor.dialects import MYSQL
-from auditor.model import LIVE_DATABASE, Catalog, Column, KeyElement, KeyKind, Location, Table, TableName, UniqueKey
+from auditor.model import LIVE_DATABASE, Catalog, Column, ForeignKey, KeyElement, KeyKind, Location, Table, TableName, UniqueKey
 from auditor.schema.driver import import_driver
 
 LIVE = Location(LIVE_DATABASE, 0)
@@ -26,6 +26,12 @@ KEYS = """
 SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, SUB_PART, {expression}
 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND NON_UNIQUE = 0
 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX
+"""
+FOREIGN_KEYS = """
+SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME
+FROM information_schema.KEY_COLUMN_USAGE
+WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_SCHEMA = DATABASE()
+ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION
 """
 HAS_EXPRESSION = """
 SELECT COUNT(*) FROM information_schema.COLUMNS
@@ -71,6 +77,14 @@ def introspect_mysql(url: str) -> Catalog:
             keys: dict[tuple[str, str], list[KeyElement]] = {}
             for table, index, column, sub_part, expr in cursor.fetchall():
                 keys.setdefault((table.lower(), index), []).append(_element(column, sub_part, expr))
+            cursor.execute(FOREIGN_KEYS)
+            foreign: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+            for table, constraint, column, referenced, referenced_column in cursor.fetchall():
+                foreign.setdefault((table.lower(), constraint), []).append((column.lower(), referenced.lower(), referenced_column.lower()))
+        for (table, _constraint), rows in foreign.items():
+            catalog.tables[TableName(None, table)].foreign_keys.append(
+                ForeignKey(tuple(r[0] for r in rows), TableName(None, rows[0][1]), tuple(r[2] for r in rows), LIVE)
+            )
         for (table, index), elements in keys.items():
             kind = KeyKind.PRIMARY if index == "PRIMARY" else KeyKind.UNIQUE_CONSTRAINT
             name = index if kind is KeyKind.PRIMARY else index.lower()

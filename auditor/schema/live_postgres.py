@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlglot
 
 from auditor.dialects import POSTGRES
-from auditor.model import LIVE_DATABASE, Catalog, Column, KeyElement, KeyKind, Location, Table, TableName, UniqueKey
+from auditor.model import LIVE_DATABASE, Catalog, Column, ForeignKey, KeyElement, KeyKind, Location, Table, TableName, UniqueKey
 from auditor.schema.driver import import_driver
 from auditor.sql.normalize import key_element, predicate_text
 
@@ -44,6 +44,22 @@ JOIN pg_namespace n ON n.oid = t.relnamespace
 LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x')
 WHERE n.nspname = ANY(%(schemas)s) AND (i.indisunique OR con.contype = 'x')
 ORDER BY n.nspname, t.relname, ic.relname
+"""
+
+# Foreign keys declared on the table itself (a partition's copies of its parent's are not).
+FOREIGN_KEYS = """
+SELECT n.nspname, c.relname, rn.nspname, r.relname,
+       ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
+               JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY ord),
+       ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord)
+               JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY ord)
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class r ON r.oid = con.confrelid
+JOIN pg_namespace rn ON rn.oid = r.relnamespace
+WHERE con.contype = 'f' AND con.conparentid = 0 AND n.nspname = ANY(%(schemas)s)
+ORDER BY n.nspname, c.relname, con.conname
 """
 
 LIVE = Location(LIVE_DATABASE, 0)
@@ -99,4 +115,8 @@ def introspect_postgres(conninfo: str, schemas: list[str] | None = None) -> Cata
         for row in conn.execute(KEYS.format(nnd=nnd), params):
             name, key = _key(row)
             catalog.tables[name].keys.append(key)
+        for schema, table, referenced_schema, referenced, columns, referenced_columns in conn.execute(FOREIGN_KEYS, params):
+            catalog.tables[TableName(schema, table)].foreign_keys.append(
+                ForeignKey(tuple(columns), TableName(referenced_schema, referenced), tuple(referenced_columns), LIVE)
+            )
     return catalog

@@ -12,7 +12,7 @@ import sqlite3
 import sqlglot
 
 from auditor.dialects import SQLITE
-from auditor.model import LIVE_DATABASE, Catalog, Column, KeyElement, KeyKind, Location, Table, TableName, UniqueKey
+from auditor.model import LIVE_DATABASE, Catalog, Column, ForeignKey, KeyElement, KeyKind, Location, Table, TableName, UniqueKey
 from auditor.sql.normalize import key_element, predicate_text
 
 LIVE = Location(LIVE_DATABASE, 0)
@@ -27,6 +27,21 @@ def _index_from_sql(sql: str) -> tuple[list[KeyElement], str | None]:
     params = tree.this.args.get("params")
     elements = [key_element(c, SQLITE) for c in params.args.get("columns") or []]
     return elements, predicate_text(params.args.get("where"), SQLITE)
+
+
+def _foreign_keys(conn: sqlite3.Connection, table: str) -> list[ForeignKey]:
+    """PRAGMA foreign_key_list: one row per column, grouped by id; `to` is NULL when the
+    key references the parent's primary key without naming it."""
+    grouped: dict[int, list[tuple]] = {}
+    for fk_id, _seq, parent, column, to, *_ in conn.execute(f"PRAGMA foreign_key_list({_quote(table)})"):
+        grouped.setdefault(fk_id, []).append((parent, column, to))
+    return [
+        ForeignKey(
+            tuple(c.lower() for _, c, _ in rows), TableName("main", rows[0][0].lower()),
+            () if any(to is None for _, _, to in rows) else tuple(to.lower() for _, _, to in rows), LIVE,
+        )
+        for _, rows in sorted(grouped.items())
+    ]
 
 
 def introspect_sqlite(path: str) -> Catalog:
@@ -55,6 +70,7 @@ def introspect_sqlite(path: str) -> Catalog:
                     columns = [r[2].lower() for r in conn.execute(f"PRAGMA index_info({_quote(index_name)})")]
                     kind = KeyKind.PRIMARY if origin == "pk" else KeyKind.UNIQUE_CONSTRAINT
                     table.keys.append(UniqueKey(kind, None, tuple(map(KeyElement.column, columns)), LIVE))
+            table.foreign_keys.extend(_foreign_keys(conn, table_name))
     finally:
         conn.close()
     return catalog

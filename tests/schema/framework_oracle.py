@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from auditor.schema import introspect_postgres, introspect_sqlite
-from auditor.schema.compare import comparable
+from auditor.schema.compare import comparable, foreign_key_set
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BOOKKEEPING = {"alembic_version", "django_migrations", "django_content_type"}
@@ -56,3 +56,9 @@ def live_comparable(dialect: str, pg_url: str | None, sqlite_path: Path, names: 
     """The live catalog without the frameworks' own bookkeeping tables."""
     found = comparable(live_catalog(dialect, pg_url, sqlite_path), names)
     return {name: table for name, table in found.items() if name.split(".")[-1] not in BOOKKEEPING}
+
+
+def live_foreign_keys(dialect: str, pg_url: str | None, sqlite_path: Path) -> set[tuple]:
+    """The live foreign keys, without those of the frameworks' own bookkeeping tables."""
+    found = foreign_key_set(live_catalog(dialect, pg_url, sqlite_path))
+    return {fk for fk in found if fk[0].split(".")[-1] not in BOOKKEEPING}

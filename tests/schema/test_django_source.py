@@ -11,13 +11,13 @@ import pytest
 
 from auditor.config import load_config
 from auditor.engine import run_audit
-from auditor.schema.compare import comparable
+from auditor.schema.compare import comparable, foreign_key_set
 from auditor.schema.django_apps import declared_label
 from auditor.schema.django_migrations import read_django_migrations
 from auditor.schema.django_models import read_django_models
 from auditor.schema.source import catalog_from_source
 
-from framework_oracle import EXAMPLES, copy_example, live_comparable, run_module
+from framework_oracle import EXAMPLES, copy_example, live_comparable, live_foreign_keys, run_module
 
 DIALECTS = ["postgres", "sqlite", "mysql"]
 
@@ -50,7 +50,9 @@ def test_example_migrations_equal_django_migrate(dialect, request, tmp_path):
         "accounts/migrations/0003_keys.py", "profiles/migrations/0002_tag_constraints.py", "profiles/migrations/0003_session.py",
     ]
     # Names included: Django's hashed names (unique_together, AlterField) are reproduced exactly.
-    assert comparable(catalog_from_source(source, dialect)) == live_comparable(dialect, pg, sqlite_path)
+    catalog = catalog_from_source(source, dialect)
+    assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
+    assert foreign_key_set(catalog) == live_foreign_keys(dialect, pg, sqlite_path)
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -61,7 +63,9 @@ def test_example_models_equal_migrate_run_syncdb(dialect, request, tmp_path):
     pg, sqlite_path = _migrate(project, dialect, request, tmp_path, "--run-syncdb")
     source = read_django_models(project, sorted(project.rglob("*.py")), dialect)
     assert source.diagnostics == []
-    assert comparable(catalog_from_source(source, dialect)) == live_comparable(dialect, pg, sqlite_path)
+    catalog = catalog_from_source(source, dialect)
+    assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
+    assert foreign_key_set(catalog) == live_foreign_keys(dialect, pg, sqlite_path)
 
 
 PROFILES_CONFIG = """
@@ -104,6 +108,7 @@ def test_an_app_config_label_names_the_models_tables(request, tmp_path):
     source = read_django_models(project, sorted(project.rglob("*.py")), "sqlite")
     assert source.diagnostics == []
     assert comparable(catalog_from_source(source, "sqlite")) == live_comparable("sqlite", pg, sqlite_path)
+    assert foreign_key_set(catalog_from_source(source, "sqlite")) == live_foreign_keys("sqlite", pg, sqlite_path)
 
 
 @pytest.mark.parametrize("source, label", [
@@ -156,6 +161,7 @@ def test_many_to_many_tables_are_the_ones_django_makes(dialect, request, tmp_pat
     catalog = catalog_from_source(source, dialect)
     assert {"team_watchers", "profiles_team_editors"} <= {n.name for n in catalog.tables}
     assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
+    assert foreign_key_set(catalog) == live_foreign_keys(dialect, pg, sqlite_path)
 
 
 def test_many_to_many_tables_from_the_models(request, tmp_path):
@@ -167,6 +173,7 @@ def test_many_to_many_tables_from_the_models(request, tmp_path):
     source = read_django_models(project, sorted(project.rglob("*.py")), "sqlite")
     assert source.diagnostics == []
     assert comparable(catalog_from_source(source, "sqlite")) == live_comparable("sqlite", pg, sqlite_path)
+    assert foreign_key_set(catalog_from_source(source, "sqlite")) == live_foreign_keys("sqlite", pg, sqlite_path)
 
 
 def test_the_example_audit_finds_the_incident():
@@ -220,6 +227,21 @@ def test_a_broken_migration_graph_is_reported_and_the_rest_is_read(tmp_path):
     assert any(path == "0005_bad.py" and m.startswith("AddField not read") for path, _, m in messages)
     catalog = catalog_from_source(source, "postgres")
     assert sorted(n.name for n in catalog.tables) == ["shop_item", "shop_order"]
+
+
+def test_a_swappable_model_is_read_as_its_default(tmp_path):
+    """swapper's get_model_name("shop", "Item") (wagtail's Page) is the model it names unless a
+    project swaps it, as settings.AUTH_USER_MODEL is auth.User."""
+    order = ('migrations.CreateModel(name="Order", fields=[("id", models.BigAutoField(primary_key=True)), '
+             '("item", models.ForeignKey(on_delete=models.CASCADE, to=swapper.get_model_name("shop", "Item")))])')
+    files = _write(tmp_path, {
+        "0001_initial": ("[]", CREATE.format(name="Item"), ""),
+        "0002_order": ('[("shop", "0001_initial")]', order, ""),
+    })
+    source = read_django_migrations(tmp_path, files, "postgres")
+    assert source.diagnostics == []
+    orders = next(t for n, t in catalog_from_source(source, "postgres").tables.items() if n.name == "shop_order")
+    assert [(fk.columns, fk.references.name) for fk in orders.foreign_keys] == [(("item_id",), "shop_item")]
 
 
 def test_a_squashed_migration_stands_in_for_the_ones_it_replaces(tmp_path):

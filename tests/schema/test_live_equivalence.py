@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from auditor.schema import catalog_from_sql, introspect_postgres, introspect_sqlite
-from auditor.schema.compare import comparable
+from auditor.schema.compare import comparable, foreign_key_set
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -73,6 +73,22 @@ POSTGRES_SCRIPTS = {
         CREATE TABLE t (a int UNIQUE, b int);
         ALTER TABLE t ADD UNIQUE (a);
     """,
+    "foreign-keys": """
+        CREATE TABLE parents (id int PRIMARY KEY, code text UNIQUE, region int, number int, UNIQUE (region, number));
+        CREATE TABLE children (
+            id int PRIMARY KEY,
+            parent_id int REFERENCES parents,
+            parent_code text REFERENCES parents (code),
+            region int, number int,
+            FOREIGN KEY (region, number) REFERENCES parents (region, number),
+            older_sibling int REFERENCES children (id)
+        );
+        CREATE TABLE notes (id int PRIMARY KEY, child int);
+        ALTER TABLE notes ADD CONSTRAINT notes_child_fk FOREIGN KEY (child) REFERENCES children (id);
+        ALTER TABLE children RENAME COLUMN parent_id TO mother_id;
+        ALTER TABLE parents RENAME COLUMN code TO parent_code;
+        ALTER TABLE parents RENAME TO mothers;
+    """,
     "long-default-names": """
         CREATE TABLE a_table_name_long_enough_that_postgres_must_shorten_it_somewhere (
             id int PRIMARY KEY,
@@ -89,6 +105,21 @@ POSTGRES_SCRIPTS = {
 }
 
 SQLITE_SCRIPTS = {
+    "foreign-keys": """
+        CREATE TABLE parents (id INTEGER PRIMARY KEY, code TEXT UNIQUE, region INT, number INT, UNIQUE (region, number));
+        CREATE TABLE children (
+            id INTEGER PRIMARY KEY,
+            parent_id INT REFERENCES parents,
+            parent_code TEXT REFERENCES parents (code),
+            region INT, number INT,
+            older_sibling INT REFERENCES children (id),
+            FOREIGN KEY (region, number) REFERENCES parents (region, number)
+        );
+        ALTER TABLE children RENAME COLUMN parent_id TO mother_id;
+        ALTER TABLE parents RENAME COLUMN code TO parent_code;
+        ALTER TABLE parents RENAME TO mothers;
+        ALTER TABLE children ADD COLUMN cousin INT REFERENCES children (id);
+    """,
     "alter-history": """
         CREATE TABLE "Events" (id INTEGER PRIMARY KEY, "Name" TEXT NOT NULL, day TEXT, note TEXT);
         CREATE UNIQUE INDEX events_name_day ON "Events" ("Name", day);
@@ -123,9 +154,10 @@ def test_postgres_files_match_live_database(pg_database, name):
         for statement in ddl.split(";"):
             if statement.strip():
                 conn.execute(statement)
-    from_files = catalog_from_sql(ddl, "postgres")
+    from_files, live = catalog_from_sql(ddl, "postgres"), introspect_postgres(pg_database)
     assert from_files.diagnostics == []
-    assert comparable(from_files) == comparable(introspect_postgres(pg_database))
+    assert comparable(from_files) == comparable(live)
+    assert foreign_key_set(from_files) == foreign_key_set(live)
 
 
 @pytest.mark.parametrize("name", sorted(SQLITE_SCRIPTS))
@@ -135,6 +167,7 @@ def test_sqlite_files_match_live_database(tmp_path, name):
     with sqlite3.connect(path) as conn:
         conn.executescript(ddl)
     conn.close()
-    from_files = catalog_from_sql(ddl, "sqlite")
+    from_files, live = catalog_from_sql(ddl, "sqlite"), introspect_sqlite(str(path))
     assert from_files.diagnostics == []
-    assert comparable(from_files) == comparable(introspect_sqlite(str(path)))
+    assert comparable(from_files) == comparable(live)
+    assert foreign_key_set(from_files) == foreign_key_set(live)

@@ -6,12 +6,26 @@ from __future__ import annotations
 import pytest
 
 from auditor.schema import catalog_from_sql
-from auditor.schema.compare import comparable
+from auditor.schema.compare import comparable, foreign_key_set
 from auditor.schema.live_mysql import introspect_mysql
 
 pymysql = pytest.importorskip("pymysql")
 
 SCRIPTS = {
+    "foreign-keys": """
+        CREATE TABLE parents (id INT PRIMARY KEY, code VARCHAR(20) UNIQUE, region INT, number INT, UNIQUE (region, number));
+        CREATE TABLE children (
+            id INT PRIMARY KEY,
+            parent_id INT REFERENCES parents (id),
+            region INT, number INT,
+            FOREIGN KEY (region, number) REFERENCES parents (region, number),
+            CONSTRAINT children_code FOREIGN KEY (id) REFERENCES parents (id)
+        );
+        CREATE TABLE notes (id INT PRIMARY KEY, child INT);
+        ALTER TABLE notes ADD CONSTRAINT notes_child_fk FOREIGN KEY (child) REFERENCES children (id);
+        ALTER TABLE children RENAME COLUMN region TO area;
+        RENAME TABLE parents TO mothers;
+    """,
     "create-table-keys": """
         CREATE TABLE users (
             id INT AUTO_INCREMENT PRIMARY KEY,
@@ -60,6 +74,7 @@ def test_mysql_files_match_live_mariadb(mariadb_database, mariadb_url, name):
             if statement.strip():
                 cursor.execute(statement)
     conn.close()
-    from_files = catalog_from_sql(ddl, "mysql")
+    from_files, live = catalog_from_sql(ddl, "mysql"), introspect_mysql(mariadb_url)
     assert from_files.diagnostics == []
-    assert comparable(from_files) == comparable(introspect_mysql(mariadb_url))
+    assert comparable(from_files) == comparable(live)
+    assert foreign_key_set(from_files) == foreign_key_set(live)
