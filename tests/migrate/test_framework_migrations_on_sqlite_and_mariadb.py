@@ -93,6 +93,47 @@ def test_django_migration(dialect, request, tmp_path):
     assert key in db.unique_indexes("profiles_avatarconfiguration")
 
 
+AVATAR_HISTORY = """
+
+
+class AvatarChange(models.Model):
+    configuration = models.ForeignKey(AvatarConfiguration, on_delete=models.CASCADE)
+    note = models.TextField()
+"""
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "mysql"])
+def test_django_migration_repoints_children(dialect, request, tmp_path):
+    """Rows that point at a duplicate through a Django ForeignKey move to the kept row: the
+    database's foreign key (deferred on SQLite, immediate on MariaDB) would refuse the
+    delete otherwise, and Django's on_delete=CASCADE runs only in the ORM."""
+    project = copy_example("django_app", tmp_path)
+    with (project / "profiles" / "models.py").open("a") as models:
+        models.write(AVATAR_HISTORY)
+    if dialect == "sqlite":
+        db = Sqlite(tmp_path / "live.sqlite")
+        env = {"DJANGO_DB_ENGINE": "django.db.backends.sqlite3", "DJANGO_DB_NAME": str(db.path)}
+    else:
+        params = request.getfixturevalue("mariadb_database")
+        db = Mariadb(params)
+        env = {"DJANGO_DB_ENGINE": "django.db.backends.mysql", "DJANGO_DB_NAME": params["database"], "DJANGO_DB_USER": params["user"],
+               "DJANGO_DB_PASSWORD": params["password"], "DJANGO_DB_HOST": params["host"], "DJANGO_DB_PORT": str(params["port"])}
+    env["PYTHONPATH"] = str(project)
+    run_module(["django", "makemigrations", "profiles", "--settings=config.settings", "-v0"], project, env=env)
+    migrate = ["django", "migrate", "--settings=config.settings", "-v0"]
+    run_module(migrate, project, env=env)
+    db.run("INSERT INTO accounts (id, created_at, updated_at, email, tenant) VALUES (1, '2026-01-01', '2026-01-01', 'a', 1)")
+    db.run("INSERT INTO profiles_avatarconfiguration (id, account_id, persona, settings, updated_at) VALUES "
+           "(10, 1, 'old', '{}', '2026-01-01'), (11, 1, 'new', '{}', '2026-02-01')")
+    db.run("INSERT INTO profiles_avatarchange (id, configuration_id, note) VALUES (1, 10, 'on the old row'), (2, 11, 'on the kept row')")
+
+    assert main(["migrate", str(project), "--dialect", dialect, "--no-cache"]) == 0
+    run_module(migrate, project, env=env)
+    assert db.run("SELECT id, persona FROM profiles_avatarconfiguration") == [(11, "new")]
+    assert db.run("SELECT id, configuration_id FROM profiles_avatarchange ORDER BY id") == [(1, 11), (2, 11)]  # none lost
+    assert db.run("SELECT id, persona FROM profiles_avatarconfiguration_dedup_archive") == [(10, "old")]
+
+
 # --- Alembic ----------------------------------------------------------------------------------------
 
 
