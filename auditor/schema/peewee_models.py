@@ -8,6 +8,11 @@ and unique `Meta.indexes` are separate `CREATE UNIQUE INDEX <model>_<columns>`
 statements; `Meta.constraints = [SQL("UNIQUE (a, b)")]` are inline. Fields and
 inheritable Meta options (indexes, constraints, primary_key, legacy_table_names)
 come from base models, as peewee copies them.
+
+A `ForeignKeyField` is a table-level `FOREIGN KEY (col) REFERENCES t (c)`, `c` being the
+`field=` it names or the target's primary key, spelled out as peewee does; `"self"` is the
+model being created, so a subclass's inherited self-reference points at its own table.
+A `DeferredForeignKey` is a column only: `create_tables` adds no constraint for it.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from auditor.schema.source import SchemaSource, quote
 KIND = "peewee models"
 NEEDLES = (b"peewee",)
 INHERITED_OPTIONS = ("indexes", "constraints", "primary_key", "legacy_table_names", "schema")
-
+RELATIONS = ("ForeignKeyField", "DeferredForeignKey")
 
 
 def snake_case(name: str) -> str:
@@ -74,7 +79,7 @@ class PeeweeModels:
             found.update(self.fields(base_module, base))
         for statement in node.body:
             if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Call):
-                if (last_name(call_name(statement.value)) or "").endswith(("Field", "ForeignKeyField")):
+                if is_column(last_name(call_name(statement.value)) or ""):
                     found[statement.targets[0].id] = (module, statement.value)
         return found
 
@@ -87,8 +92,47 @@ class PeeweeModels:
         columns = {}
         for name, (field_module, call) in self.fields(module, node).items():
             kind = last_name(call_name(call)) or ""
-            columns[name] = value(field_module, keyword(call, "column_name")) or (f"{name}_id" if kind == "ForeignKeyField" else name)
+            # peewee's ForeignKeyField.bind: `user` is `user_id`, a `user_id` field stays `user_id`
+            default = name if kind not in RELATIONS or name.endswith("_id") else f"{name}_id"
+            columns[name] = value(field_module, keyword(call, "column_name")) or default
         return table, columns
+
+    def primary_column(self, module: PythonModule, node: ast.ClassDef) -> str | None:
+        """The column a reference to the model's primary key names; None for a CompositeKey
+        or `primary_key = False`, which nothing can reference."""
+        if "primary_key" in self.meta(module, node):
+            return None
+        _, columns = self.names(module, node)
+        fields = self.fields(module, node)
+        return next((columns[n] for n, (m, call) in fields.items() if is_primary(m, call)), "id")
+
+    def target(self, module: PythonModule, node: ast.ClassDef, call: ast.Call) -> tuple[PythonModule, ast.ClassDef] | None:
+        """The model a ForeignKeyField points at: a class (`Account`, `models.Account`) or
+        `"self"`, the model `node` itself; None when it is no model these modules define."""
+        model = call.args[0] if call.args else keyword(call, "model") or keyword(call, "rel_model")
+        if isinstance(model, ast.Constant) and model.value == "self":
+            return module, node
+        name = model.attr if isinstance(model, ast.Attribute) else model.id if isinstance(model, ast.Name) else None
+        found = self.classes.get(name)
+        return found if found and self.is_model(found[1]) else None
+
+    def foreign_key(self, module: PythonModule, node: ast.ClassDef, column: str, call: ast.Call) -> str | None:
+        """The FOREIGN KEY clause peewee writes for a ForeignKeyField, or None when its target
+        is not known here (a model of a module not read) or has no referencable key."""
+        target = self.target(module, node, call)
+        if target is None:
+            return None
+        table, columns = self.names(*target)
+        field = call.args[1] if len(call.args) > 1 else keyword(call, "field") or keyword(call, "to_field")
+        if field is None:
+            referenced = self.primary_column(*target)
+        else:  # `field="email"` or `field=Account.email`
+            name = field.attr if isinstance(field, ast.Attribute) else value(module, field)
+            referenced = columns.get(name, name)
+        if referenced is None:
+            return None
+        d = self.dialect
+        return f"FOREIGN KEY ({quote(column, d)}) REFERENCES {quote(table, d)} ({quote(referenced, d)})"
 
     def statements(self, module: PythonModule, node: ast.ClassDef) -> list[str]:
         d = self.dialect
@@ -96,19 +140,21 @@ class PeeweeModels:
         table, columns = self.names(module, node)
         legacy = value(*meta["legacy_table_names"]) if "legacy_table_names" in meta else True
         index_prefix = node.name.lower() if legacy else table
-        definitions, unique_columns = [], []
+        definitions, unique_columns, foreign_keys = [], [], []
         composite = meta.get("primary_key")
         has_pk = composite is not None
         for name, (field_module, call) in self.fields(module, node).items():
             kind = last_name(call_name(call)) or ""
             column = columns[name]
-            primary = bool(value(field_module, keyword(call, "primary_key"), False)) or kind == "AutoField"
+            primary = is_primary(field_module, call)
             has_pk = has_pk or primary
             null = bool(value(field_module, keyword(call, "null"), False)) and not primary
-            definitions.append(f"{quote(column, d)} {'INTEGER' if 'Integer' in kind or kind in ('AutoField', 'ForeignKeyField') else 'TEXT'}"
+            definitions.append(f"{quote(column, d)} {'INTEGER' if 'Integer' in kind or kind.endswith('AutoField') or kind in RELATIONS else 'TEXT'}"
                                f"{' NOT NULL' if not null else ''}{' PRIMARY KEY' if primary else ''}")
             if bool(value(field_module, keyword(call, "unique"), False)) and not primary:
                 unique_columns.append([column])
+            if kind == "ForeignKeyField":
+                foreign_keys.append(self.foreign_key(module, node, column, call))
         if not has_pk:
             definitions.insert(0, f"{quote('id', d)} INTEGER NOT NULL PRIMARY KEY")
         if composite is not None:
@@ -117,6 +163,7 @@ class PeeweeModels:
                 raise UnreadableSource("Meta.primary_key is not CompositeKey(...)")
             names = [value(key_module, a) for a in key.args]
             definitions.append("PRIMARY KEY (" + ", ".join(quote(columns.get(n, n), d) for n in names) + ")")
+        definitions += [f for f in foreign_keys if f]
         constraints = meta.get("constraints")
         if constraints is not None:
             constraint_module, items = constraints
@@ -134,6 +181,17 @@ class PeeweeModels:
             statements.append(f"CREATE UNIQUE INDEX {quote(truncated(f'{index_prefix}_{name}'), d)} ON {quote(table, d)} "
                               f"({', '.join(quote(c, d) for c in key_columns)})")
         return statements
+
+
+def is_column(kind: str) -> bool:
+    """A field call that is a column: a ManyToManyField is a table of its own, not one."""
+    return (kind.endswith("Field") or kind == "DeferredForeignKey") and kind != "ManyToManyField"
+
+
+def is_primary(module: PythonModule, call: ast.Call) -> bool:
+    """`primary_key=True`, or an AutoField/BigAutoField, which are primary keys by default."""
+    kind = last_name(call_name(call)) or ""
+    return bool(value(module, keyword(call, "primary_key"), kind.endswith("AutoField")))
 
 
 def truncated(name: str, maxlen: int = 64) -> str:

@@ -6,17 +6,18 @@ import textwrap
 
 import pytest
 
-from auditor.schema.compare import comparable
+from auditor.schema.compare import comparable, foreign_key_set
 from auditor.schema.peewee_models import read_peewee_models
 from auditor.schema.source import catalog_from_source
 
-from framework_oracle import live_comparable, run_python
+from framework_oracle import live_comparable, live_foreign_keys, run_python
 
 MODELS = '''
 import os
 
 import peewee
-from peewee import SQL, CharField, CompositeKey, ForeignKeyField, IntegerField, Model, TextField
+from peewee import (SQL, BigAutoField, CharField, CompositeKey, DeferredForeignKey, ForeignKeyField, IntegerField,
+                    ManyToManyField, Model, TextField)
 
 from urllib.parse import urlparse
 
@@ -38,6 +39,7 @@ class Account(BaseModel):
     email = CharField(unique=True)
     handle = CharField(null=True)
     tenant = IntegerField()
+    referrer = ForeignKeyField("self", null=True, backref="referrals")
 
     class Meta:
         indexes = ((("tenant", "handle"), True), (("tenant",), False))
@@ -46,6 +48,8 @@ class Account(BaseModel):
 class AvatarConfiguration(BaseModel):
     account = ForeignKeyField(Account)
     persona = CharField()
+    owner = ForeignKeyField(Account, field=Account.email, column_name="owner_email", null=True, backref="owned")
+    reviewer_id = ForeignKeyField(Account, field="email", null=True, backref="reviewed")
 
 
 class Preference(BaseModel):
@@ -67,7 +71,29 @@ class ApiToken(BaseModel):
         constraints = [SQL("UNIQUE (scope, token_hash)")]
 
 
-MODELS = [Account, AvatarConfiguration, Preference, ApiToken]
+class Comment(BaseModel):
+    id = BigAutoField()
+    author = ForeignKeyField(Account)
+    reply_to = ForeignKeyField("self", null=True)
+    ledger = DeferredForeignKey("Ledger", null=True)  # create_tables makes no constraint for it
+    body = TextField()
+
+
+class PinnedComment(Comment):  # inherits the keys; its "self" is pinnedcomment
+    rank = IntegerField()
+
+
+class Ledger(BaseModel):
+    code = CharField(primary_key=True)
+
+
+class LedgerEntry(BaseModel):
+    ledger = ForeignKeyField(Ledger)
+    comment = ForeignKeyField(Comment, null=True)
+    watchers = ManyToManyField(Account)  # a through table, not a column
+
+
+MODELS = [Account, AvatarConfiguration, Preference, ApiToken, Comment, PinnedComment, Ledger, LedgerEntry]
 '''
 
 CREATE = "import sys; sys.path.insert(0, '.'); import models; models.db.create_tables(models.MODELS)"
@@ -84,5 +110,7 @@ def test_models_equal_create_tables(dialect, request, tmp_path):
     assert source.diagnostics == []
     static = catalog_from_source(source, dialect)
     assert static.diagnostics == []
-    assert sorted(n.name for n in static.tables) == ["account", "api_token", "avatarconfiguration", "prefs"]
+    assert sorted(n.name for n in static.tables) == [
+        "account", "api_token", "avatarconfiguration", "comment", "ledger", "ledgerentry", "pinnedcomment", "prefs"]
     assert comparable(static) == live_comparable(dialect, pg or mysql, sqlite_path)
+    assert foreign_key_set(static) == live_foreign_keys(dialect, pg or mysql, sqlite_path)
