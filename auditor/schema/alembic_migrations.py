@@ -9,6 +9,9 @@ emits for it, and `op.execute("...")` is its own SQL.
 
 Names: `op.f("x")` is "x"; a `None` name takes the project's naming convention
 (env.py's `target_metadata` is the models' MetaData), else the database's default.
+Foreign keys (`sa.ForeignKey` on a column, `sa.ForeignKeyConstraint`, `op.create_foreign_key`)
+are recorded unnamed, so `op.drop_constraint(..., type_="foreignkey")` cannot find the one it
+drops: it is a diagnostic, and the foreign key stays in the catalog.
 A revision graph with a missing parent, a cycle or several heads is a diagnostic
 naming the files; every revision that can be ordered is still applied.
 """
@@ -24,17 +27,20 @@ from auditor.model import Diagnostic
 from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, keyword, last_name, modules_mentioning, value
 from auditor.schema.source import SchemaSource, quote, quote_table
 from auditor.schema.sqlalchemy_constructs import (
+    ForeignKeySpec,
     KeySpec,
     TableSpec,
+    add_table_item,
     column_reference,
     column_spec,
     convention_name,
     create_index_sql,
+    foreign_key_clause,
     index_element,
     index_key,
     is_column_call,
     key_clause,
-    key_spec,
+    resolve_foreign_keys,
     table_ddl,
 )
 from auditor.schema.sqlalchemy_models import naming_convention
@@ -119,6 +125,7 @@ PARAMETERS = {
     "create_unique_constraint": ("constraint_name", "table_name", "columns"),
     "create_primary_key": ("constraint_name", "table_name", "columns"),
     "create_index": ("index_name", "table_name", "columns"),
+    "create_foreign_key": ("constraint_name", "table_name", "referent_table", "local_cols", "remote_cols"),  # table_name: source_table
     "drop_constraint": ("constraint_name", "table_name"),
     "drop_index": ("index_name", "table_name"),
     "add_column": ("table_name", "column"),
@@ -130,6 +137,8 @@ PARAMETERS = {
 
 # Batch operations SQLite can do in place; any other makes Alembic rebuild the table.
 IN_PLACE_ON_SQLITE = {"add_column", "create_index", "drop_index"}
+# create_foreign_key's own names for what the other operations call table_name and schema
+SOURCE_ALIASES = {"source_table": "table_name", "source_schema": "schema"}
 
 
 class RevisionReader:
@@ -141,7 +150,9 @@ class RevisionReader:
 
     def rebuilt_on_sqlite(self, module: PythonModule, body: list[ast.stmt], table: str, line: int) -> None:
         operations = {
-            s.value.func.attr for s in body
+            # an added column's foreign key is a constraint Alembic can only add by rebuilding
+            "create_foreign_key" if s.value.func.attr == "add_column" and _has_foreign_key(s.value) else s.value.func.attr
+            for s in body
             if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute)
         }
         if self.dialect != SQLITE or operations <= IN_PLACE_ON_SQLITE:
@@ -171,7 +182,7 @@ class RevisionReader:
         found = dict(zip(names, call.args))
         for k in call.keywords:
             if k.arg:
-                found[k.arg] = k.value
+                found[SOURCE_ALIASES.get(k.arg, k.arg)] = k.value
         return found
 
     def read_statements(self, module: PythonModule, body: list[ast.stmt], batch: tuple[str, str | None] | None = None) -> None:
@@ -211,6 +222,12 @@ class RevisionReader:
     def emit(self, module: PythonModule, sql: str, line: int) -> None:
         self.source.emit(sql, module.relative, line)
 
+    def resolved(self, module: PythonModule, table: str, foreign_keys: list[ForeignKeySpec], line: int) -> list[ForeignKeySpec]:
+        """The foreign keys whose targets were read ("table.column" strings: revisions import no models)."""
+        for problem in resolve_foreign_keys(foreign_keys, {}):
+            self.diagnose(module, line, f"table {table}: {problem}")
+        return [fk for fk in foreign_keys if fk.references]
+
     def operation(self, module: PythonModule, call: ast.Call, operation: str, batch: tuple[str, str | None] | None) -> None:
         args = self.arguments(module, call, operation, batch[0] if batch else None)
         d = self.dialect
@@ -232,9 +249,8 @@ class RevisionReader:
                 if is_column_call(item):
                     spec.columns.append(column_spec(item, module))
                 elif isinstance(item, ast.Call):
-                    key = key_spec(item, module, d)
-                    if key is not None:
-                        spec.keys.append(key)
+                    add_table_item(spec, item, module, d)
+            self.resolved(module, table, spec.all_foreign_keys(), line)
             for sql, sql_line in table_ddl(spec, d, self.convention):
                 self.emit(module, sql, sql_line)
         elif operation == "drop_table":
@@ -262,10 +278,20 @@ class RevisionReader:
             self.emit(module, create_index_sql(key, table, schema, d), line)
             if key.name and any(column is None for _, column in elements):
                 self.expression_indexes.setdefault(table, []).append(key.name)
+        elif operation == "create_foreign_key":
+            local = [column_reference(c, module) for c in _elements(args.get("local_cols"))]
+            remote = [column_reference(c, module) for c in _elements(args.get("remote_cols"))]
+            referent = value(module, args.get("referent_table"))
+            if not isinstance(referent, str) or not qualified:
+                raise UnreadableSource("create_foreign_key without its tables")
+            fk = ForeignKeySpec(local, [], references=(value(module, args.get("referent_schema")), referent, remote))
+            self.emit(module, f"ALTER TABLE {qualified} ADD {foreign_key_clause(fk, d)}", line)
         elif operation == "drop_constraint":
             name = self.name(module, args.get("constraint_name"))
             type_ = value(module, args.get("type_"))
-            if d == SQLITE:
+            if type_ == "foreignkey":
+                self.diagnose(module, line, f"drop_constraint {name}: foreign keys are read without their names, so this one stays in the catalog")
+            elif d == SQLITE:
                 self.diagnose(module, line, f"drop_constraint {name}: SQLite keeps no constraint names, so the key stays in the catalog")
             elif d == MYSQL and type_ in ("unique", None):
                 self.emit(module, f"ALTER TABLE {qualified} DROP INDEX {quote(name, d)}", line)
@@ -283,6 +309,8 @@ class RevisionReader:
         elif operation == "add_column":
             column = column_spec(args["column"], module)
             self.emit(module, f"ALTER TABLE {qualified} ADD COLUMN {quote(column.name, d)} {column.type}{'' if column.nullable else ' NOT NULL'}", line)
+            for fk in self.resolved(module, table, column.foreign_keys, line):
+                self.emit(module, f"ALTER TABLE {qualified} ADD {foreign_key_clause(fk, d)}", line)
             if column.unique and not column.index:
                 key = KeySpec("unique", None, [quote(column.name, d)], [column.name], line)
                 key.name = convention_name(self.convention, "unique", table, [column.name], None)
@@ -301,6 +329,10 @@ class RevisionReader:
             if "new_column_name" in args:
                 new = value(module, args["new_column_name"])
                 self.emit(module, f"ALTER TABLE {qualified} RENAME COLUMN {quote(column, d)} TO {quote(new, d)}", line)
+
+
+def _has_foreign_key(call: ast.Call) -> bool:
+    return any(isinstance(n, ast.Call) and last_name(call_name(n)) == "ForeignKey" for n in ast.walk(call))
 
 
 def _elements(node: ast.expr) -> list[ast.expr]:

@@ -1,5 +1,6 @@
 """SQLAlchemy schema constructs read from source (`Column`, `mapped_column`, `UniqueConstraint`,
-`PrimaryKeyConstraint`, `Index`), and the DDL SQLAlchemy emits for them.
+`PrimaryKeyConstraint`, `Index`, `ForeignKey`, `ForeignKeyConstraint`), and the DDL SQLAlchemy
+emits for them.
 
 Shared by the models reader and the Alembic reader, which call the same constructs
 (`sa.Column(...)` inside `op.create_table`). What SQLAlchemy does, reproduced:
@@ -9,13 +10,18 @@ Shared by the models reader and the Alembic reader, which call the same construc
   unique index named `ix_<table>_<col>` (the default naming convention);
 - dialect-specific keywords (`postgresql_where`, `sqlite_where`, ...) count only on their
   own dialect: SQLAlchemy drops them silently elsewhere;
-- `MetaData(naming_convention=...)` names what the code leaves unnamed.
+- `MetaData(naming_convention=...)` names what the code leaves unnamed;
+- a `ForeignKey` / `ForeignKeyConstraint` is a table-level `FOREIGN KEY (...) REFERENCES t (...)`
+  naming the referenced columns. Its target is a "table.column" string or a column object
+  (`Model.attr`, `table.c.column`), resolved once every table is read; one naming a class or
+  table the project does not define is left out (the rest of the table is still read).
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
@@ -36,6 +42,24 @@ PYTHON_TYPES = {"int": "INTEGER", "str": "VARCHAR", "bool": "BOOLEAN", "float": 
 COLUMN_CALLS = {"Column", "mapped_column"}
 
 
+@dataclass(frozen=True)
+class Target:
+    """A referenced column as the code names it: `table` (and `schema`) from a "table.column"
+    string, or `owner`, the Python name of a model class or Table variable (`Model.attr`)."""
+
+    column: str
+    table: str | None = None
+    schema: str | None = None
+    owner: str | None = None
+
+
+@dataclass
+class ForeignKeySpec:
+    columns: list[str]
+    targets: list[Target]
+    problem: str | None = None  # why its targets could not be read (the reader reports it)
+    references: tuple[str | None, str, list[str]] | None = None  # (schema, table, columns) once resolved
+
 
 @dataclass
 class ColumnSpec:
@@ -46,6 +70,8 @@ class ColumnSpec:
     unique: bool = False
     index: bool = False
     line: int = 0
+    attribute: str | None = None  # its attribute in a declarative class, when not its name
+    foreign_keys: list[ForeignKeySpec] = field(default_factory=list)
 
 
 @dataclass
@@ -71,6 +97,10 @@ class TableSpec:
     line: int
     columns: list[ColumnSpec] = field(default_factory=list)
     keys: list[KeySpec] = field(default_factory=list)
+    foreign_keys: list[ForeignKeySpec] = field(default_factory=list)  # ForeignKeyConstraints
+
+    def all_foreign_keys(self) -> list[ForeignKeySpec]:
+        return [fk for c in self.columns for fk in c.foreign_keys] + self.foreign_keys
 
 
 # --- values ------------------------------------------------------------------
@@ -177,6 +207,10 @@ def column_spec(call: ast.Call, module: PythonModule, attribute: str | None = No
     if name is None:
         raise UnreadableSource("a Column without a name")
     column_type = next((a for a in args if not (isinstance(a, ast.Call) and last_name(call_name(a)) in ("ForeignKey", "Sequence", "Identity", "Computed"))), None)
+    foreign_keys = [
+        foreign_key_spec([name], [a.args[0] if a.args else keyword(a, "column")], module)
+        for a in args if isinstance(a, ast.Call) and last_name(call_name(a)) == "ForeignKey"
+    ]
     primary_key = bool(value(module, keyword(call, "primary_key"), False))
     annotated_type, annotated_nullable = annotation_type(annotation)
     nullable_node = keyword(call, "nullable")
@@ -196,6 +230,8 @@ def column_spec(call: ast.Call, module: PythonModule, attribute: str | None = No
         unique=bool(value(module, keyword(call, "unique"), False)),
         index=bool(value(module, keyword(call, "index"), False)),
         line=call.lineno,
+        attribute=attribute,
+        foreign_keys=foreign_keys,
     )
 
 
@@ -231,6 +267,14 @@ def key_spec(call: ast.Call, module: PythonModule, dialect: str) -> KeySpec | No
     return None
 
 
+def add_table_item(spec: TableSpec, call: ast.Call, module: PythonModule, dialect: str) -> None:
+    """A constraint or index given to Table(...), `__table_args__` or op.create_table (others are ignored)."""
+    if last_name(call_name(call)) == "ForeignKeyConstraint":
+        spec.foreign_keys.append(foreign_key_constraint(call, module))
+    elif (key := key_spec(call, module, dialect)) is not None:
+        spec.keys.append(key)
+
+
 def index_key(name: str | None, elements: list[tuple[str, str | None]], call: ast.Call, module: PythonModule, dialect: str) -> KeySpec:
     where_node = dialect_keyword(call, "where", dialect)
     include_node = keyword(call, "postgresql_include") if dialect == POSTGRES else None
@@ -241,6 +285,71 @@ def index_key(name: str | None, elements: list[tuple[str, str | None]], call: as
         include=[column_reference(n, module) for n in include_node.elts] if isinstance(include_node, (ast.List, ast.Tuple)) else [],
         nulls_not_distinct=dialect == POSTGRES and bool(value(module, dialect_keyword(call, "nulls_not_distinct", dialect), False)),
     )
+
+
+# --- foreign keys ---------------------------------------------------------------------
+
+
+def foreign_key_target(node: ast.expr | None, module: PythonModule) -> Target:
+    """ForeignKey's target: "table.column" / "schema.table.column", Model.attr, table.c.column
+    or Model.__table__.c.column."""
+    if isinstance(node, ast.Attribute):
+        owner = node.value.value if isinstance(node.value, ast.Attribute) and node.value.attr == "c" else node.value
+        if isinstance(owner, ast.Attribute) and owner.attr == "__table__":
+            owner = owner.value
+        name = last_name(dotted_name(owner))
+        if name is None:
+            raise UnreadableSource(f"foreign key target {ast.unparse(node)[:60]}")
+        return Target(node.attr, owner=name)
+    text = value(module, node)
+    parts = text.split(".") if isinstance(text, str) else []
+    if len(parts) not in (2, 3):
+        raise UnreadableSource(f"foreign key target {text!r}")
+    return Target(parts[-1], parts[-2], parts[0] if len(parts) == 3 else None)
+
+
+def foreign_key_spec(columns: list[str], targets: list[ast.expr | None], module: PythonModule) -> ForeignKeySpec:
+    """A foreign key whose unreadable target is kept as a problem: its column and table are still read."""
+    try:
+        return ForeignKeySpec(columns, [foreign_key_target(t, module) for t in targets])
+    except UnreadableSource as error:
+        return ForeignKeySpec(columns, [], problem=str(error))
+
+
+def foreign_key_constraint(call: ast.Call, module: PythonModule) -> ForeignKeySpec:
+    """ForeignKeyConstraint(columns, refcolumns, ...); unreadable, it is a problem, as a ForeignKey's target is."""
+    columns = call.args[0] if call.args else keyword(call, "columns")
+    referenced = call.args[1] if len(call.args) > 1 else keyword(call, "refcolumns")
+    try:
+        if not isinstance(columns, (ast.List, ast.Tuple)) or not isinstance(referenced, (ast.List, ast.Tuple)):
+            raise UnreadableSource("ForeignKeyConstraint columns are not list literals")
+        return foreign_key_spec([column_reference(c, module) for c in columns.elts], list(referenced.elts), module)
+    except UnreadableSource as error:
+        return ForeignKeySpec([], [], problem=str(error))
+
+
+def resolve_foreign_keys(foreign_keys: Iterable[ForeignKeySpec], owners: dict[str, TableSpec]) -> list[str]:
+    """Point each foreign key at its table (`owners`: model classes and Table variables by
+    Python name); return why some could not be read. One whose target is not in `owners` stays
+    unresolved, silently: SQLAlchemy resolves it against code we do not read."""
+    problems = []
+    for fk in foreign_keys:
+        found = []
+        for target in fk.targets:
+            spec = owners.get(target.owner) if target.owner else None
+            if spec is not None:
+                column = next((c.name for c in spec.columns if (c.attribute or c.name) == target.column), target.column)
+                found.append((spec.schema, spec.name, column))
+            elif target.owner is None:
+                found.append((target.schema, target.table, target.column))
+        tables = {(schema, table) for schema, table, _ in found}
+        if fk.problem or len(tables) > 1:
+            columns = f" ({', '.join(fk.columns)})" if fk.columns else ""
+            problems.append(f"foreign key{columns} not read ({fk.problem or 'it references several tables'})")
+        elif found and len(found) == len(fk.targets) == len(fk.columns):
+            (schema, table), = tables
+            fk.references = (schema, table, [column for _, _, column in found])
+    return problems
 
 
 # --- naming conventions -----------------------------------------------------------------
@@ -303,8 +412,17 @@ def named(key: KeySpec, table: str, convention: dict) -> KeySpec:
     return key
 
 
+def foreign_key_clause(fk: ForeignKeySpec, dialect: str) -> str:
+    """Unnamed: the catalog keeps no foreign key names (and a naming convention's fk tokens
+    need not be read for it)."""
+    schema, table, referenced = fk.references
+    columns = ", ".join(quote(c, dialect) for c in fk.columns)
+    return f"FOREIGN KEY ({columns}) REFERENCES {quote_table(table, schema, dialect)} ({', '.join(quote(c, dialect) for c in referenced)})"
+
+
 def table_ddl(spec: TableSpec, dialect: str, convention: dict) -> list[tuple[str, int]]:
-    """(statement, line) pairs: CREATE TABLE, then its unique indexes, as SQLAlchemy emits them."""
+    """(statement, line) pairs: CREATE TABLE, then its unique indexes, as SQLAlchemy emits them.
+    Foreign keys are those `resolve_foreign_keys` could resolve."""
     items = [f"{quote(c.name, dialect)} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in spec.columns]
     constraints = [k for k in spec.keys if k.kind != "index"]
     primary = [c.name for c in spec.columns if c.primary_key]
@@ -314,6 +432,7 @@ def table_ddl(spec: TableSpec, dialect: str, convention: dict) -> list[tuple[str
         if column.unique and not column.index:
             constraints.append(KeySpec("unique", None, [quote(column.name, dialect)], [column.name], column.line))
     items += [key_clause(named(k, spec.name, convention), dialect) for k in constraints]
+    items += [foreign_key_clause(fk, dialect) for fk in spec.all_foreign_keys() if fk.references]
     statements = [(f"CREATE TABLE {quote_table(spec.name, spec.schema, dialect)} ({', '.join(items)})", spec.line)]
     indexes = [k for k in spec.keys if k.kind == "index"]
     indexes += [

@@ -4,7 +4,9 @@ Reads declarative classes (`__tablename__`, `mapped_column` / `Column`, `Mapped[
 annotations, `__table_args__` as a tuple, a dict or a tuple ending in a dict, columns
 inherited from mixins and abstract bases), Core `Table("name", metadata, ...)`, and
 module-level `Index(..., unique=True)` on a model's or a table's columns. A project-wide
-`MetaData(naming_convention=...)` names what the code leaves unnamed.
+`MetaData(naming_convention=...)` names what the code leaves unnamed. Foreign keys
+(`ForeignKey` on a column, `ForeignKeyConstraint`) may name their target as a string or as a
+column of any model or Table the project defines (`User.id`, `users.c.id`).
 
 Not read (each skipped with a diagnostic, never guessed): `@declared_attr` table names
 and columns, tables built in loops or functions, names that are not literals.
@@ -22,10 +24,11 @@ from auditor.schema.source import SchemaSource, quote_table
 from auditor.schema.sqlalchemy_constructs import (
     ColumnSpec,
     TableSpec,
+    add_table_item,
     annotation_type,
     column_spec,
     is_column_call,
-    key_spec,
+    resolve_foreign_keys,
     table_ddl,
 )
 
@@ -177,19 +180,16 @@ class ModelReader:
                 spec.schema = (value(module, options) or {}).get("schema")
             except UnreadableSource as error:
                 self.diagnose(module, options.lineno, f"model {node.name}: __table_args__ options not read ({error})")
-        self.add_keys(module, spec, items)
+        self.add_items(module, spec, items)
 
-    def add_keys(self, module: PythonModule, spec: TableSpec, items: list[ast.expr]) -> None:
+    def add_items(self, module: PythonModule, spec: TableSpec, items: list[ast.expr]) -> None:
         for item in items:
             if not isinstance(item, ast.Call):
                 continue
             try:
-                key = key_spec(item, module, self.dialect)
+                add_table_item(spec, item, module, self.dialect)
             except UnreadableSource as error:
                 self.diagnose(module, item.lineno, f"table {spec.name}: {last_name(call_name(item))} not read ({error})")
-                continue
-            if key is not None:
-                spec.keys.append(key)
 
     # -- Core tables and free-standing indexes ------------------------------------------------
 
@@ -212,7 +212,7 @@ class ModelReader:
                     self.diagnose(module, item.lineno, f"table {name}: column not read ({error})")
             else:
                 others.append(item)
-        self.add_keys(module, spec, others)
+        self.add_items(module, spec, others)
         self.tables.append((module, spec))
         if variable:
             self.by_variable[variable] = spec
@@ -228,7 +228,7 @@ class ModelReader:
         if isinstance(owner, ast.Name):
             spec = self.by_class.get(owner.id) or self.by_variable.get(owner.id)
         if spec is not None:
-            self.add_keys(module, spec, [call])
+            self.add_items(module, spec, [call])
 
     def read_module(self, module: PythonModule) -> None:
         for node in module.tree.body:
@@ -268,7 +268,10 @@ def read_sqlalchemy_models(root: Path, files: list[Path], dialect: str) -> Schem
         reader.read_free_indexes(module)
     for names in (reader.by_class, reader.by_variable):
         source.table_names.update({name: quote_table(spec.name, spec.schema, dialect) for name, spec in names.items()})
+    owners = {**reader.by_variable, **reader.by_class}
     for module, spec in reader.tables:
+        for problem in resolve_foreign_keys(spec.all_foreign_keys(), owners):
+            reader.diagnose(module, spec.line, f"table {spec.name}: {problem}")
         try:
             statements = table_ddl(spec, dialect, convention)
         except UnreadableSource as error:
