@@ -134,6 +134,7 @@ class ForeignKey:
     references: TableName
     referenced_columns: tuple[str, ...]
     origin: Location
+    name: str | None = None  # as the database names it (None: SQLite, which names none)
 
 
 @dataclass

@@ -10,8 +10,9 @@ emits for it, and `op.execute("...")` is its own SQL.
 Names: `op.f("x")` is "x"; a `None` name takes the project's naming convention
 (env.py's `target_metadata` is the models' MetaData), else the database's default.
 Foreign keys (`sa.ForeignKey` on a column, `sa.ForeignKeyConstraint`, `op.create_foreign_key`)
-are recorded unnamed, so `op.drop_constraint(..., type_="foreignkey")` cannot find the one it
-drops: it is a diagnostic, and the foreign key stays in the catalog.
+are named like keys: by the code, the `fk` convention, or the database's default
+(`<table>_<cols>_fkey`, `<table>_ibfk_<n>`), so `op.drop_constraint(..., type_="foreignkey")`
+finds the one it drops (SQLite names none: there it is a diagnostic).
 A revision graph with a missing parent, a cycle or several heads is a diagnostic
 naming the files; every revision that can be ordered is still applied.
 """
@@ -284,15 +285,17 @@ class RevisionReader:
             referent = value(module, args.get("referent_table"))
             if not isinstance(referent, str) or not qualified:
                 raise UnreadableSource("create_foreign_key without its tables")
-            fk = ForeignKeySpec(local, [], references=(value(module, args.get("referent_schema")), referent, remote))
-            self.emit(module, f"ALTER TABLE {qualified} ADD {foreign_key_clause(fk, d)}", line)
+            name = self.name(module, args.get("constraint_name"))
+            fk = ForeignKeySpec(local, [], name=name, references=(value(module, args.get("referent_schema")), referent, remote))
+            self.emit(module, f"ALTER TABLE {qualified} ADD {foreign_key_clause(fk, table, d, self.convention)}", line)
         elif operation == "drop_constraint":
             name = self.name(module, args.get("constraint_name"))
             type_ = value(module, args.get("type_"))
-            if type_ == "foreignkey":
-                self.diagnose(module, line, f"drop_constraint {name}: foreign keys are read without their names, so this one stays in the catalog")
-            elif d == SQLITE:
-                self.diagnose(module, line, f"drop_constraint {name}: SQLite keeps no constraint names, so the key stays in the catalog")
+            if d == SQLITE:
+                what = "foreign key" if type_ == "foreignkey" else "key"
+                self.diagnose(module, line, f"drop_constraint {name}: SQLite keeps no constraint names, so the {what} stays in the catalog")
+            elif d == MYSQL and type_ == "foreignkey":
+                self.emit(module, f"ALTER TABLE {qualified} DROP FOREIGN KEY {quote(name, d)}", line)
             elif d == MYSQL and type_ in ("unique", None):
                 self.emit(module, f"ALTER TABLE {qualified} DROP INDEX {quote(name, d)}", line)
             elif d == MYSQL and type_ == "primary":
@@ -310,7 +313,7 @@ class RevisionReader:
             column = column_spec(args["column"], module)
             self.emit(module, f"ALTER TABLE {qualified} ADD COLUMN {quote(column.name, d)} {column.type}{'' if column.nullable else ' NOT NULL'}", line)
             for fk in self.resolved(module, table, column.foreign_keys, line):
-                self.emit(module, f"ALTER TABLE {qualified} ADD {foreign_key_clause(fk, d)}", line)
+                self.emit(module, f"ALTER TABLE {qualified} ADD {foreign_key_clause(fk, table, d, self.convention)}", line)
             if column.unique and not column.index:
                 key = KeySpec("unique", None, [quote(column.name, d)], [column.name], line)
                 key.name = convention_name(self.convention, "unique", table, [column.name], None)

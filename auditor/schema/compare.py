@@ -33,16 +33,17 @@ def comparable(catalog: Catalog, names: bool = True) -> dict:
     }
 
 
-def foreign_key_set(catalog: Catalog) -> set[tuple]:
-    """(table, columns, referenced table, referenced columns) of every foreign key, a reference
-    to the primary key spelled out: the tests' equality for foreign keys."""
+def foreign_key_set(catalog: Catalog, names: bool = False) -> set[tuple]:
+    """(table, columns, referenced table, referenced columns[, name]) of every foreign key, a
+    reference to the primary key spelled out: the tests' equality for foreign keys. Names only
+    on request: frameworks name theirs by rules of their own (Django's hashes)."""
     found = set()
     for name, table in catalog.tables.items():
         for fk in table.foreign_keys:
             parent = catalog.lookup(fk.references)
             primary = next((k for k in parent.keys if k.kind is KeyKind.PRIMARY), None) if parent else None
             referenced = fk.referenced_columns or (tuple(e.text for e in primary.elements) if primary else ())
-            found.add((str(name), fk.columns, str(parent.name if parent else fk.references), referenced))
+            found.add((str(name), fk.columns, str(parent.name if parent else fk.references), referenced) + ((fk.name,) if names else ()))
     return found
 
 

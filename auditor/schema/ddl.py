@@ -60,7 +60,9 @@ def table_name(node: exp.Table, dialect: str) -> TableName:
 
 
 def _all_key_names(catalog: Catalog, schema: str | None) -> set[str]:
-    return {k.name for n, t in catalog.tables.items() if n.schema == schema for k in t.keys if k.name}
+    """Names of the schema's keys and foreign keys: PostgreSQL keeps them apart by name."""
+    tables = [t for n, t in catalog.tables.items() if n.schema == schema]
+    return {k.name for t in tables for k in t.keys if k.name} | {f.name for t in tables for f in t.foreign_keys if f.name}
 
 
 def mysql_key_name(ctx: _Context, table: TableName, columns: list[str], suffix: str) -> str:
@@ -91,6 +93,20 @@ def default_key_name(ctx: _Context, table: TableName, columns: list[str], suffix
         n += 1
         name = postgres_object_name(table.name, columns, f"{suffix}{n}")
     return name
+
+
+def default_foreign_key_name(ctx: _Context, table: TableName, columns: list[str]) -> str | None:
+    """The name a database gives an unnamed foreign key: PostgreSQL `<table>_<cols>_fkey`
+    (made unique like a key's), InnoDB `<table>_ibfk_<n>` (one more than the table's highest);
+    SQLite names none."""
+    if ctx.dialect == POSTGRES:
+        return default_key_name(ctx, table, columns, "fkey")
+    if ctx.dialect != MYSQL:
+        return None
+    existing = ctx.catalog.tables.get(table)
+    prefix = f"{table.name}_ibfk_"
+    numbers = [int(f.name[len(prefix):]) for f in (existing.foreign_keys if existing else []) if f.name and f.name.startswith(prefix) and f.name[len(prefix):].isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1}"
 
 
 # --- key construction --------------------------------------------------------
@@ -218,21 +234,23 @@ def _add_key(ctx: _Context, table: Table, key: UniqueKey) -> None:
                 table.columns[element.text] = replace(column, nullable=False)
 
 
-def foreign_key(ctx: _Context, columns: list[str], reference: exp.Reference) -> ForeignKey | None:
+def foreign_key(ctx: _Context, table: Table, columns: list[str], reference: exp.Reference, name: str | None) -> ForeignKey | None:
     target = reference.this
     if isinstance(target, exp.Schema) and isinstance(target.this, exp.Table):
-        referenced = tuple(identifier_name(c, ctx.dialect) for c in target.expressions)
-        return ForeignKey(tuple(columns), table_name(target.this, ctx.dialect), referenced, ctx.location(reference))
-    if isinstance(target, exp.Table):
-        return ForeignKey(tuple(columns), table_name(target, ctx.dialect), (), ctx.location(reference))
-    return None
+        references, referenced = table_name(target.this, ctx.dialect), tuple(identifier_name(c, ctx.dialect) for c in target.expressions)
+    elif isinstance(target, exp.Table):
+        references, referenced = table_name(target, ctx.dialect), ()
+    else:
+        return None
+    name = name or default_foreign_key_name(ctx, table.name, columns)
+    return ForeignKey(tuple(columns), references, referenced, ctx.location(reference), name)
 
 
-def _add_foreign_key(ctx: _Context, table: Table, node: exp.Expression) -> None:
-    """A table-level FOREIGN KEY (...) REFERENCES t (...)."""
+def _add_foreign_key(ctx: _Context, table: Table, node: exp.Expression, name: str | None = None) -> None:
+    """A table-level [CONSTRAINT name] FOREIGN KEY (...) REFERENCES t (...)."""
     reference = node.args.get("reference")
     if isinstance(node, exp.ForeignKey) and isinstance(reference, exp.Reference):
-        found = foreign_key(ctx, [identifier_name(c, ctx.dialect) for c in node.expressions], reference)
+        found = foreign_key(ctx, table, [identifier_name(c, ctx.dialect) for c in node.expressions], reference, name)
         if found:
             table.foreign_keys.append(found)
 
@@ -244,7 +262,8 @@ def _add_column(ctx: _Context, table: Table, column: exp.ColumnDef) -> None:
         _add_key(ctx, table, key)
     for constraint in column.args.get("constraints") or []:
         if isinstance(constraint.args.get("kind"), exp.Reference):
-            found = foreign_key(ctx, [record.name], constraint.args["kind"])
+            name = identifier_name(constraint.this, ctx.dialect) if constraint.this else None
+            found = foreign_key(ctx, table, [record.name], constraint.args["kind"], name)
             if found:
                 table.foreign_keys.append(found)
 
@@ -270,7 +289,7 @@ def apply_create_table(ctx: _Context, tree: exp.Create) -> None:
                 key = constraint_key(ctx, name, inner, constraint_name)
                 if key:
                     _add_key(ctx, table, key)
-                _add_foreign_key(ctx, table, inner)
+                _add_foreign_key(ctx, table, inner, constraint_name)
         else:
             key = constraint_key(ctx, name, item, None)
             if key:
@@ -336,7 +355,7 @@ def apply_alter_action(ctx: _Context, table: Table, action: exp.Expression) -> N
                     key = constraint_key(ctx, table.name, inner, constraint_name)
                     if key:
                         _add_key(ctx, table, key)
-                    _add_foreign_key(ctx, table, inner)
+                    _add_foreign_key(ctx, table, inner, constraint_name)
             else:
                 key = constraint_key(ctx, table.name, item, None)
                 if key:
@@ -349,6 +368,9 @@ def apply_alter_action(ctx: _Context, table: Table, action: exp.Expression) -> N
         names = [identifier_name(t.this if isinstance(t, exp.Table) else t, d) for t in action.args.get("tables") or []]
         if kind == "CONSTRAINT":
             _drop_keys(table, lambda k: k.name in names and k.kind.is_constraint)
+            table.foreign_keys = [f for f in table.foreign_keys if f.name not in names]
+        elif kind == "FOREIGN KEY":  # MySQL: ALTER TABLE ... DROP FOREIGN KEY name
+            table.foreign_keys = [f for f in table.foreign_keys if f.name not in names]
         elif kind == "INDEX":  # MySQL: ALTER TABLE ... DROP INDEX / DROP KEY name
             _drop_keys(table, lambda k: k.name in names)
         elif kind == "COLUMN":  # dropping a column drops every key that uses it
@@ -378,9 +400,16 @@ def apply_alter_action(ctx: _Context, table: Table, action: exp.Expression) -> N
 
 
 def rename_table(ctx: _Context, table: Table, new: TableName) -> None:
-    """The table and every foreign key that references it take the new name."""
+    """The table and every foreign key that references it take the new name; InnoDB renames
+    the table's own generated `<table>_ibfk_<n>` names with it."""
     for other in ctx.catalog.tables.values():
         other.foreign_keys = [replace(f, references=new) if ctx.catalog.lookup(f.references) is table else f for f in other.foreign_keys]
+    if ctx.dialect == MYSQL:
+        old_prefix = f"{table.name.name}_ibfk_"
+        table.foreign_keys = [
+            replace(f, name=f"{new.name}_ibfk_{f.name[len(old_prefix):]}") if f.name and f.name.startswith(old_prefix) else f
+            for f in table.foreign_keys
+        ]
     del ctx.catalog.tables[table.name]
     table.name = new
     ctx.catalog.tables[new] = table
@@ -553,9 +582,12 @@ def apply_command(ctx: _Context, text: str) -> None:
         return
     if match := _RENAME_CONSTRAINT.match(flat):
         table = ctx.catalog.lookup(_qualified(match["table"], ctx))
-        key = table.key_named(_plain_name(match["old"], ctx)) if table else None
+        old, new = _plain_name(match["old"], ctx), _plain_name(match["new"], ctx)
+        key = table.key_named(old) if table else None
         if table and key:
-            table.keys[table.keys.index(key)] = replace(key, name=_plain_name(match["new"], ctx))
+            table.keys[table.keys.index(key)] = replace(key, name=new)
+        if table:
+            table.foreign_keys = [replace(f, name=new) if f.name == old else f for f in table.foreign_keys]
         return
     if flat.upper().startswith("DO ") and _KEY_DDL.search(flat):
         if not apply_guarded_block(ctx, text):

@@ -30,6 +30,8 @@ from auditor.schema.django_state import (
     field_state,
     index_name,
     MAX_NAME_LENGTH,
+    column_definition,
+    foreign_key_clause,
     link_relation,
     through_table,
     unique_together_sql,
@@ -233,7 +235,9 @@ class Replayer:
             else:
                 if new.unique and d == POSTGRES:
                     new.unique_name = postgres_object_name(model.table, [new.column], "key")
-                emit(f"ALTER TABLE {quote(model.table, d)} ADD COLUMN {column_sql(new, d)}")
+                emit(f"ALTER TABLE {quote(model.table, d)} ADD COLUMN {column_definition(new, d)}")
+                if new.references:
+                    emit(f"ALTER TABLE {quote(model.table, d)} ADD {foreign_key_clause(model.table, new, d)}")
             if state:
                 model.fields[new.name] = new
         elif name == "RemoveField":
@@ -371,12 +375,6 @@ class Replayer:
         emit(f"DROP TABLE {quote(model.table, self.dialect)}")
         for sql in create_model_sql(model, self.dialect):
             emit(sql)
-
-
-def column_sql(f, dialect: str) -> str:
-    from auditor.schema.django_state import column_definition
-
-    return column_definition(f, dialect)
 
 
 def drop_unique_sql(model: ModelState, name: str, dialect: str, index: bool) -> str:

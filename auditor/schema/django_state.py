@@ -79,7 +79,7 @@ class FieldState:
     through: bool = False  # a many-to-many through a model of its own: Django makes no table for it
     to_field: str | None = None  # a relation's referenced field, when not the primary key
     constrained: bool = True  # a relation with a foreign key in the database (db_constraint)
-    references: tuple[str, str | None] | None = None  # (table, column or None for its key), once linked
+    references: tuple[str, str] | None = None  # (table, column) a relation's column points at, once linked
     db_table: str | None = None  # a many-to-many's table, when named
 
     @property
@@ -256,15 +256,34 @@ def constraint_state(module: PythonModule, call: ast.Call, model: ModelState, di
 # --- DDL ---------------------------------------------------------------------------
 
 
+def primary_column(model: ModelState) -> str:
+    return next((f.column for f in model.fields.values() if f.primary_key and f.column), "id")
+
+
+def foreign_key_name(table: str, f: FieldState, dialect: str) -> str | None:
+    """Django's name for a relation's constraint (`_fk_constraint_name`); SQLite's are unnamed."""
+    if dialect == SQLITE or f.references is None:
+        return None
+    to_table, to_column = f.references
+    return index_name(table, [f.column], f"_fk_{to_table}_{to_column}", MAX_NAME_LENGTH[dialect])
+
+
+def foreign_key_clause(table: str, f: FieldState, dialect: str) -> str:
+    """`[CONSTRAINT name] FOREIGN KEY (col) REFERENCES t (c)` for a linked relation. Django
+    creates it at the end of the migration, so a rename later in the same migration renames
+    it too; that is not followed here (the name is the one of its creation)."""
+    name = foreign_key_name(table, f, dialect)
+    to_table, to_column = f.references
+    head = f"CONSTRAINT {quote(name, dialect)} " if name else ""
+    return f"{head}FOREIGN KEY ({quote(f.column, dialect)}) REFERENCES {quote(to_table, dialect)} ({quote(to_column, dialect)})"
+
+
 def column_definition(f: FieldState, dialect: str, inline_unique: bool = True) -> str:
     parts = [quote(f.column, dialect), f.type, "NULL" if f.null else "NOT NULL"]
     if f.primary_key:
         parts.append("PRIMARY KEY")
     elif f.unique and inline_unique:
         parts.append("UNIQUE")
-    if f.references:
-        table, column = f.references
-        parts.append(f"REFERENCES {quote(table, dialect)}" + (f" ({quote(column, dialect)})" if column else ""))
     return " ".join(parts)
 
 
@@ -277,7 +296,7 @@ def link_relation(model: ModelState, f: FieldState, find) -> None:
     target = model if name in ("self", model.name.lower()) else find(f.target)
     if target is None:
         return
-    column = None
+    column = primary_column(target)
     if f.to_field:
         referenced = target.fields.get(f.to_field)
         column = referenced.column if referenced and referenced.column else f.to_field
@@ -333,6 +352,7 @@ def constraint_sql(model: ModelState, c: ConstraintState, dialect: str, inline: 
 def create_model_sql(model: ModelState, dialect: str) -> list[str]:
     """CREATE TABLE with inline keys, then what Django defers (unique_together, index constraints)."""
     items = [column_definition(f, dialect) for f in model.fields.values() if f.column is not None]
+    items += [foreign_key_clause(model.table, f, dialect) for f in model.fields.values() if f.references and f.column is not None]
     later = []
     for c in model.constraints:
         inline, separate = constraint_sql(model, c, dialect, inline=True)
@@ -357,9 +377,10 @@ def through_table(model: ModelState, f: FieldState, target: ModelState | None, d
     through = ModelState(model.app, f"{model.name}_{f.name}", f.auto_table_name(model.table), True)
     through.fields = {
         "id": FieldState("id", "BigAutoField", "id", "bigint", False, False, True),
-        source_name: FieldState(source_name, "ForeignKey", f"{source_name}_id", "bigint", False, False, False, references=(model.table, None)),
+        source_name: FieldState(source_name, "ForeignKey", f"{source_name}_id", "bigint", False, False, False, references=(model.table, primary_column(model))),
         target_name: FieldState(
-            target_name, "ForeignKey", f"{target_name}_id", "bigint", False, False, False, references=(target.table, None) if target else None
+            target_name, "ForeignKey", f"{target_name}_id", "bigint", False, False, False,
+            references=(target.table, primary_column(target)) if target else None,
         ),
     }
     through.unique_together = [(source_name, target_name)]

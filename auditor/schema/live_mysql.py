@@ -81,9 +81,9 @@ def introspect_mysql(url: str) -> Catalog:
             foreign: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
             for table, constraint, column, referenced, referenced_column in cursor.fetchall():
                 foreign.setdefault((table.lower(), constraint), []).append((column.lower(), referenced.lower(), referenced_column.lower()))
-        for (table, _constraint), rows in foreign.items():
+        for (table, constraint), rows in foreign.items():
             catalog.tables[TableName(None, table)].foreign_keys.append(
-                ForeignKey(tuple(r[0] for r in rows), TableName(None, rows[0][1]), tuple(r[2] for r in rows), LIVE)
+                ForeignKey(tuple(r[0] for r in rows), TableName(None, rows[0][1]), tuple(r[2] for r in rows), LIVE, constraint)
             )
         for (table, index), elements in keys.items():
             kind = KeyKind.PRIMARY if index == "PRIMARY" else KeyKind.UNIQUE_CONSTRAINT

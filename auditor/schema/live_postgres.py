@@ -48,7 +48,7 @@ ORDER BY n.nspname, t.relname, ic.relname
 
 # Foreign keys declared on the table itself (a partition's copies of its parent's are not).
 FOREIGN_KEYS = """
-SELECT n.nspname, c.relname, rn.nspname, r.relname,
+SELECT n.nspname, c.relname, con.conname, rn.nspname, r.relname,
        ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
                JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY ord),
        ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord)
@@ -115,8 +115,8 @@ def introspect_postgres(conninfo: str, schemas: list[str] | None = None) -> Cata
         for row in conn.execute(KEYS.format(nnd=nnd), params):
             name, key = _key(row)
             catalog.tables[name].keys.append(key)
-        for schema, table, referenced_schema, referenced, columns, referenced_columns in conn.execute(FOREIGN_KEYS, params):
+        for schema, table, name, referenced_schema, referenced, columns, referenced_columns in conn.execute(FOREIGN_KEYS, params):
             catalog.tables[TableName(schema, table)].foreign_keys.append(
-                ForeignKey(tuple(columns), TableName(referenced_schema, referenced), tuple(referenced_columns), LIVE)
+                ForeignKey(tuple(columns), TableName(referenced_schema, referenced), tuple(referenced_columns), LIVE, name)
             )
     return catalog

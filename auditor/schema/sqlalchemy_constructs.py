@@ -58,6 +58,7 @@ class ForeignKeySpec:
     columns: list[str]
     targets: list[Target]
     problem: str | None = None  # why its targets could not be read (the reader reports it)
+    name: str | None = None  # as the code names it; else the naming convention's or the database's
     references: tuple[str | None, str, list[str]] | None = None  # (schema, table, columns) once resolved
 
 
@@ -208,7 +209,7 @@ def column_spec(call: ast.Call, module: PythonModule, attribute: str | None = No
         raise UnreadableSource("a Column without a name")
     column_type = next((a for a in args if not (isinstance(a, ast.Call) and last_name(call_name(a)) in ("ForeignKey", "Sequence", "Identity", "Computed"))), None)
     foreign_keys = [
-        foreign_key_spec([name], [a.args[0] if a.args else keyword(a, "column")], module)
+        foreign_key_spec([name], [a.args[0] if a.args else keyword(a, "column")], module, value(module, keyword(a, "name")))
         for a in args if isinstance(a, ast.Call) and last_name(call_name(a)) == "ForeignKey"
     ]
     primary_key = bool(value(module, keyword(call, "primary_key"), False))
@@ -308,10 +309,10 @@ def foreign_key_target(node: ast.expr | None, module: PythonModule) -> Target:
     return Target(parts[-1], parts[-2], parts[0] if len(parts) == 3 else None)
 
 
-def foreign_key_spec(columns: list[str], targets: list[ast.expr | None], module: PythonModule) -> ForeignKeySpec:
+def foreign_key_spec(columns: list[str], targets: list[ast.expr | None], module: PythonModule, name: str | None = None) -> ForeignKeySpec:
     """A foreign key whose unreadable target is kept as a problem: its column and table are still read."""
     try:
-        return ForeignKeySpec(columns, [foreign_key_target(t, module) for t in targets])
+        return ForeignKeySpec(columns, [foreign_key_target(t, module) for t in targets], name=name)
     except UnreadableSource as error:
         return ForeignKeySpec(columns, [], problem=str(error))
 
@@ -323,7 +324,8 @@ def foreign_key_constraint(call: ast.Call, module: PythonModule) -> ForeignKeySp
     try:
         if not isinstance(columns, (ast.List, ast.Tuple)) or not isinstance(referenced, (ast.List, ast.Tuple)):
             raise UnreadableSource("ForeignKeyConstraint columns are not list literals")
-        return foreign_key_spec([column_reference(c, module) for c in columns.elts], list(referenced.elts), module)
+        name = value(module, keyword(call, "name"))
+        return foreign_key_spec([column_reference(c, module) for c in columns.elts], list(referenced.elts), module, name)
     except UnreadableSource as error:
         return ForeignKeySpec([], [], problem=str(error))
 
@@ -354,12 +356,15 @@ def resolve_foreign_keys(foreign_keys: Iterable[ForeignKeySpec], owners: dict[st
 
 # --- naming conventions -----------------------------------------------------------------
 
-CONVENTION_KEYS = {"primary": "pk", "unique": "uq", "index": "ix"}
+CONVENTION_KEYS = {"primary": "pk", "unique": "uq", "index": "ix", "foreign": "fk"}
 _TOKEN = re.compile(r"%\((\w+)\)s")
 
 
-def convention_name(convention: dict, kind: str, table: str, columns: list[str], name: str | None) -> str | None:
-    """The name MetaData(naming_convention=...) gives a key (None: the database names it)."""
+def convention_name(
+    convention: dict, kind: str, table: str, columns: list[str], name: str | None, referred: tuple[str, list[str]] = ("", [])
+) -> str | None:
+    """The name MetaData(naming_convention=...) gives a key or (with the `referred` table and
+    columns) a foreign key; None: the database names it."""
     template = convention.get(CONVENTION_KEYS[kind])
     if kind == "index" and template is None and not convention:
         template = "ix_%(column_0_label)s"  # the default MetaData's convention, for index=True
@@ -375,6 +380,8 @@ def convention_name(convention: dict, kind: str, table: str, columns: list[str],
             "table_name": table, "constraint_name": name or "", "column_0_name": first,
             "column_0_label": f"{table}_{first}", "column_0_N_name": "_".join(columns), "column_0N_name": "".join(columns),
             "column_0_N_label": "_".join(f"{table}_{c}" for c in columns),
+            "referred_table_name": referred[0], "referred_column_0_name": (referred[1] or [""])[0],
+            "referred_column_0_N_name": "_".join(referred[1]), "referred_column_0N_name": "".join(referred[1]),
         }
         if key not in values:
             raise UnreadableSource(f"naming convention token %({key})s")
@@ -412,12 +419,14 @@ def named(key: KeySpec, table: str, convention: dict) -> KeySpec:
     return key
 
 
-def foreign_key_clause(fk: ForeignKeySpec, dialect: str) -> str:
-    """Unnamed: the catalog keeps no foreign key names (and a naming convention's fk tokens
-    need not be read for it)."""
-    schema, table, referenced = fk.references
+def foreign_key_clause(fk: ForeignKeySpec, table: str, dialect: str, convention: dict) -> str:
+    """`[CONSTRAINT name] FOREIGN KEY (...) REFERENCES t (...)`: named by the code, else by the
+    `fk` naming convention, else left to the database."""
+    schema, referred, referenced = fk.references
+    name = convention_name(convention, "foreign", table, fk.columns, fk.name, (referred, referenced))
+    head = f"CONSTRAINT {quote(name, dialect)} " if name else ""
     columns = ", ".join(quote(c, dialect) for c in fk.columns)
-    return f"FOREIGN KEY ({columns}) REFERENCES {quote_table(table, schema, dialect)} ({', '.join(quote(c, dialect) for c in referenced)})"
+    return f"{head}FOREIGN KEY ({columns}) REFERENCES {quote_table(referred, schema, dialect)} ({', '.join(quote(c, dialect) for c in referenced)})"
 
 
 def table_ddl(spec: TableSpec, dialect: str, convention: dict) -> list[tuple[str, int]]:
@@ -432,7 +441,7 @@ def table_ddl(spec: TableSpec, dialect: str, convention: dict) -> list[tuple[str
         if column.unique and not column.index:
             constraints.append(KeySpec("unique", None, [quote(column.name, dialect)], [column.name], column.line))
     items += [key_clause(named(k, spec.name, convention), dialect) for k in constraints]
-    items += [foreign_key_clause(fk, dialect) for fk in spec.all_foreign_keys() if fk.references]
+    items += [foreign_key_clause(fk, spec.name, dialect, convention) for fk in spec.all_foreign_keys() if fk.references]
     statements = [(f"CREATE TABLE {quote_table(spec.name, spec.schema, dialect)} ({', '.join(items)})", spec.line)]
     indexes = [k for k in spec.keys if k.kind == "index"]
     indexes += [

@@ -58,7 +58,7 @@ def live_comparable(dialect: str, pg_url: str | None, sqlite_path: Path, names: 
     return {name: table for name, table in found.items() if name.split(".")[-1] not in BOOKKEEPING}
 
 
-def live_foreign_keys(dialect: str, pg_url: str | None, sqlite_path: Path) -> set[tuple]:
+def live_foreign_keys(dialect: str, pg_url: str | None, sqlite_path: Path, names: bool = False) -> set[tuple]:
     """The live foreign keys, without those of the frameworks' own bookkeeping tables."""
-    found = foreign_key_set(live_catalog(dialect, pg_url, sqlite_path))
+    found = foreign_key_set(live_catalog(dialect, pg_url, sqlite_path), names)
     return {fk for fk in found if fk[0].split(".")[-1] not in BOOKKEEPING}

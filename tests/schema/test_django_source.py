@@ -52,6 +52,9 @@ def test_example_migrations_equal_django_migrate(dialect, request, tmp_path):
     # Names included: Django's hashed names (unique_together, AlterField) are reproduced exactly.
     catalog = catalog_from_source(source, dialect)
     assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
+    # Foreign keys without their names: Django names a foreign key when its migration ends, and
+    # profiles 0002 renames Tag after creating the tag-accounts table; that rename is not
+    # followed into the names. (The models test below checks Django's foreign key names.)
     assert foreign_key_set(catalog) == live_foreign_keys(dialect, pg, sqlite_path)
 
 
@@ -65,7 +68,7 @@ def test_example_models_equal_migrate_run_syncdb(dialect, request, tmp_path):
     assert source.diagnostics == []
     catalog = catalog_from_source(source, dialect)
     assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
-    assert foreign_key_set(catalog) == live_foreign_keys(dialect, pg, sqlite_path)
+    assert foreign_key_set(catalog, names=True) == live_foreign_keys(dialect, pg, sqlite_path, names=True)
 
 
 PROFILES_CONFIG = """
@@ -161,7 +164,9 @@ def test_many_to_many_tables_are_the_ones_django_makes(dialect, request, tmp_pat
     catalog = catalog_from_source(source, dialect)
     assert {"team_watchers", "profiles_team_editors"} <= {n.name for n in catalog.tables}
     assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
-    assert foreign_key_set(catalog) == live_foreign_keys(dialect, pg, sqlite_path)
+    assert foreign_key_set(catalog) == live_foreign_keys(dialect, pg, sqlite_path)  # names: see the example test
+    teams = {fk for fk in foreign_key_set(catalog, names=True) if "team" in fk[0]}
+    assert teams and teams <= live_foreign_keys(dialect, pg, sqlite_path, names=True)  # the new tables' own names
 
 
 def test_many_to_many_tables_from_the_models(request, tmp_path):

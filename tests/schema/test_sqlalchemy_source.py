@@ -14,7 +14,7 @@ from auditor.schema.compare import comparable, foreign_key_set
 from auditor.schema.source import catalog_from_source
 from auditor.schema.sqlalchemy_models import read_sqlalchemy_models
 
-from framework_oracle import copy_example, live_comparable, live_foreign_keys, run_module, run_python, sqlalchemy_url
+from framework_oracle import copy_example, live_catalog, live_comparable, live_foreign_keys, run_module, run_python, sqlalchemy_url
 
 DIALECTS = ["postgres", "sqlite"]
 
@@ -443,11 +443,86 @@ def test_foreign_keys_that_cannot_be_read_leave_the_table_whole(tmp_path):
     assert foreign_key_set(static) == {("public.posts", ("author_id",), "public.users", ("id",))}
 
 
-def test_a_dropped_foreign_key_is_reported(tmp_path):
+def _foreign_key_drops(default_name: str) -> dict:
+    """Named foreign keys (by the code, by create_foreign_key) and one the database names,
+    each then dropped by name; one named foreign key stays."""
+    return {"r1": ("r1", None, f'''op.create_table("a", sa.Column("id", sa.Integer(), primary_key=True))
+    op.create_table(
+        "b",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("a_id", sa.Integer(), sa.ForeignKey("a.id")),
+        sa.Column("c_id", sa.Integer(), sa.ForeignKey("a.id", name="b_c_fk")),
+        sa.Column("parent", sa.Integer()),
+        sa.Column("keep", sa.Integer(), sa.ForeignKey("a.id", name="b_keep_fk")),
+    )
+    op.create_foreign_key("b_parent_fk", "b", "b", ["parent"], ["id"])
+    op.drop_constraint("{default_name}", "b", type_="foreignkey")
+    op.drop_constraint("b_c_fk", "b", type_="foreignkey")
+    op.drop_constraint("b_parent_fk", "b", type_="foreignkey")''')}
+
+
+@pytest.mark.parametrize("dialect, default_name", [("postgres", "b_a_id_fkey"), ("mysql", "b_ibfk_1")])
+def test_alembic_drops_foreign_keys_by_name(dialect, default_name, request, tmp_path):
+    url = request.getfixturevalue("pg_database" if dialect == "postgres" else "mariadb_url")
+    files = _alembic_project(tmp_path, _foreign_key_drops(default_name))
+    driver_url = sqlalchemy_url("postgres", url, None) if dialect == "postgres" else url.replace("mysql://", "mysql+pymysql://", 1)
+    run_module(["alembic", "upgrade", "heads"], tmp_path, env={"DATABASE_URL": driver_url})
+    source = read_alembic_migrations(tmp_path, files, dialect)
+    assert source.diagnostics == []
+    static = catalog_from_source(source, dialect)
+    live = live_catalog(dialect, url, None)
+    assert foreign_key_set(static, names=True) == foreign_key_set(live, names=True)
+    assert [fk.name for t in static.tables.values() for fk in t.foreign_keys] == ["b_keep_fk"]
+
+
+FK_CONVENTION_MODELS = '''
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, MetaData, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={"fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s"})
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant: Mapped[int]
+    number: Mapped[int]
+    __table_args__ = (UniqueConstraint("tenant", "number"),)
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    editor_id: Mapped[int] = mapped_column(ForeignKey(User.id, name="posts_editor"))
+    tenant: Mapped[int]
+    number: Mapped[int]
+    __table_args__ = (ForeignKeyConstraint(["tenant", "number"], ["users.tenant", "users.number"]),)
+'''
+
+
+def test_foreign_key_names_follow_the_naming_convention(request, tmp_path):
+    pg = request.getfixturevalue("pg_database")
+    (tmp_path / "models.py").write_text(FK_CONVENTION_MODELS)
+    run_python(CREATE_ALL.format(module="models", url=sqlalchemy_url("postgres", pg, None)), tmp_path)
+    source = read_sqlalchemy_models(tmp_path, [tmp_path / "models.py"], "postgres")
+    assert source.diagnostics == []
+    static = catalog_from_source(source, "postgres")
+    assert foreign_key_set(static, names=True) == foreign_key_set(live_catalog("postgres", pg, None), names=True)
+    assert {fk.name for t in static.tables.values() for fk in t.foreign_keys} == {
+        "fk_posts_author_id_users", "posts_editor", "fk_posts_tenant_number_users",
+    }
+
+
+def test_a_dropped_foreign_key_is_reported_on_sqlite(tmp_path):
     files = _revisions(tmp_path, {"r1": ("r1", None, '''op.create_table("a", sa.Column("id", sa.Integer(), primary_key=True))
     op.create_table("b", sa.Column("a_id", sa.Integer(), sa.ForeignKey("a.id", name="b_a_fk")))
     op.drop_constraint("b_a_fk", "b", type_="foreignkey")''')})
-    source = read_alembic_migrations(tmp_path, files, "postgres")
+    source = read_alembic_migrations(tmp_path, files, "sqlite")
     assert [(d.line, d.message) for d in source.diagnostics] == [
-        (12, "drop_constraint b_a_fk: foreign keys are read without their names, so this one stays in the catalog"),
+        (12, "drop_constraint b_a_fk: SQLite keeps no constraint names, so the foreign key stays in the catalog"),
     ]
+
+
