@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import auditor
 from auditor.python import python_files, scan_python_files
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "avatar_app"
@@ -177,6 +181,21 @@ def test_audited_code_is_never_imported(make_project, tmp_path):
     result = scan(tmp_path)
     assert sqls(result) == ["INSERT INTO t VALUES (1)"]
     assert not marker.exists()
+
+
+def test_python_dash_m_does_not_import_the_project_it_runs_in(make_project, tmp_path):
+    """`python -m auditor check .` from the project's root: a package of theirs named like one
+    of our dependencies is not imported in place of it."""
+    marker = tmp_path / "imported.marker"
+    shadow = f"open({str(marker)!r}, 'w').write('x')\n"
+    project = make_project({
+        "sqlglot/__init__.py": shadow, "jinja2/__init__.py": shadow, "pathspec/__init__.py": shadow,
+        "app.py": "cur.execute('INSERT INTO t (a) VALUES (1)')\n",
+    })
+    run = subprocess.run([sys.executable, "-m", "auditor", "check", ".", "--no-cache", "--format", "json"],
+                         cwd=project, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(Path(auditor.__file__).parents[1])})
+    assert not marker.exists()
+    assert json.loads(run.stdout)["summary"]["write_sites"] == 1, run.stderr
 
 
 def test_the_example_project(make_project, tmp_path):
