@@ -58,9 +58,8 @@ def rules(project: Path, dialect: str) -> list[str]:
 # --- Django ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "mysql"])
-def test_django_migration(dialect, request, tmp_path):
-    project = copy_example("django_app", tmp_path)
+def _django_database(dialect: str, project: Path, request, tmp_path: Path):
+    """A fresh database for the Django example and the environment its settings read."""
     if dialect == "sqlite":
         db = Sqlite(tmp_path / "live.sqlite")
         env = {"DJANGO_DB_ENGINE": "django.db.backends.sqlite3", "DJANGO_DB_NAME": str(db.path)}
@@ -69,7 +68,13 @@ def test_django_migration(dialect, request, tmp_path):
         db = Mariadb(params)
         env = {"DJANGO_DB_ENGINE": "django.db.backends.mysql", "DJANGO_DB_NAME": params["database"], "DJANGO_DB_USER": params["user"],
                "DJANGO_DB_PASSWORD": params["password"], "DJANGO_DB_HOST": params["host"], "DJANGO_DB_PORT": str(params["port"])}
-    env["PYTHONPATH"] = str(project)
+    return db, {**env, "PYTHONPATH": str(project)}
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "mysql"])
+def test_django_migration(dialect, request, tmp_path):
+    project = copy_example("django_app", tmp_path)
+    db, env = _django_database(dialect, project, request, tmp_path)
     migrate = ["django", "migrate", "--settings=config.settings", "-v0"]
     run_module(migrate, project, env=env)
     db.run("INSERT INTO accounts (id, created_at, updated_at, email, tenant) VALUES "
@@ -110,15 +115,7 @@ def test_django_migration_repoints_children(dialect, request, tmp_path):
     project = copy_example("django_app", tmp_path)
     with (project / "profiles" / "models.py").open("a") as models:
         models.write(AVATAR_HISTORY)
-    if dialect == "sqlite":
-        db = Sqlite(tmp_path / "live.sqlite")
-        env = {"DJANGO_DB_ENGINE": "django.db.backends.sqlite3", "DJANGO_DB_NAME": str(db.path)}
-    else:
-        params = request.getfixturevalue("mariadb_database")
-        db = Mariadb(params)
-        env = {"DJANGO_DB_ENGINE": "django.db.backends.mysql", "DJANGO_DB_NAME": params["database"], "DJANGO_DB_USER": params["user"],
-               "DJANGO_DB_PASSWORD": params["password"], "DJANGO_DB_HOST": params["host"], "DJANGO_DB_PORT": str(params["port"])}
-    env["PYTHONPATH"] = str(project)
+    db, env = _django_database(dialect, project, request, tmp_path)
     run_module(["django", "makemigrations", "profiles", "--settings=config.settings", "-v0"], project, env=env)
     migrate = ["django", "migrate", "--settings=config.settings", "-v0"]
     run_module(migrate, project, env=env)

@@ -58,9 +58,9 @@ def test_example_migrations_equal_django_migrate(dialect, request, tmp_path):
     assert foreign_key_set(catalog) == live_foreign_keys(dialect, pg, sqlite_path)
 
 
-@pytest.mark.parametrize("dialect", DIALECTS)
-def test_example_models_equal_migrate_run_syncdb(dialect, request, tmp_path):
-    project = copy_example("django_app", tmp_path)
+def _assert_models_equal_run_syncdb(project, dialect, request, tmp_path):
+    """The project's models, read statically, against the database `migrate --run-syncdb`
+    builds from them (its migrations removed), foreign key names included."""
     for folder in list(project.rglob("migrations")):
         shutil.rmtree(folder)
     pg, sqlite_path = _migrate(project, dialect, request, tmp_path, "--run-syncdb")
@@ -69,6 +69,11 @@ def test_example_models_equal_migrate_run_syncdb(dialect, request, tmp_path):
     catalog = catalog_from_source(source, dialect)
     assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
     assert foreign_key_set(catalog, names=True) == live_foreign_keys(dialect, pg, sqlite_path, names=True)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_example_models_equal_migrate_run_syncdb(dialect, request, tmp_path):
+    _assert_models_equal_run_syncdb(copy_example("django_app", tmp_path), dialect, request, tmp_path)
 
 
 PROFILES_CONFIG = """
@@ -105,13 +110,7 @@ def test_an_app_config_label_names_the_app(dialect, request, tmp_path):
 def test_an_app_config_label_names_the_models_tables(request, tmp_path):
     project = copy_example("django_app", tmp_path)
     _relabel_profiles(project)
-    for folder in list(project.rglob("migrations")):
-        shutil.rmtree(folder)
-    pg, sqlite_path = _migrate(project, "sqlite", request, tmp_path, "--run-syncdb")
-    source = read_django_models(project, sorted(project.rglob("*.py")), "sqlite")
-    assert source.diagnostics == []
-    assert comparable(catalog_from_source(source, "sqlite")) == live_comparable("sqlite", pg, sqlite_path)
-    assert foreign_key_set(catalog_from_source(source, "sqlite")) == live_foreign_keys("sqlite", pg, sqlite_path)
+    _assert_models_equal_run_syncdb(project, "sqlite", request, tmp_path)
 
 
 @pytest.mark.parametrize("source, label", [
@@ -169,16 +168,11 @@ def test_many_to_many_tables_are_the_ones_django_makes(dialect, request, tmp_pat
     assert teams and teams <= live_foreign_keys(dialect, pg, sqlite_path, names=True)  # the new tables' own names
 
 
-def test_many_to_many_tables_from_the_models(request, tmp_path):
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_many_to_many_tables_from_the_models(dialect, request, tmp_path):
     project = copy_example("django_app", tmp_path)
     _add_teams(project, tmp_path)
-    for folder in list(project.rglob("migrations")):
-        shutil.rmtree(folder)
-    pg, sqlite_path = _migrate(project, "sqlite", request, tmp_path, "--run-syncdb")
-    source = read_django_models(project, sorted(project.rglob("*.py")), "sqlite")
-    assert source.diagnostics == []
-    assert comparable(catalog_from_source(source, "sqlite")) == live_comparable("sqlite", pg, sqlite_path)
-    assert foreign_key_set(catalog_from_source(source, "sqlite")) == live_foreign_keys("sqlite", pg, sqlite_path)
+    _assert_models_equal_run_syncdb(project, dialect, request, tmp_path)
 
 
 def test_the_example_audit_finds_the_incident():
