@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -41,10 +42,15 @@ for p in sorted(pathlib.Path(sys.argv[1]).rglob('*.py')):
 """
 
 
+# As a user's machine runs the tools: with bytecode caches. (A sandbox that sets
+# PYTHONDONTWRITEBYTECODE makes every run compile every module it imports, ~0.1 s for us.)
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run(cmd: list[str], cwd: Path) -> tuple[float, int]:
     """(wall seconds, peak RSS in MB) of one fresh process."""
     start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV)
     seconds = time.perf_counter() - start
     if proc.returncode >= 126:  # not found / not executable: a number from it would be a lie
         raise SystemExit(f"bench: could not run {cmd[0]}: {proc.stderr.strip()[-300:]}")

@@ -23,6 +23,7 @@ from typing import Iterator
 
 from auditor.model import Location
 from auditor.python.constants import ConstantFolder, Folded, NotSql, Scope
+from auditor.python.files import CALL_NEEDLES
 from auditor.python.modules import ModuleInfo
 from auditor.python.neutral_sql import column_list, insert_sql, model_field, model_table, on_conflict_sql
 from auditor.python.row_reads import unguarded_row_reads
@@ -37,7 +38,7 @@ SQL_SECOND = {"execute_values", "execute_batch"}  # psycopg2.extras: (cursor, sq
 SQL_KEYWORDS = ("query", "sql", "operation", "statement")
 EXECUTE_NAMES = SQL_FIRST | SQL_SECOND
 
-_NAMES = "execute|fetch|mogrify|bulk_create|upsert_record"
+_NAMES = "|".join(needle.decode() for needle in CALL_NEEDLES)  # the pre-filter's
 HELPER_NAMES = {"upsert_record", "aupsert_record"}  # auditor.upsert: the fix the codemod writes
 FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
 SIMPLE_STATEMENTS = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)  # statements without a body

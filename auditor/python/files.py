@@ -15,23 +15,44 @@ from pathlib import Path
 
 from auditor.walk import Exclusion, walk_files
 
-# Two stages: a fast scan for the names, then only on a hit the call syntax, so that
+# Substring search runs at memory speed; a regex without a literal prefix does not. So the
+# call names are found with `bytes.find`, and only around each hit is the syntax checked:
+# the whole identifier, a `.` before it for the method-only names, and `(` after it, so that
 # `prefetch_related`, `executor` or `fetchall()` alone do not cost a parse.
-_NAMES = re.compile(rb"execute|fetch|mogrify|bulk_create|upsert_record")
-_CALLS = re.compile(
-    rb"\.(?:execute|executemany|executescript|fetch|fetchrow|fetchval|mogrify|exec_driver_sql|bulk_create)\s*\("
-    rb"|\b(?:execute|execute_values|execute_batch|a?upsert_record)\s*\("
-)
+CALL_NEEDLES = (b"execute", b"fetch", b"mogrify", b"bulk_create", b"upsert_record", b"exec_driver_sql")  # in every call name below
+METHOD_CALLS = {b"execute", b"executemany", b"executescript", b"fetch", b"fetchrow", b"fetchval", b"mogrify", b"exec_driver_sql", b"bulk_create"}
+CALLS = {b"execute", b"execute_values", b"execute_batch", b"upsert_record", b"aupsert_record"}  # also bare
+_WORD = re.compile(rb"\w*")
+_OPEN_PAREN = re.compile(rb"\s*\(")
 # ORM idioms (get_or_create, session.merge/add, Model.objects.create) need no execute call:
-# plain substring tests, far cheaper than widening the regexes above.
+# plain substring tests.
 ORM_NEEDLES = (b"_or_create(", b"session.add(", b"session.merge(", b".objects.create(", b".objects.acreate(")
+
+
+def _identifier_start(data: bytes, index: int) -> int:
+    while index > 0 and (data[index - 1 : index].isalnum() or data[index - 1] == 95):  # 95: "_"
+        index -= 1
+    return index
+
+
+def _calls_at(data: bytes, needle: bytes) -> bool:
+    """Is some occurrence of `needle` inside a call of an execute-like name?"""
+    index = data.find(needle)
+    while index != -1:
+        start = _identifier_start(data, index)
+        end = _WORD.match(data, index).end()
+        name = data[start:end]
+        if (name in CALLS or (name in METHOD_CALLS and data[start - 1 : start] == b".")) and _OPEN_PAREN.match(data, end):
+            return True
+        index = data.find(needle, end)
+    return False
 
 
 def may_hold_execute_call(data: bytes, sink_names: re.Pattern[bytes] | None = None) -> bool:
     """The byte pre-filter: can this file contain an execute-like (or sink) call at all?"""
     if sink_names is not None and sink_names.search(data):
         return True
-    if _NAMES.search(data) is not None and _CALLS.search(data) is not None:
+    if any(_calls_at(data, needle) for needle in CALL_NEEDLES if needle in data):
         return True
     return any(needle in data for needle in ORM_NEEDLES)
 

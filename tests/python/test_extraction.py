@@ -211,9 +211,11 @@ def test_prefilter_needs_call_syntax_not_just_the_name(make_project, tmp_path):
         "a.py": "qs.prefetch_related('x')\nexecutor = None\nrows = cur.fetchall()\n",
         "b.py": "cur.execute ('DELETE FROM t')\n",
         "c.py": "execute_values(cur, 'INSERT INTO t VALUES %s', rows)\n",
+        "d.py": "conn.exec_driver_sql('UPDATE t SET a = 1')\n",
+        "e.py": "later = pool.executemany_later\nrows = run.fetcher(q)\n",
     }))
-    assert (result.files_seen, result.files_parsed) == (3, 2)
-    assert sorted(sqls(result)) == ["DELETE FROM t", "INSERT INTO t VALUES %s"]
+    assert (result.files_seen, result.files_parsed) == (5, 3)
+    assert sorted(sqls(result)) == ["DELETE FROM t", "INSERT INTO t VALUES %s", "UPDATE t SET a = 1"]
 
 
 def test_process_pool_gives_the_same_result_as_one_process(make_project):
