@@ -12,7 +12,7 @@ from auditor.arbiter import covering_key
 from auditor.evidence import key_evidence, sql_table_name, table_keys_evidence
 from auditor.findings import Evidence
 from auditor.model import Table, UniqueKey
-from auditor.sites import IdiomSite
+from auditor.sites import IdiomKind, IdiomSite
 
 # The "Use instead" of every read-then-write idiom rule: one atomic call on the key.
 USE_UPSERT_RECORD = """
@@ -59,9 +59,19 @@ def upsert_fix(site: IdiomSite, table: Table, key: UniqueKey | None) -> str:
     """The fix in words: one atomic upsert on the key (after the migration that adds it)."""
     conflict = [e.text for e in key.elements] if key is not None else list(site.key_columns)
     call = f'upsert_record(conn, "{sql_table_name(table, site.dialect)}", {{...}}, conflict={conflict!r})'
+    if key is None and site.kind is IdiomKind.DELETE_THEN_INSERT:
+        return f"If one row per {key_list(site.key_columns)} is meant, add that unique key by hand, then use {call}; {set_replacement_reason(site.key_columns)}."
     if key is None:
         return (
             f"Add a unique key on {key_list(site.key_columns)} (`upsert-audit migrate` writes the migration that "
             f"removes duplicates first), then replace the idiom with one atomic upsert: {call}."
         )
     return f"Replace the idiom with one atomic upsert on the key: {call} (from auditor.upsert), or INSERT ... ON CONFLICT."
+
+
+def set_replacement_reason(columns: tuple[str, ...]) -> str:
+    """Why a delete-then-insert gets no key: unlike a lookup that expects one row, a DELETE by
+    these columns may clear a set of rows that the inserts then rebuild (a group's
+    permissions), and a unique key on them would archive all but one of each set."""
+    listed = ", ".join(columns)
+    return f"the DELETE by {listed} may remove several rows that the code rebuilds: if one row per {listed} is meant, add that unique key by hand"

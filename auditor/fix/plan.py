@@ -35,6 +35,7 @@ from auditor.fix.source import (
     upsert_record_call,
 )
 from auditor.model import KeyKind, Table
+from auditor.races import set_replacement_reason
 from auditor.sites import IdiomKind, IdiomSite
 
 FIXABLE_KINDS = (
@@ -192,6 +193,8 @@ def plan_rewrite(site: IdiomSite, table: Table, source: str, tree: ast.Module) -
     if site.kind is IdiomKind.SESSION_MERGE:
         return _merge_rewrite(site, table, source, tree)
     key = covering_key(table, site.key_columns)
+    if key is None and site.kind is IdiomKind.DELETE_THEN_INSERT:
+        raise CannotRewrite(f"no unique key covers {', '.join(site.key_columns)}, and {set_replacement_reason(site.key_columns)}")
     if key is None:
         raise CannotRewrite(
             f"no unique key covers {', '.join(site.key_columns)}: add it first (`upsert-audit migrate`), then run fix again"

@@ -20,7 +20,8 @@ from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.key_names import clip_name, new_key_name
 from auditor.engine import AuditResult
 from auditor.model import Catalog, Location, Table
-from auditor.sites import SiteStatus
+from auditor.races import set_replacement_reason
+from auditor.sites import IdiomKind, SiteStatus
 
 ORDER_PREFERENCE = ("updated_at", "created_at")
 
@@ -92,7 +93,10 @@ def _lookup_key(result: AuditResult, finding, idioms: dict) -> tuple[Table, tupl
         return None
     if site.inexact_lookup or not site.key_columns:
         return "the lookup is not an exact match on columns: write that unique index by hand"
+    if site.kind is IdiomKind.DELETE_THEN_INSERT:
+        return set_replacement_reason(site.key_columns)
     return table, site.key_columns
+
 
 
 def plan_migrations(result: AuditResult) -> MigrationPlan:

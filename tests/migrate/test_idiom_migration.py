@@ -62,3 +62,29 @@ def test_migrate_then_fix_a_check_then_insert_without_a_key(make_project, capsys
         (1, "lang", "en"), (1, "theme", "blue"), (2, "theme", "dark"), (3, "theme", "red"),
     ]
     conn.close()
+
+
+DELETE_THEN_INSERT = '''import sqlite3
+
+
+def grant(conn, group_id, page_id, permission):
+    conn.execute("DELETE FROM page_permissions WHERE group_id = ?", (group_id,))
+    conn.execute("INSERT INTO page_permissions (group_id, page_id, permission) VALUES (?, ?, ?)", (group_id, page_id, permission))
+'''
+
+
+def test_a_delete_then_insert_gets_no_guessed_key(make_project, capsys):
+    """A DELETE by group_id may clear a group's whole set of rows (wagtail's page permissions):
+    a unique key on group_id would archive all but one of each set, so neither migrate nor fix
+    adds one; both say why."""
+    project = make_project({
+        "migrations/001_schema.sql": "CREATE TABLE page_permissions (id INTEGER PRIMARY KEY, group_id INTEGER NOT NULL, page_id INTEGER, permission TEXT);\n",
+        "app.py": DELETE_THEN_INSERT,
+    })
+    [(rule, message)] = findings(project)
+    assert rule == "UPS104" and "no unique key" in message
+    assert main(["migrate", str(project), "--no-cache"]) == 0
+    assert sorted(p.name for p in (project / "migrations").iterdir()) == ["001_schema.sql"]
+    assert "the DELETE by group_id may remove several rows" in capsys.readouterr().err
+    assert main(["fix", str(project), "--write", "--unsafe-fixes", "--no-cache"]) == 1
+    assert "the DELETE by group_id may remove several rows" in capsys.readouterr().err
