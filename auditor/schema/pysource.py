@@ -101,10 +101,14 @@ def keyword(call: ast.Call, name: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
 
 
+CONTAINERS = {"set", "frozenset", "tuple", "list"}
+
+
 def literal(node: ast.expr | None, constants: dict[str, ast.expr] | None = None, _depth: int = 0) -> Any:
     """The value of a literal expression: constants, str/bytes, lists/tuples/sets/dicts of
-    them, implicit and `+` string concatenation, and names bound to such values at module
-    level. Raise NotLiteral for anything that needs running code."""
+    them, `set()` / `frozenset(...)` / `tuple(...)` / `list(...)` of one, implicit and `+` string
+    concatenation, and names bound to such values at module level (a set reads as a list).
+    Raise NotLiteral for anything that needs running code."""
     if node is None:
         return None
     if _depth > 50:
@@ -115,6 +119,9 @@ def literal(node: ast.expr | None, constants: dict[str, ast.expr] | None = None,
     if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
         values = [again(e) for e in node.elts]
         return tuple(values) if isinstance(node, ast.Tuple) else values
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in CONTAINERS and not node.keywords and len(node.args) <= 1:
+        values = list(again(node.args[0])) if node.args else []  # makemigrations writes unique_together=set()
+        return tuple(values) if node.func.id == "tuple" else values
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise NotLiteral("dict unpacking")

@@ -175,6 +175,26 @@ def test_many_to_many_tables_from_the_models(dialect, request, tmp_path):
     _assert_models_equal_run_syncdb(project, dialect, request, tmp_path)
 
 
+@pytest.mark.parametrize("dialect", ["postgres", "sqlite"])
+def test_unique_together_set_to_an_empty_set_drops_the_key(dialect, request, tmp_path):
+    """makemigrations writes `unique_together=set()` when a model's unique_together goes away:
+    the key must leave the catalog as it leaves the database."""
+    project = copy_example("django_app", tmp_path)
+    (project / "accounts" / "migrations" / "0004_drop_together.py").write_text(
+        "from django.db import migrations\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    dependencies = [(\"accounts\", \"0003_keys\")]\n"
+        "    operations = [migrations.AlterUniqueTogether(name=\"account\", unique_together=set())]\n"
+    )
+    pg, sqlite_path = _migrate(project, dialect, request, tmp_path)
+    source = read_django_migrations(project, sorted(project.rglob("*.py")), dialect)
+    assert source.diagnostics == []
+    catalog = catalog_from_source(source, dialect)
+    assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
+    accounts = next(t for n, t in catalog.tables.items() if n.name == "accounts")
+    assert not any(k.element_set == {"tenant", "email"} for k in accounts.unique_keys)
+
+
 def test_the_example_audit_finds_the_incident():
     result = run_audit(load_config(EXAMPLES / "django_app", cache=False))
     assert result.schema_sources == ["django migrations", "django models"]
