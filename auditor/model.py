@@ -136,6 +136,12 @@ class ForeignKey:
     origin: Location
     name: str | None = None  # as the database names it (None: SQLite, which names none)
 
+    def describe(self) -> str:
+        """`foreign key t_a_fkey (a) -> public.parents (id)`; `()` for the parent's primary key."""
+        name = f" {self.name}" if self.name else ""
+        referenced = f" ({', '.join(self.referenced_columns)})" if self.referenced_columns else " (its primary key)"
+        return f"foreign key{name} ({', '.join(self.columns)}) -> {self.references}{referenced}"
+
 
 @dataclass
 class Table:

@@ -1,6 +1,6 @@
 """`upsert-audit schema`: the catalog the audit sees, to debug "why did (or didn't) it flag this".
 
-Text lists each table with its columns and keys and where each key was defined;
+Text lists each table with its columns, keys and foreign keys, and where each was defined;
 `--format json` gives the same as one object with stable keys.
 """
 
@@ -43,6 +43,13 @@ def table_record(table: Table) -> dict:
         "source": source(table.origin),
         "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in table.columns.values()],
         "keys": [key_record(k) for k in table.keys],
+        "foreign_keys": [
+            {
+                "name": f.name, "columns": list(f.columns), "references": str(f.references),
+                "referenced_columns": list(f.referenced_columns), "source": source(f.origin),
+            }
+            for f in table.foreign_keys
+        ],
     }
 
 
@@ -71,6 +78,8 @@ def render_schema_text(catalog: Catalog, kinds: list[str]) -> str:
             lines.append(f"  {column.name:<24} {column.type or '?':<20} {'NULL' if column.nullable else 'NOT NULL'}")
         for key in table.keys:
             lines.append(f"  {key.describe()}  ({source(key.origin)})")
+        for foreign_key in table.foreign_keys:
+            lines.append(f"  {foreign_key.describe()}  ({source(foreign_key.origin)})")
         lines.append("")
     if not catalog.tables:
         lines.append("no tables found: give --schema, --database-url, or run in the project folder")

@@ -138,6 +138,22 @@ def test_schema_command_text_names_where_each_key_is_defined(make_project, capsy
     assert "unique index visits_page_day (page, day)  (app/db.py:11)" in out
 
 
+def test_schema_command_shows_foreign_keys(make_project, capsys):
+    project = make_project({"schema.sql": (
+        "CREATE TABLE parents (id int PRIMARY KEY);\n"
+        "CREATE TABLE children (id int PRIMARY KEY, parent_id int REFERENCES parents, CONSTRAINT children_self FOREIGN KEY (id) REFERENCES children (id));\n"
+    )})
+    assert main(["schema", str(project), "--dialect", "postgres", "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    assert "foreign key children_parent_id_fkey (parent_id) -> public.parents (its primary key)  (schema.sql:2)" in out
+    assert main(["schema", str(project), "--dialect", "postgres", "--format", "json", "--no-cache"]) == 0
+    children = next(t for t in json.loads(capsys.readouterr().out)["tables"] if t["name"] == "children")
+    assert children["foreign_keys"] == [
+        {"name": "children_parent_id_fkey", "columns": ["parent_id"], "references": "public.parents", "referenced_columns": [], "source": "schema.sql:2"},
+        {"name": "children_self", "columns": ["id"], "references": "public.children", "referenced_columns": ["id"], "source": "schema.sql:2"},
+    ]
+
+
 def test_hook_mode_still_reads_ddl_from_unchanged_python_files(make_project):
     """pre-commit passes only the changed file; the schema in db.py must still be known."""
     project = make_project(
