@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.engine import AuditResult
-from auditor.schema.compare import KeyDrift, key_drift
+from auditor.schema.compare import KeyDrift, foreign_key_drift, key_drift
 from auditor.findings import Finding
 from auditor.model import Catalog, Location
 from auditor.schema.live import LiveSchemaError, live_catalog, sqlite_path
@@ -184,7 +184,8 @@ def judge(site: WriteSite, probe: Probe, findings: tuple[Finding, ...], planning
 
 
 def schema_drift(files: Catalog, live: Catalog) -> list[KeyDrift]:
-    return key_drift(files, live, "schema files only", "live database only")
+    sides = ("schema files only", "live database only")
+    return key_drift(files, live, *sides) + foreign_key_drift(files, live, *sides)
 
 
 def verify(result: AuditResult, url: str) -> Verification:

@@ -68,6 +68,23 @@ def test_postgres_before_and_after_the_fix(pg_database, tmp_path, capsys):
     assert (code, doc["summary"]["contradictions"], doc["summary"]["drift"]) == (0, 0, 0)
 
 
+def test_foreign_keys_the_files_and_the_database_disagree_on_are_drift(pg_database, tmp_path, capsys):
+    """A foreign key only the database has is a child a SQLite/MariaDB migration would not
+    re-point; one only the files have is one the database never got."""
+    project = tmp_path / "avatar_app"
+    shutil.copytree(EXAMPLE, project)
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        for path in discover_schema_files(project / "migrations"):
+            conn.execute(path.read_text())
+        conn.execute("ALTER TABLE user_preferences DROP CONSTRAINT user_preferences_user_id_fkey")
+        conn.execute("ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_owner FOREIGN KEY (id) REFERENCES users (id)")
+    _code, doc = verify(project, pg_database, capsys)
+    assert sorted((d["table"], d["key"], d["where"]) for d in doc["drift"]) == [
+        ("public.api_tokens", "foreign key api_tokens_owner (id) -> public.users (id)", "live database only"),
+        ("public.user_preferences", "foreign key user_preferences_user_id_fkey (user_id) -> public.users (id)", "schema files only"),
+    ]
+
+
 def test_execution_time_failures_are_not_contradictions(pg_database, make_project, capsys):
     schema = "CREATE TABLE codes (id int PRIMARY KEY, code text NOT NULL UNIQUE DEFERRABLE);\n"
     project = make_project({

@@ -59,6 +59,32 @@ def _signature(key: UniqueKey) -> tuple:
     return (key.kind.value, tuple(sorted(key.element_set)), key.predicate or "", key.nulls_not_distinct, key.deferrable)
 
 
+def _foreign_key_signatures(catalog: Catalog, table) -> dict[tuple, object]:
+    """A table's foreign keys by what they tie (names aside: a hand-named key and a default-named
+    one are the same constraint); the parent's primary key spelled out."""
+    found = {}
+    for fk in table.foreign_keys:
+        parent = catalog.lookup(fk.references)
+        primary = next((k for k in parent.keys if k.kind is KeyKind.PRIMARY), None) if parent else None
+        referenced = fk.referenced_columns or (tuple(e.text for e in primary.elements) if primary else ())
+        found[(fk.columns, (parent.name if parent else fk.references).name, referenced)] = fk
+    return found
+
+
+def foreign_key_drift(left: Catalog, right: Catalog, left_only: str, right_only: str) -> list[KeyDrift]:
+    """Foreign keys on one side only, for tables both know: a migration re-points the children
+    its catalog knows, so one the files miss is a child left pointing at a removed row."""
+    drift = []
+    for name, table in left.tables.items():
+        other = right.lookup(name)
+        if other is None:
+            continue
+        mine, theirs = _foreign_key_signatures(left, table), _foreign_key_signatures(right, other)
+        drift += [KeyDrift(str(name), fk.describe(), left_only, fk.origin) for s, fk in mine.items() if s not in theirs]
+        drift += [KeyDrift(str(name), fk.describe(), right_only, fk.origin) for s, fk in theirs.items() if s not in mine]
+    return drift
+
+
 def key_drift(left: Catalog, right: Catalog, left_only: str, right_only: str) -> list[KeyDrift]:
     """Tables and keys on one side only (left's tables missing on the right count whole)."""
     drift = []
