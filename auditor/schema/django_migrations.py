@@ -53,6 +53,7 @@ class Migration:
     run_before: list[tuple[str, str]] = field(default_factory=list)
     replaces: list[tuple[str, str]] = field(default_factory=list)
     operations: list[ast.expr] = field(default_factory=list)
+    unread: str | None = None  # why (some of) its operations were not read
 
     @property
     def key(self) -> tuple[str, str]:
@@ -68,11 +69,17 @@ def read_migration(module: PythonModule, labels: AppLabels) -> Migration | None:
         return None
     migration = Migration(module, labels.label(module.path.parent.parent), path.stem)
     for statement in node.body:
+        if isinstance(statement, (ast.If, ast.AugAssign, ast.For)) and any(isinstance(n, ast.Name) and n.id == "operations" for n in ast.walk(statement)):
+            what = {ast.If: "an if", ast.For: "a for", ast.AugAssign: "an augmented assignment"}[type(statement)]
+            migration.unread = f"operations changed in {what} at line {statement.lineno}, decided at run time"
+            continue
         if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)):
             continue
         name, node_value = statement.targets[0].id, statement.value
         if name == "operations" and isinstance(node_value, (ast.List, ast.Tuple)):
             migration.operations = list(node_value.elts)
+        elif name == "operations":  # `[...] if settings.X else []`: decided by the project's settings
+            migration.unread = f"operations = {ast.unparse(node_value)[:60]} is not a list literal"
         elif name in ("dependencies", "run_before", "replaces") and isinstance(node_value, (ast.List, ast.Tuple)):
             pairs = []
             for item in node_value.elts:
@@ -154,6 +161,9 @@ class Replayer:
         self.source.emit(sql, migration.module.relative, line)
 
     def replay(self, migration: Migration) -> None:
+        if migration.unread:
+            message = f"{migration.unread}: those operations are not read, and the keys they change are not in the catalog"
+            self.source.diagnostics.append(Diagnostic(migration.module.relative, message, None, "schema-source-error"))
         for operation in migration.operations:
             try:
                 self.operation(migration, operation, database=True, state=True)

@@ -263,6 +263,24 @@ def test_a_swappable_model_is_read_as_its_default(tmp_path):
     assert [(fk.columns, fk.references.name) for fk in orders.foreign_keys] == [(("item_id",), "shop_item")]
 
 
+def test_operations_decided_by_settings_are_reported_not_dropped_silently(tmp_path):
+    """allauth's account migrations: `operations = [...] if getattr(settings, ...) else []`, and
+    `if not UNIQUE_EMAIL: operations += [...]` in the class body."""
+    files = _write(tmp_path, {
+        "0001_initial": ("[]", CREATE.format(name="Item"), "if not UNIQUE:\n        operations += []"),
+        "0002_more": ('[("shop", "0001_initial")]', "", ""),
+    })
+    (tmp_path / "shop" / "migrations" / "0002_more.py").write_text(
+        (tmp_path / "shop" / "migrations" / "0002_more.py").read_text().replace("operations = []", "operations = [] if ON else []")
+    )
+    source = read_django_migrations(tmp_path, files, "postgres")
+    assert sorted((d.path.split("/")[-1], d.message.split(":")[0]) for d in source.diagnostics) == [
+        ("0001_initial.py", "operations changed in an if at line 7, decided at run time"),
+        ("0002_more.py", "operations = [] if ON else [] is not a list literal"),
+    ]
+    assert [n.name for n in catalog_from_source(source, "postgres").tables] == ["shop_item"]  # the rest is read
+
+
 def test_a_squashed_migration_stands_in_for_the_ones_it_replaces(tmp_path):
     files = _write(tmp_path, {
         "0001_initial": ("[]", CREATE.format(name="Item"), ""),
