@@ -27,17 +27,24 @@ def by_status(doc):
     return {(s["path"], s["line"]): (s["status"], s["sqlstate"]) for s in doc["sites"]}
 
 
+def avatar_example(tmp_path, url: str):
+    """A copy of the avatar example, and its schema built on the database at `url`."""
+    project = tmp_path / "avatar_app"
+    shutil.copytree(EXAMPLE, project)
+    with psycopg.connect(url, autocommit=True) as conn:
+        for path in discover_schema_files(project / "migrations"):
+            conn.execute(path.read_text())
+    return project
+
+
 def table_counts(conn) -> dict[str, int]:
     tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
     return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
 
 
 def test_postgres_before_and_after_the_fix(pg_database, tmp_path, capsys):
-    project = tmp_path / "avatar_app"
-    shutil.copytree(EXAMPLE, project)
+    project = avatar_example(tmp_path, pg_database)
     with psycopg.connect(pg_database, autocommit=True) as conn:
-        for path in discover_schema_files(project / "migrations"):
-            conn.execute(path.read_text())
         before = table_counts(conn)
 
     code, doc = verify(project, pg_database, capsys)
@@ -71,11 +78,8 @@ def test_postgres_before_and_after_the_fix(pg_database, tmp_path, capsys):
 def test_foreign_keys_the_files_and_the_database_disagree_on_are_drift(pg_database, tmp_path, capsys):
     """A foreign key only the database has is a child a SQLite/MariaDB migration would not
     re-point; one only the files have is one the database never got."""
-    project = tmp_path / "avatar_app"
-    shutil.copytree(EXAMPLE, project)
+    project = avatar_example(tmp_path, pg_database)
     with psycopg.connect(pg_database, autocommit=True) as conn:
-        for path in discover_schema_files(project / "migrations"):
-            conn.execute(path.read_text())
         conn.execute("ALTER TABLE user_preferences DROP CONSTRAINT user_preferences_user_id_fkey")
         conn.execute("ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_owner FOREIGN KEY (id) REFERENCES users (id)")
     _code, doc = verify(project, pg_database, capsys)
@@ -156,11 +160,8 @@ def test_postgres_after_the_generated_migration(pg_database, tmp_path, capsys):
     and verify then finds every site planning fine, no contradiction and no drift."""
     import subprocess
 
-    project = tmp_path / "avatar_app"
-    shutil.copytree(EXAMPLE, project)
+    project = avatar_example(tmp_path, pg_database)
     with psycopg.connect(pg_database, autocommit=True) as conn:
-        for path in discover_schema_files(project / "migrations"):
-            conn.execute(path.read_text())
         conn.execute("INSERT INTO users (id, email) VALUES (1, 'a@example.com')")
         conn.execute("INSERT INTO avatar_configurations (user_id, persona) VALUES (1, 'old'), (1, 'new')")
     assert verify(project, pg_database, capsys)[0] == 1
