@@ -186,8 +186,12 @@ def _target(module: PythonModule, node: ast.expr | None) -> str:
     return target
 
 
+LOOKUP_OPERATORS = {"exact": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
 def q_sql(module: PythonModule, node: ast.expr, model: ModelState, dialect: str) -> str:
-    """Q(a=1, b__isnull=True) and Q(...) & Q(...) as SQL over the model's columns."""
+    """Q(a=1, b__isnull=True), Q(...) & | ~ Q(...), and the form makemigrations writes,
+    Q(("a", 1), ("b__gte", 2), _connector="OR", _negated=True), as SQL over the model's columns."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr)):
         joiner = " AND " if isinstance(node.op, ast.BitAnd) else " OR "
         return f"({q_sql(module, node.left, model, dialect)}){joiner}({q_sql(module, node.right, model, dialect)})"
@@ -195,21 +199,36 @@ def q_sql(module: PythonModule, node: ast.expr, model: ModelState, dialect: str)
         return f"NOT ({q_sql(module, node.operand, model, dialect)})"
     if not (isinstance(node, ast.Call) and last_name(call_name(node)) == "Q"):
         raise UnreadableSource("condition is not a Q(...) expression")
-    terms = [q_sql(module, a, model, dialect) for a in node.args]
-    operators = {"exact": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-    for item in node.keywords:
-        path, _, lookup = item.arg.partition("__")
-        column = quote(model.column(path), dialect)
-        operand = value(module, item.value)
-        if lookup == "isnull":
-            terms.append(f"{column} IS {'NULL' if operand else 'NOT NULL'}")
-        elif lookup in ("", "exact") and isinstance(operand, bool):
-            terms.append(column if operand else f"NOT {column}")  # how Django compiles a boolean exact
-        elif lookup in ("", *operators):
-            terms.append(f"{column} {operators.get(lookup or 'exact')} {sql_literal(operand, dialect)}")
+    terms, connector, negated = [], "AND", False
+    for argument in node.args:
+        if isinstance(argument, ast.Tuple) and len(argument.elts) == 2:  # ("field__lookup", value)
+            terms.append(lookup_sql(value(module, argument.elts[0]), value(module, argument.elts[1]), model, dialect))
         else:
-            raise UnreadableSource(f"lookup __{lookup} in a condition")
-    return " AND ".join(terms) if len(terms) > 1 else terms[0]
+            terms.append(f"({q_sql(module, argument, model, dialect)})")
+    for item in node.keywords:
+        if item.arg == "_connector":
+            connector = str(value(module, item.value)).upper()
+        elif item.arg == "_negated":
+            negated = bool(value(module, item.value))
+        else:
+            terms.append(lookup_sql(item.arg, value(module, item.value), model, dialect))
+    if connector not in ("AND", "OR") or not terms:
+        raise UnreadableSource(f"a Q with connector {connector} and {len(terms)} terms")
+    sql = f" {connector} ".join(terms) if len(terms) > 1 else terms[0]
+    return f"NOT ({sql})" if negated else sql
+
+
+def lookup_sql(name: str, operand, model: ModelState, dialect: str) -> str:
+    """One `field__lookup=value` of a Q, as Django compiles it."""
+    path, _, lookup = name.partition("__")
+    column = quote(model.column(path), dialect)
+    if lookup == "isnull":
+        return f"{column} IS {'NULL' if operand else 'NOT NULL'}"
+    if lookup in ("", "exact") and isinstance(operand, bool):
+        return column if operand else f"NOT {column}"  # how Django compiles a boolean exact
+    if lookup in ("", *LOOKUP_OPERATORS):
+        return f"{column} {LOOKUP_OPERATORS.get(lookup or 'exact')} {sql_literal(operand, dialect)}"
+    raise UnreadableSource(f"lookup __{lookup} in a condition")
 
 
 def sql_literal(operand, dialect: str) -> str:

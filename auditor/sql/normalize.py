@@ -61,8 +61,9 @@ def canonical_sql(node: exp.Expression, dialect: str) -> str:
     # `(a IS NULL) AND (b > 0)` for `a IS NULL AND b > 0`).
     for paren in list(node.find_all(exp.Paren)):
         parent = paren.parent
-        if not isinstance(parent, exp.Binary) or (
-            isinstance(parent, exp.Connector) and isinstance(paren.this, (exp.Predicate, exp.Not, exp.Column))
+        atomic = isinstance(paren.this, (exp.Column, exp.Literal, exp.Boolean, exp.Null))  # `(kind)` of `(kind)::text`
+        if atomic or not isinstance(parent, exp.Binary) or (
+            isinstance(parent, exp.Connector) and isinstance(paren.this, (exp.Predicate, exp.Not))
         ):
             paren.replace(paren.this)
     node = _strip(node)

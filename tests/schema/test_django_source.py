@@ -195,6 +195,45 @@ def test_unique_together_set_to_an_empty_set_drops_the_key(dialect, request, tmp
     assert not any(k.element_set == {"tenant", "email"} for k in accounts.unique_keys)
 
 
+BADGES = """
+
+class Badge(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE)
+    kind = models.CharField(max_length=20)
+    verified = models.BooleanField(default=False)
+    level = models.IntegerField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account"], condition=models.Q(verified=True), name="badge_one_verified"),
+            models.UniqueConstraint(
+                fields=["account", "kind"], condition=models.Q(level__gte=3) | models.Q(level__isnull=True), name="badge_high_or_unset"
+            ),
+            models.UniqueConstraint(fields=["kind"], condition=~models.Q(kind="x"), name="badge_not_x"),
+        ]
+"""
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "sqlite"])
+def test_conditions_in_the_form_makemigrations_writes(dialect, request, tmp_path):
+    """makemigrations serialises Q objects as Q(("verified", True)), Q(..., _connector="OR"),
+    Q(..., _negated=True): the partial keys read from that migration equal the database's."""
+    project = copy_example("django_app", tmp_path)
+    with (project / "profiles" / "models.py").open("a") as models:
+        models.write(BADGES)
+    env = {"DJANGO_DB_ENGINE": "django.db.backends.sqlite3", "DJANGO_DB_NAME": str(tmp_path / "makemigrations.sqlite"), "PYTHONPATH": str(project)}
+    run_module(["django", "makemigrations", "profiles", "--settings=config.settings"], project, env=env)
+    [migration] = (project / "profiles" / "migrations").glob("0004_*.py")
+    assert "_connector='OR'" in migration.read_text() and "_negated=True" in migration.read_text()
+    pg, sqlite_path = _migrate(project, dialect, request, tmp_path)
+    source = read_django_migrations(project, sorted(project.rglob("*.py")), dialect)
+    assert source.diagnostics == []
+    catalog = catalog_from_source(source, dialect)
+    badges = next(t for n, t in catalog.tables.items() if n.name == "profiles_badge")
+    assert sum(1 for k in badges.unique_keys if k.predicate) == 3
+    assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
+
+
 def test_the_example_audit_finds_the_incident():
     result = run_audit(load_config(EXAMPLES / "django_app", cache=False))
     assert result.schema_sources == ["django migrations", "django models"]
