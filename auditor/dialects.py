@@ -53,7 +53,12 @@ def fold_identifier(name: str, quoted: bool, dialect: str) -> str:
     return name.lower()
 
 
+def clip_utf8(text: str, size: int) -> str:
+    """The first `size` bytes of `text` in UTF-8, never half a character."""
+    encoded = text.encode()
+    return encoded[:size].decode(errors="ignore") if len(encoded) > size else text
+
+
 def clip_postgres_name(name: str) -> str:
-    """An identifier as PostgreSQL stores it: its first 63 bytes, never half a character."""
-    encoded = name.encode()
-    return encoded[:POSTGRES_NAME_BYTES].decode(errors="ignore") if len(encoded) > POSTGRES_NAME_BYTES else name
+    """An identifier as PostgreSQL stores it: its first 63 bytes."""
+    return clip_utf8(name, POSTGRES_NAME_BYTES)

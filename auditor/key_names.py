@@ -10,14 +10,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from auditor.dialects import MYSQL, POSTGRES, POSTGRES_NAME_BYTES, clip_postgres_name
+from auditor.dialects import MYSQL, POSTGRES, POSTGRES_NAME_BYTES, clip_postgres_name, clip_utf8
 
 MYSQL_NAME_CHARACTERS = 64
-
-
-def _clip(text: str, size: int) -> str:
-    """The first `size` bytes of `text` in UTF-8, without a split character."""
-    return text.encode()[:size].decode(errors="ignore")
 
 
 def _byte_length(text: str) -> int:
@@ -28,7 +23,7 @@ def postgres_object_name(table: str, columns: Iterable[str], label: str) -> str:
     """PostgreSQL's default name for a key of `table` on `columns` (none for a primary key)."""
     addition = "_".join(columns)
     if _byte_length(addition) > POSTGRES_NAME_BYTES:  # ChooseIndexNameAddition stops near one name's size
-        addition = _clip(addition, POSTGRES_NAME_BYTES + 1)
+        addition = clip_utf8(addition, POSTGRES_NAME_BYTES + 1)
     table_bytes, addition_bytes = _byte_length(table), _byte_length(addition)
     overhead = len(label) + 1 + (1 if addition else 0)
     available = POSTGRES_NAME_BYTES - overhead
@@ -37,7 +32,7 @@ def postgres_object_name(table: str, columns: Iterable[str], label: str) -> str:
             table_bytes -= 1
         else:
             addition_bytes -= 1
-    parts = [_clip(table, table_bytes)] + ([_clip(addition, addition_bytes)] if addition else []) + [label]
+    parts = [clip_utf8(table, table_bytes)] + ([clip_utf8(addition, addition_bytes)] if addition else []) + [label]
     return "_".join(parts)
 
 

@@ -60,7 +60,8 @@ def upsert_fix(site: IdiomSite, table: Table, key: UniqueKey | None) -> str:
     conflict = [e.text for e in key.elements] if key is not None else list(site.key_columns)
     call = f'upsert_record(conn, "{sql_table_name(table, site.dialect)}", {{...}}, conflict={conflict!r})'
     if key is None and site.kind is IdiomKind.DELETE_THEN_INSERT:
-        return f"If one row per {key_list(site.key_columns)} is meant, add that unique key by hand, then use {call}; {set_replacement_reason(site.key_columns)}."
+        reason = set_replacement_reason(site.key_columns)
+        return f"{reason[0].upper()}{reason[1:]}; then use {call}."
     if key is None:
         return (
             f"Add a unique key on {key_list(site.key_columns)} (`upsert-audit migrate` writes the migration that "

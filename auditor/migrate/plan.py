@@ -98,7 +98,6 @@ def _lookup_key(result: AuditResult, finding, idioms: dict) -> tuple[Table, tupl
     return table, site.key_columns
 
 
-
 def plan_migrations(result: AuditResult) -> MigrationPlan:
     plan = MigrationPlan()
     sites = {site.location: site for site in result.sites if site.status is SiteStatus.CHECKED}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.model import Catalog, KeyKind, Location, UniqueKey
+from auditor.model import Catalog, ForeignKey, KeyKind, Location, TableName, UniqueKey
 
 
 def key_fields(key: UniqueKey, names: bool = True) -> tuple:
@@ -40,11 +40,18 @@ def foreign_key_set(catalog: Catalog, names: bool = False) -> set[tuple]:
     found = set()
     for name, table in catalog.tables.items():
         for fk in table.foreign_keys:
-            parent = catalog.lookup(fk.references)
-            primary = next((k for k in parent.keys if k.kind is KeyKind.PRIMARY), None) if parent else None
-            referenced = fk.referenced_columns or (tuple(e.text for e in primary.elements) if primary else ())
-            found.add((str(name), fk.columns, str(parent.name if parent else fk.references), referenced) + ((fk.name,) if names else ()))
+            parent, referenced = _referenced(catalog, fk)
+            found.add((str(name), fk.columns, str(parent), referenced) + ((fk.name,) if names else ()))
     return found
+
+
+def _referenced(catalog: Catalog, fk: ForeignKey) -> tuple[TableName, tuple[str, ...]]:
+    """The parent table as the catalog names it, and the referenced columns, a reference to
+    the primary key (`()`) spelled out."""
+    parent = catalog.lookup(fk.references)
+    primary = next((k for k in parent.keys if k.kind is KeyKind.PRIMARY), None) if parent else None
+    referenced = fk.referenced_columns or (tuple(e.text for e in primary.elements) if primary else ())
+    return (parent.name if parent else fk.references), referenced
 
 
 @dataclass(frozen=True)
@@ -64,10 +71,8 @@ def _foreign_key_signatures(catalog: Catalog, table) -> dict[tuple, object]:
     one are the same constraint); the parent's primary key spelled out."""
     found = {}
     for fk in table.foreign_keys:
-        parent = catalog.lookup(fk.references)
-        primary = next((k for k in parent.keys if k.kind is KeyKind.PRIMARY), None) if parent else None
-        referenced = fk.referenced_columns or (tuple(e.text for e in primary.elements) if primary else ())
-        found[(fk.columns, (parent.name if parent else fk.references).name, referenced)] = fk
+        parent, referenced = _referenced(catalog, fk)
+        found[(fk.columns, parent.name, referenced)] = fk
     return found
 
 

@@ -157,6 +157,10 @@ class Replayer:
         target_app, _, target_name = target.rpartition(".")
         return self.models.get((target_app or app, target_name.lower()))
 
+    def link(self, model: ModelState, f: FieldState, app: str) -> None:
+        """Point a relation at its target's table in the state replayed so far."""
+        link_relation(model, f, lambda target: self.find(target, app))
+
     def emit(self, migration: Migration, sql: str, line: int) -> None:
         self.source.emit(sql, migration.module.relative, line)
 
@@ -236,7 +240,7 @@ class Replayer:
         elif name == "AddField":
             model = self.model(app, value(module, arg(0, "model_name")))
             new = field_state(module, value(module, arg(1, "name")), arg(2, "field"))
-            link_relation(model, new, lambda target: self.find(target, app))
+            self.link(model, new, app)
             if new.auto_table:
                 target = self.find(new.target, app)
                 through, statements = through_table(model, new, target, d)
@@ -266,7 +270,7 @@ class Replayer:
             new = field_state(module, field_name, arg(2, "field"))
             if old is None:
                 raise UnreadableSource(f"field {field_name} is not in the state")
-            link_relation(model, new, lambda target: self.find(target, app))
+            self.link(model, new, app)
             if d == SQLITE:
                 self.remake(with_field(model, new), emit)
             else:
@@ -355,7 +359,7 @@ class Replayer:
             if parsed is not None:
                 model.constraints.append(parsed)
         for f in model.fields.values():
-            link_relation(model, f, lambda target: self.find(target, app))
+            self.link(model, f, app)
         for sql in create_model_sql(model, d):
             emit(sql)
         for f in through:
