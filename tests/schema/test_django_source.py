@@ -38,6 +38,25 @@ def _migrate(project, dialect, request, tmp_path, *flags):
     return pg, sqlite_path
 
 
+def _migrated_catalog(project, dialect, request, tmp_path):
+    """Django's migrate builds the database; the project's migrations, read statically, must
+    equal it. Returns (catalog, pg url, sqlite path) for the test's own checks."""
+    pg, sqlite_path = _migrate(project, dialect, request, tmp_path)
+    source = read_django_migrations(project, sorted(project.rglob("*.py")), dialect)
+    assert source.diagnostics == []
+    catalog = catalog_from_source(source, dialect)
+    assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
+    return catalog, pg, sqlite_path
+
+
+def _add_models(project, tmp_path, text: str) -> None:
+    """Models appended to the profiles app, and the migration Django's makemigrations writes for them."""
+    with (project / "profiles" / "models.py").open("a") as models:
+        models.write(text)
+    env = {"DJANGO_DB_ENGINE": "django.db.backends.sqlite3", "DJANGO_DB_NAME": str(tmp_path / "makemigrations.sqlite"), "PYTHONPATH": str(project)}
+    run_module(["django", "makemigrations", "profiles", "--settings=config.settings"], project, env=env)
+
+
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_example_migrations_equal_django_migrate(dialect, request, tmp_path):
     project = copy_example("django_app", tmp_path)
@@ -99,12 +118,8 @@ def _relabel_profiles(project):
 def test_an_app_config_label_names_the_app(dialect, request, tmp_path):
     project = copy_example("django_app", tmp_path)
     _relabel_profiles(project)
-    pg, sqlite_path = _migrate(project, dialect, request, tmp_path)
-    source = read_django_migrations(project, sorted(project.rglob("*.py")), dialect)
-    assert source.diagnostics == []
-    catalog = catalog_from_source(source, dialect)
+    catalog, _pg, _sqlite_path = _migrated_catalog(project, dialect, request, tmp_path)
     assert {"people_preference", "people_session"} <= {n.name for n in catalog.tables}
-    assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
 
 
 def test_an_app_config_label_names_the_models_tables(request, tmp_path):
@@ -125,6 +140,8 @@ def test_which_app_config_sets_the_label(source, label):
     assert declared_label(source) == label
 
 
+# Many-to-many fields: one through a model of the project's (no table of its own), one with
+# its own db_table, one plain.
 TEAMS = """
 
 class Team(models.Model):
@@ -144,25 +161,12 @@ class Membership(models.Model):
 """
 
 
-def _add_teams(project, tmp_path):
-    """Many-to-many fields: one through a model of the project's (no table of its own), one
-    with its own db_table, one plain; Django writes their migration itself."""
-    with (project / "profiles" / "models.py").open("a") as models:
-        models.write(TEAMS)
-    env = {"DJANGO_DB_ENGINE": "django.db.backends.sqlite3", "DJANGO_DB_NAME": str(tmp_path / "makemigrations.sqlite"), "PYTHONPATH": str(project)}
-    run_module(["django", "makemigrations", "profiles", "--settings=config.settings"], project, env=env)
-
-
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_many_to_many_tables_are_the_ones_django_makes(dialect, request, tmp_path):
     project = copy_example("django_app", tmp_path)
-    _add_teams(project, tmp_path)
-    pg, sqlite_path = _migrate(project, dialect, request, tmp_path)
-    source = read_django_migrations(project, sorted(project.rglob("*.py")), dialect)
-    assert source.diagnostics == []
-    catalog = catalog_from_source(source, dialect)
+    _add_models(project, tmp_path, TEAMS)
+    catalog, pg, sqlite_path = _migrated_catalog(project, dialect, request, tmp_path)
     assert {"team_watchers", "profiles_team_editors"} <= {n.name for n in catalog.tables}
-    assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
     assert foreign_key_set(catalog) == live_foreign_keys(dialect, pg, sqlite_path)  # names: see the example test
     teams = {fk for fk in foreign_key_set(catalog, names=True) if "team" in fk[0]}
     assert teams and teams <= live_foreign_keys(dialect, pg, sqlite_path, names=True)  # the new tables' own names
@@ -171,7 +175,7 @@ def test_many_to_many_tables_are_the_ones_django_makes(dialect, request, tmp_pat
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
 def test_many_to_many_tables_from_the_models(dialect, request, tmp_path):
     project = copy_example("django_app", tmp_path)
-    _add_teams(project, tmp_path)
+    _add_models(project, tmp_path, TEAMS)
     _assert_models_equal_run_syncdb(project, dialect, request, tmp_path)
 
 
@@ -186,11 +190,7 @@ def test_unique_together_set_to_an_empty_set_drops_the_key(dialect, request, tmp
         "    dependencies = [(\"accounts\", \"0003_keys\")]\n"
         "    operations = [migrations.AlterUniqueTogether(name=\"account\", unique_together=set())]\n"
     )
-    pg, sqlite_path = _migrate(project, dialect, request, tmp_path)
-    source = read_django_migrations(project, sorted(project.rglob("*.py")), dialect)
-    assert source.diagnostics == []
-    catalog = catalog_from_source(source, dialect)
-    assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
+    catalog, _pg, _sqlite_path = _migrated_catalog(project, dialect, request, tmp_path)
     accounts = next(t for n, t in catalog.tables.items() if n.name == "accounts")
     assert not any(k.element_set == {"tenant", "email"} for k in accounts.unique_keys)
 
@@ -219,19 +219,12 @@ def test_conditions_in_the_form_makemigrations_writes(dialect, request, tmp_path
     """makemigrations serialises Q objects as Q(("verified", True)), Q(..., _connector="OR"),
     Q(..., _negated=True): the partial keys read from that migration equal the database's."""
     project = copy_example("django_app", tmp_path)
-    with (project / "profiles" / "models.py").open("a") as models:
-        models.write(BADGES)
-    env = {"DJANGO_DB_ENGINE": "django.db.backends.sqlite3", "DJANGO_DB_NAME": str(tmp_path / "makemigrations.sqlite"), "PYTHONPATH": str(project)}
-    run_module(["django", "makemigrations", "profiles", "--settings=config.settings"], project, env=env)
+    _add_models(project, tmp_path, BADGES)
     [migration] = (project / "profiles" / "migrations").glob("0004_*.py")
     assert "_connector='OR'" in migration.read_text() and "_negated=True" in migration.read_text()
-    pg, sqlite_path = _migrate(project, dialect, request, tmp_path)
-    source = read_django_migrations(project, sorted(project.rglob("*.py")), dialect)
-    assert source.diagnostics == []
-    catalog = catalog_from_source(source, dialect)
+    catalog, _pg, _sqlite_path = _migrated_catalog(project, dialect, request, tmp_path)
     badges = next(t for n, t in catalog.tables.items() if n.name == "profiles_badge")
     assert sum(1 for k in badges.unique_keys if k.predicate) == 3
-    assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
 
 
 def test_the_example_audit_finds_the_incident():
