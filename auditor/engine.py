@@ -165,17 +165,23 @@ def resolve_model_names(call: SqlCall, table_names: dict[str, str], column_names
     return replace(call, sql=for_dialect(sql, dialect) if sql else None, unresolved_reason=reason)
 
 
-def run_rules(sites: list[WriteSite], catalog: Catalog, rules: list[Rule], idioms: list[IdiomSite] = ()) -> list[Finding]:
+def run_rules(
+    sites: list[WriteSite], catalog: Catalog, rules: list[Rule], idioms: list[IdiomSite] = (), failures: list[Diagnostic] | None = None
+) -> list[Finding]:
+    """Every rule on every site it applies to. A rule that fails on one site is a diagnostic
+    naming the site (appended to `failures`), never the end of the audit."""
     findings: list[Finding] = []
     statement_rules = [r for r in rules if not isinstance(r, IdiomRule)]
     idiom_rules = [r for r in rules if isinstance(r, IdiomRule)]
-    for site in sites:
-        table = catalog.lookup(site.statement.table) if site.status is SiteStatus.CHECKED else None
-        for rule in statement_rules:
+    jobs = [(rule, site, catalog.lookup(site.statement.table) if site.status is SiteStatus.CHECKED else None) for site in sites for rule in statement_rules]
+    jobs += [(rule, idiom, catalog.lookup(idiom.table)) for idiom in idioms for rule in idiom_rules]
+    for rule, site, table in jobs:
+        try:
             findings.extend(rule.findings(site, table))
-    for idiom in idioms:
-        for rule in idiom_rules:
-            findings.extend(rule.findings(idiom, catalog.lookup(idiom.table)))
+        except Exception as error:  # noqa: BLE001 - one site a rule cannot judge must not end the audit
+            if failures is None:
+                raise
+            failures.append(Diagnostic(site.location.path, f"{rule.id} could not check this site ({type(error).__name__}: {error}); please report this", site.location.line, "internal-error"))
     return sorted(findings, key=lambda f: (f.location, f.rule))
 
 
@@ -239,19 +245,26 @@ def run_audit(
             # A changed model or migration can break write sites anywhere: scan them all.
             scan = scan_python_files(config.root, python, progress, **scan_jobs)
 
-    sites = []
+    sites, failures = [], []
     for call in scan.calls:
         call_dialect = site_dialect(config, call, dialect)
-        resolved = resolve_model_names(call, project.table_names, project.column_names, call_dialect)
-        sites.extend(write_sites(resolved, call_dialect, catalog))
-    idioms = [
-        site
-        for call in scan.idioms
-        if (site := idiom_site(call, site_dialect(config, call, dialect), catalog, project.table_names, project.column_names))
-    ]
-    findings = run_rules(sites, catalog, rules, idioms)
+        try:
+            resolved = resolve_model_names(call, project.table_names, project.column_names, call_dialect)
+            sites.extend(write_sites(resolved, call_dialect, catalog))
+        except Exception as error:  # noqa: BLE001 - one write site must not end the audit
+            reason = f"internal error {type(error).__name__}: {error}"
+            sites.append(WriteSite(call, call_dialect, None, SiteStatus.UNPARSED, reason))
+            failures.append(Diagnostic(call.location.path, f"write site not read: {reason}; please report this", call.location.line, "internal-error"))
+    idioms = []
+    for call in scan.idioms:
+        try:
+            if site := idiom_site(call, site_dialect(config, call, dialect), catalog, project.table_names, project.column_names):
+                idioms.append(site)
+        except Exception as error:  # noqa: BLE001 - one idiom must not end the audit
+            failures.append(Diagnostic(call.location.path, f"idiom not read: internal error {type(error).__name__}: {error}; please report this", call.location.line, "internal-error"))
+    findings = run_rules(sites, catalog, rules, idioms, failures)
     findings, suppressed, unused = apply_suppressions(configured(findings, config), scan.suppressions)
-    diagnostics = [*scan.diagnostics, *catalog.diagnostics]
+    diagnostics = [*scan.diagnostics, *catalog.diagnostics, *failures]
     diagnostics += [
         Diagnostic(s.location.path, f"SQL could not be parsed: {s.detail}", s.location.line, "sql-parse-error")
         for s in sites

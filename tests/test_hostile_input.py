@@ -54,3 +54,50 @@ def test_a_file_over_the_time_limit_is_skipped_with_a_diagnostic(make_project, m
     scan = scan_python_files(project, python_files(project))
     assert [(d.path, d.kind) for d in scan.diagnostics] == [("slow.py", "too-slow")]
     assert scan.calls == []
+
+
+def test_a_match_statement_is_read_like_any_other_block(make_project, capsys):
+    # `case` blocks have no line of their own in ast; a file with one was dropped as an internal error.
+    project = make_project({
+        "schema.sql": SCHEMA,
+        "app.py": "import psycopg\n\ndef save(cmd, cur):\n    match cmd:\n        case 'a':\n"
+                  "            cur.execute(\"INSERT INTO t (id, k) VALUES (1, 'a') ON CONFLICT (k) DO NOTHING\")\n"
+                  "        case _:\n            pass\n",
+    })
+    main(["check", str(project), "--format", "json", "--no-cache"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["diagnostics"] == []
+    assert [(f["rule"], f["line"]) for f in doc["findings"]] == [("UPS001", 6)]
+
+
+def test_a_statement_the_sql_reader_cannot_place_is_unparsed_and_the_run_goes_on(make_project, capsys):
+    # sqlglot reads `INSERT INTO table VALUES ...` (a keyword as the table) with no table at all:
+    # that ended the whole audit with a trace.
+    project = make_project({
+        "schema.sql": SCHEMA,
+        "app.py": "import psycopg\ncur.execute('INSERT INTO table VALUES (1, 2, 3)')\n" + BAD_UPSERT.split("\n", 1)[1],
+    })
+    code = main(["check", str(project), "--format", "json", "--no-cache"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert {(f["rule"], f["line"]) for f in doc["findings"]} == {("UPS902", 2), ("UPS001", 3)}
+    assert [(d["line"], d["kind"]) for d in doc["diagnostics"]] == [(2, "sql-parse-error")]
+    assert (doc["summary"]["write_sites"], doc["summary"]["unparsed"], doc["summary"]["checked"]) == (2, 1, 1)
+
+
+def test_a_rule_that_fails_on_one_site_is_a_diagnostic_and_the_other_rules_still_run(make_project, capsys, monkeypatch):
+    from auditor.rulebook import builtin_rules
+
+    failing = next(r for r in builtin_rules() if r.id == "UPS012")
+
+    def broken(site, table):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(failing, "findings", broken)
+    project = make_project({"schema.sql": SCHEMA, "app.py": BAD_UPSERT})
+    code = main(["check", str(project), "--format", "json", "--no-cache"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [f["rule"] for f in doc["findings"]] == ["UPS001"]
+    assert [(d["path"], d["line"], d["kind"]) for d in doc["diagnostics"]] == [("app.py", 2, "internal-error")]
+    assert "UPS012 could not check this site (RuntimeError: boom)" in doc["diagnostics"][0]["message"]

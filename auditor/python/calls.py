@@ -60,10 +60,19 @@ def hit_lines(source: str, sinks: tuple[Sink, ...] = ()) -> list[int]:
     return matching_lines(re.compile(_NAMES + ("|" + name_pattern(sinks) if sinks else "")), source)
 
 
+def line_span(node: ast.AST) -> tuple[int, int]:
+    """First and last line of a statement; a `case` block has no position of its own in
+    `ast`, so its span runs from its pattern to the end of its body."""
+    if isinstance(node, ast.match_case):
+        return node.pattern.lineno, line_span(node.body[-1])[1]
+    return node.lineno, node.end_lineno or node.lineno
+
+
 def spans_hit(node: ast.AST, hits: list[int]) -> bool:
     """Does the node's line span hold one of the (sorted) hit lines?"""
-    i = bisect.bisect_left(hits, node.lineno)
-    return i < len(hits) and hits[i] <= (node.end_lineno or node.lineno)
+    first, last = line_span(node)
+    i = bisect.bisect_left(hits, first)
+    return i < len(hits) and hits[i] <= last
 
 
 class RowReads:

@@ -37,6 +37,8 @@ def _table(node: exp.Expression, dialect: str) -> TableName:
         node = node.this
     if not isinstance(node, exp.Table):
         node = node.find(exp.Table)
+    if node is None:  # INSERT INTO table VALUES ...: sqlglot reads the keyword-named table as nothing
+        raise ValueError("no target table could be read")
     schema = identifier_name(node.args.get("db"), dialect) if node.args.get("db") else None
     return TableName(schema, identifier_name(node.this, dialect))
 
@@ -256,8 +258,11 @@ def parse_write_statements(sql: str, dialect: str) -> tuple[list[WriteStatement]
     single = len(trees) == 1
     statements = []
     for tree in trees:
-        text = normalized.strip().rstrip(";").strip() if single else tree.sql(dialect=read)
-        statement = write_statement(tree, dialect, text)
+        try:
+            text = normalized.strip().rstrip(";").strip() if single else tree.sql(dialect=read)
+            statement = write_statement(tree, dialect, text)
+        except Exception as error:  # noqa: BLE001 - one statement we cannot read must not end the audit
+            return [], f"the statement could not be read ({type(error).__name__}: {error})"
         if statement is not None:
             statements.append(statement)
     return statements, None
