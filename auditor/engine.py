@@ -30,7 +30,7 @@ from auditor.schema.live import live_catalog
 from auditor.schema.sources import ProjectSchema, build_catalog, python_schema_files
 from auditor.python.orm_dialects import for_dialect
 from auditor.python.neutral_sql import names_models, resolve_models
-from auditor.sites import IdiomCall, IdiomSite, SiteStatus, SqlCall, WriteSite
+from auditor.sites import IdiomCall, IdiomSite, IdiomUnchecked, SiteStatus, SqlCall, WriteSite
 from auditor.sql.statement import parse_write_statements
 from auditor.suppression import Suppression, apply_suppressions
 from auditor.walk import Exclusion, walk_files
@@ -65,6 +65,7 @@ class Summary:
     unparsed: int = 0  # SQL known, sqlglot could not parse it
     unknown_tables: list[str] = field(default_factory=list)
     idioms: int = 0  # multi-statement upsert idioms read (check-then-insert, get_or_create, ...)
+    idioms_unchecked: int = 0  # idioms found whose statements or table could not be read
     suppressed: int = 0  # findings silenced by inline comments
     baselined: int = 0  # findings already recorded in the --baseline file
     findings_by_rule: dict[str, int] = field(default_factory=dict)
@@ -84,6 +85,7 @@ class AuditResult:
     unused_suppressions: list[Suppression] = field(default_factory=list)
     schema_sources: list[str] = field(default_factory=list)  # kinds of source read: "SQL files", "django migrations", ...
     idiom_sites: list[IdiomSite] = field(default_factory=list)
+    unchecked_idioms: list[IdiomUnchecked] = field(default_factory=list)
 
     @property
     def schema_found(self) -> bool:
@@ -255,13 +257,14 @@ def run_audit(
             reason = f"internal error {type(error).__name__}: {error}"
             sites.append(WriteSite(call, call_dialect, None, SiteStatus.UNPARSED, reason))
             failures.append(Diagnostic(call.location.path, f"write site not read: {reason}; please report this", call.location.line, "internal-error"))
-    idioms = []
+    idioms, unchecked_idioms = [], []
     for call in scan.idioms:
         try:
-            if site := idiom_site(call, site_dialect(config, call, dialect), catalog, project.table_names, project.column_names):
-                idioms.append(site)
+            site = idiom_site(call, site_dialect(config, call, dialect), catalog, project.table_names, project.column_names)
         except Exception as error:  # noqa: BLE001 - one idiom must not end the audit
-            failures.append(Diagnostic(call.location.path, f"idiom not read: internal error {type(error).__name__}: {error}; please report this", call.location.line, "internal-error"))
+            site = IdiomUnchecked(call, f"internal error {type(error).__name__}: {error}")
+            failures.append(Diagnostic(call.location.path, f"idiom not read: {site.reason}; please report this", call.location.line, "internal-error"))
+        (idioms if isinstance(site, IdiomSite) else unchecked_idioms).append(site)
     findings = run_rules(sites, catalog, rules, idioms, failures)
     findings, suppressed, unused = apply_suppressions(configured(findings, config), scan.suppressions)
     diagnostics = [*scan.diagnostics, *catalog.diagnostics, *failures]
@@ -277,6 +280,7 @@ def run_audit(
     summary = summarize(sites, findings, catalog, rules, scan.files_seen, scan.files_parsed, len(files))
     summary.suppressed = len(suppressed)
     summary.idioms = len(idioms)
+    summary.idioms_unchecked = sum(1 for u in unchecked_idioms if u.upsert)
     summary.python_files_cached = scan.files_cached
-    return AuditResult(config, dialect, catalog, sites, findings, diagnostics, summary, rules, unused, project.sources, idioms)
+    return AuditResult(config, dialect, catalog, sites, findings, diagnostics, summary, rules, unused, project.sources, idioms, unchecked_idioms)
 

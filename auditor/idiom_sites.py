@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from auditor.model import Catalog
 from auditor.python.neutral_sql import names_models, resolve_models
-from auditor.sites import IdiomCall, IdiomKind, IdiomSite, WriteKind
+from auditor.sites import IdiomCall, IdiomKind, IdiomSite, IdiomUnchecked, WriteKind
 from auditor.sql.lookup import read_lookup
 from auditor.sql.statement import parse_write_statements
 
@@ -17,35 +17,40 @@ from auditor.sql.statement import parse_write_statements
 SELF_PAIRED = (IdiomKind.GET_OR_CREATE, IdiomKind.SESSION_MERGE)
 
 
-def _resolved(sql: str | None, table_names: dict[str, str], column_names: dict[str, str]) -> str | None:
-    if not names_models(sql):
-        return sql
-    return resolve_models(sql, table_names, column_names)[0]
+def _resolved(sql: str | None, table_names: dict[str, str], column_names: dict[str, str]) -> tuple[str | None, str | None]:
+    """The SQL with model placeholders replaced by tables and columns, or (None, why not)."""
+    if sql is None or not names_models(sql):
+        return sql, None
+    return resolve_models(sql, table_names, column_names)
 
 
 def idiom_site(
     call: IdiomCall, dialect: str, catalog: Catalog, table_names: dict[str, str], column_names: dict[str, str]
-) -> IdiomSite | None:
-    """The idiom's table and key, or None when its statements are unknown, not one upsert,
-    or name a table the catalog does not have (the write site itself reports that)."""
-    write_sql = _resolved(call.write_sql, table_names, column_names)
+) -> IdiomSite | IdiomUnchecked:
+    """The idiom's table and key; or why no rule can judge it: its statements are unknown,
+    name a table the catalog does not have, or are not one upsert after all."""
+    write_sql, why = _resolved(call.write_sql, table_names, column_names)
     if write_sql is None:
-        return None
-    statements, _error = parse_write_statements(write_sql, dialect)
+        return IdiomUnchecked(call, why or "the insert's SQL was built at run time")
+    statements, error = parse_write_statements(write_sql, dialect)
+    if error is not None:
+        return IdiomUnchecked(call, f"the insert's SQL could not be parsed ({error})")
     inserts = [s for s in statements if s.kind is WriteKind.INSERT]
     if not inserts:
-        return None
+        return IdiomUnchecked(call, "the write is not an INSERT", upsert=False)
     insert = inserts[0]
     table = catalog.lookup(insert.table)
     if table is None:
-        return None
+        return IdiomUnchecked(call, f"table {insert.table} is not in the schema")
     if call.kind is IdiomKind.SESSION_MERGE:
         return IdiomSite(call, dialect, table.name, (), insert)
-    guard_sql = _resolved(call.guard_sql, table_names, column_names)
+    guard_sql, why = _resolved(call.guard_sql, table_names, column_names)
     lookup = read_lookup(guard_sql, dialect) if guard_sql else None
-    if lookup is None or catalog.lookup(lookup.table) is not table:
-        return None
+    if lookup is None:
+        return IdiomUnchecked(call, why or "the lookup's SQL was not read")
+    if catalog.lookup(lookup.table) is not table:
+        return IdiomUnchecked(call, "the lookup reads another table than the insert writes", upsert=False)
     if call.kind not in SELF_PAIRED:
         if not lookup.columns or (insert.columns and not set(lookup.columns) <= set(insert.columns)):
-            return None  # the insert does not write the key the guard looked up
+            return IdiomUnchecked(call, "the insert does not write the key the lookup matched", upsert=False)
     return IdiomSite(call, dialect, table.name, lookup.columns, insert, inexact_lookup=lookup.inexact)

@@ -188,3 +188,18 @@ class IdiomSite:
     @property
     def location(self) -> Location:
         return self.call.location
+
+
+@dataclass(frozen=True)
+class IdiomUnchecked:
+    """An idiom the Python reader found that no rule could judge, and why. `upsert` is False
+    when its statements turned out not to be one upsert (a guard on another table, an insert
+    that does not write the looked-up key): then there was nothing to check."""
+
+    call: IdiomCall
+    reason: str
+    upsert: bool = True
+
+    @property
+    def location(self) -> Location:
+        return self.call.location

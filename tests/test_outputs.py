@@ -96,3 +96,35 @@ def test_progress_is_reported_while_scanning(project):
     calls = []
     run_audit(load_config(project), progress=lambda done, total: calls.append((done, total)))
     assert calls[-1] == (2, 2)
+
+
+def test_json_lists_every_write_site_and_idiom_with_what_became_of_it(make_project, capsys):
+    from auditor.cli import main
+
+    app = (
+        "import psycopg\n"
+        "def save(cur, table):\n"
+        "    cur.execute(f'INSERT INTO {table} (k) VALUES (1)')\n"  # unresolved
+        "def add(cur, k):\n"
+        "    cur.execute('SELECT 1 FROM t WHERE k = %s', (k,))\n"
+        "    if cur.fetchone() is None:\n"
+        "        cur.execute('INSERT INTO t (k) VALUES (%s)', (k,))\n"  # check-then-insert on a known table
+        "def note(cur, k):\n"
+        "    cur.execute('SELECT 1 FROM gone WHERE k = %s', (k,))\n"
+        "    if cur.fetchone() is None:\n"
+        "        cur.execute('INSERT INTO gone (k) VALUES (%s)', (k,))\n"  # ... on a table the schema lacks
+    )
+    main(["check", str(make_project({"schema.sql": "CREATE TABLE t (id int PRIMARY KEY, k text);\n", "app.py": app})),
+          "--format", "json", "--no-cache"])
+    doc = json.loads(capsys.readouterr().out)
+    got = [(s["line"], s["kind"], s["status"], s["table"]) for s in doc["sites"]]
+    assert got == [
+        (3, "statement", "unresolved", None),
+        (7, "statement", "checked", "t"),
+        (7, "check-then-insert", "checked", "t"),
+        (11, "statement", "unknown table", "gone"),
+        (11, "check-then-insert", "unchecked", None),
+    ]
+    assert doc["sites"][4]["detail"] == "table gone is not in the schema"
+    assert doc["sites"][2]["sql_origin"]["line"] == 5  # the guard
+    assert (doc["summary"]["idioms"], doc["summary"]["idioms_unchecked"]) == (1, 1)

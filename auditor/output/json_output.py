@@ -36,6 +36,37 @@ def finding_record(finding: Finding, fingerprint: str) -> dict:
     }
 
 
+def site_records(result: AuditResult) -> list[dict]:
+    """Every write site and idiom the audit found, with what became of it: a user (or the
+    corpus score) can see what was checked and why the rest was not."""
+    records = [
+        {
+            "path": s.location.path, "line": s.location.line, "column": s.location.column,
+            "kind": "statement", "api": s.call.api, "status": s.status.value,
+            "table": str(s.statement.table) if s.statement else None,
+            "detail": s.detail, "sql_origin": _location(s.call.origin),
+        }
+        for s in result.sites
+    ]
+    records += [
+        {
+            "path": i.location.path, "line": i.location.line, "column": i.location.column,
+            "kind": i.kind.value, "api": i.call.api, "status": "checked", "table": str(i.insert.table if i.insert else i.table),
+            "detail": None, "sql_origin": _location(i.call.guard_location),
+        }
+        for i in result.idiom_sites
+    ]
+    records += [
+        {
+            "path": u.location.path, "line": u.location.line, "column": u.location.column,
+            "kind": u.call.kind.value, "api": u.call.api, "status": "unchecked" if u.upsert else "not an upsert",
+            "table": None, "detail": u.reason, "sql_origin": _location(u.call.guard_location),
+        }
+        for u in result.unchecked_idioms
+    ]
+    return sorted(records, key=lambda r: (r["path"], r["line"], r["column"]))
+
+
 def render_json(result: AuditResult) -> str:
     document = {
         "tool": {"name": "upsert-audit", "version": __version__},
@@ -43,6 +74,7 @@ def render_json(result: AuditResult) -> str:
         "schema_sources": result.catalog.sources,
         "findings": [finding_record(f, fp) for f, fp in zip(result.findings, fingerprints(result.findings))],
         "summary": asdict(result.summary),
+        "sites": site_records(result),
         "unused_suppressions": [{"path": s.path, "line": s.line, "rules": sorted(s.rules) if s.rules else None} for s in result.unused_suppressions],
         "diagnostics": [
             {"path": d.path, "line": d.line, "kind": d.kind, "message": d.message} for d in result.diagnostics

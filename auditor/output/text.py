@@ -55,6 +55,8 @@ def coverage_line(result: AuditResult) -> str:
         parts.append(f"{s.unparsed} unparsed")
     if s.unknown_tables:
         parts.append(f"{len(s.unknown_tables)} unknown table(s): {', '.join(s.unknown_tables)}")
+    if s.idioms or s.idioms_unchecked:
+        parts.append(f"{s.idioms} read-then-write idiom(s) checked, {s.idioms_unchecked} not checked")
     return "; ".join(parts)
 
 

@@ -71,6 +71,7 @@ class TreeResult:
     summary: dict = field(default_factory=dict)
     flagged: set = field(default_factory=set)  # labels flagged
     seen: dict = field(default_factory=lambda: collections.defaultdict(list))  # label -> every finding on it
+    sites_at: dict = field(default_factory=lambda: collections.defaultdict(list))  # label -> write sites / idioms on it
     unlabelled: int = 0  # warning/error findings that flag no label
     unresolved_reasons: collections.Counter = field(default_factory=collections.Counter)
     diagnostics: collections.Counter = field(default_factory=collections.Counter)
@@ -140,11 +141,9 @@ def export(mirror: Path, commit: str, dest: Path) -> Path:
 def reason_group(detail: str) -> str:
     """An unresolved site's reason without its names and numbers, so like reasons group."""
     detail = re.sub(r"'[^']*'|\"[^\"]*\"|`[^`]*`", "…", detail)
+    detail = re.sub(r"^table \S+ is not", "table … is not", detail)
     detail = re.sub(r"\b\d+\b", "N", detail)
     return detail.strip()[:90]
-
-
-UNRESOLVED_DETAIL = re.compile(r"was (?:built at run time|not parsed) \((.*)\), so it was not checked")
 
 
 def audit(tree: Path) -> tuple[dict | None, float, str | None]:
@@ -160,6 +159,7 @@ def audit(tree: Path) -> tuple[dict | None, float, str | None]:
 
 
 def finding_places(finding: dict) -> list[tuple[str, int]]:
+    """A finding's (or a site's) own location and the location of its SQL."""
     places = [(finding["path"], finding["line"])]
     origin = finding.get("sql_origin")
     if origin:
@@ -189,12 +189,14 @@ def score_tree(result: TreeResult, report: dict, labels: list[Label]) -> None:
         result.diagnostics[kind] += 1
         if kind == "internal-error" and result.crashed is None:
             result.crashed = f"internal-error: {diagnostic.get('message', '')[:200]}"
+    for site in report.get("sites", []):
+        if site["status"] not in ("checked", "not an upsert"):
+            what = "statement" if site["kind"] == "statement" else "idiom"
+            result.unresolved_reasons[f"{what} {site['status']}: {reason_group(site['detail'] or '')}"] += 1
+        label = flagged_label(site, labels)
+        if label is not None:
+            result.sites_at[label].append(site)
     for finding in report.get("findings", []):
-        if finding["rule"] == "UPS902":
-            match = UNRESOLVED_DETAIL.search(finding["message"])
-            result.unresolved_reasons[reason_group(match[1] if match else finding["message"])] += 1
-        elif finding["rule"] == "UPS901":
-            result.unresolved_reasons["the table is not in the schema the audit read (UPS901)"] += 1
         label = flagged_label(finding, labels)
         if label is not None:
             result.seen[label].append(finding)
@@ -361,9 +363,11 @@ def main(argv: list[str] | None = None) -> int:
             missed = label.verdict == "BUG" and label not in t.flagged
             wrong = label.verdict == "OK" and label in t.flagged
             if missed or wrong:
-                said = "; ".join(f"{f['rule']} {f['severity']}: {f['message'][:140]}" for f in t.seen.get(label, [])) or "nothing"
+                said = "; ".join(f"{f['rule']} {f['severity']}: {f['message'][:140]}" for f in t.seen.get(label, [])) or "no finding"
+                found = "; ".join(f"{x['kind']} {x['status']}" + (f" ({x['detail'][:100]})" if x["detail"] else "")
+                                  for x in t.sites_at.get(label, [])) or "no write site or idiom found"
                 print(f"  {'MISS' if missed else 'FP  '} {label.repo}@{label.commit[:8]} {label.path}:{label.stmt_start}-{label.line} "
-                      f"[{label.kind}] -> {said}")
+                      f"[{label.kind}] -> {said} | {found}")
     if args.json:
         args.json.write_text(json.dumps([
             {"repo": t.repo, "commit": t.commit, "seconds": round(t.seconds, 2), "crashed": t.crashed,
