@@ -31,6 +31,7 @@ from auditor.schema.sources import ProjectSchema, build_catalog, python_schema_f
 from auditor.python.orm_dialects import for_dialect
 from auditor.python.neutral_sql import names_models, resolve_models
 from auditor.sites import IdiomCall, IdiomSite, IdiomUnchecked, SiteStatus, SqlCall, WriteSite
+from auditor.sql.holes import TABLE
 from auditor.sql.statement import parse_write_statements
 from auditor.suppression import Suppression, apply_suppressions
 from auditor.walk import Exclusion, walk_files
@@ -61,6 +62,7 @@ class Summary:
     write_sites: int = 0  # every SQL write handed to an execute-like call, plus unresolved calls
     resolved: int = 0  # SQL known and parsed, table found in the catalog
     checked: int = 0  # resolved sites in a dialect the rules cover
+    partly_known: int = 0  # checked sites with a part built at run time: only rules not needing it ran
     unresolved: int = 0  # SQL not a constant we could evaluate
     unparsed: int = 0  # SQL known, sqlglot could not parse it
     unknown_tables: list[str] = field(default_factory=list)
@@ -151,6 +153,10 @@ def write_sites(call: SqlCall, dialect: str, catalog: Catalog) -> list[WriteSite
         return [WriteSite(call, dialect, None, SiteStatus.UNPARSED, error)]
     sites = []
     for statement in statements:
+        if TABLE in statement.unknown:  # nothing can be checked without the table
+            reasons = "; ".join(dict.fromkeys(call.holes)) or "built at run time"
+            sites.append(WriteSite(call, dialect, None, SiteStatus.UNRESOLVED, f"the table name is not known ({reasons})"))
+            continue
         table = catalog.lookup(statement.table)
         status = SiteStatus.CHECKED if table else SiteStatus.UNKNOWN_TABLE
         detail = None if table else f"table {statement.table} is not in the schema"
@@ -201,6 +207,7 @@ def summarize(
         resolved=status[SiteStatus.CHECKED],
         # A resolved site counts as checked only if some rule covers its dialect.
         checked=sum(1 for s in sites if s.status is SiteStatus.CHECKED and s.dialect in covered),
+        partly_known=sum(1 for s in sites if s.status is SiteStatus.CHECKED and s.statement.unknown),
         unresolved=status[SiteStatus.UNRESOLVED],
         unparsed=status[SiteStatus.UNPARSED],
         unknown_tables=sorted({str(s.statement.table) for s in sites if s.status is SiteStatus.UNKNOWN_TABLE}),

@@ -23,6 +23,7 @@ from typing import ClassVar, Iterable, Iterator
 from auditor.findings import Evidence, Finding, FixSafety
 from auditor.model import Severity, Table
 from auditor.sites import IdiomKind, IdiomSite, SiteStatus, WriteSite
+from auditor.sql.holes import ALL_PARTS, shown
 
 RULE_ID = re.compile(r"^UPS\d{3}$")
 
@@ -115,6 +116,9 @@ class Rule:
     # Which write sites the rule sees: by default those whose statement parsed and whose
     # table the catalog knows; coverage rules (UPS9xx) see the others, with table None.
     statuses: ClassVar[tuple[SiteStatus, ...]] = (SiteStatus.CHECKED,)
+    # The parts of the statement the rule's claim rests on (auditor.sql.holes): where one of
+    # them was built at run time the rule does not run there; the others still do.
+    needs: ClassVar[frozenset[str]] = ALL_PARTS
 
     def check(self, site: WriteSite, table: Table | None) -> Iterable[Violation]:
         """Violations at one write site (the table is None only for coverage rules)."""
@@ -123,9 +127,11 @@ class Rule:
     def findings(self, site: WriteSite, table: Table | None) -> Iterator[Finding]:
         if site.dialect not in self.dialects or site.status not in self.statuses:
             return
+        if site.statement is not None and site.statement.unknown & self.needs:
+            return
         table_name = str(table.name) if table else (str(site.statement.table) if site.statement else None)
         for violation in self.check(site, table):
-            yield self.finding(violation, site.location, table_name, site.call.sql, site.call.origin)  # SQL as the user wrote it
+            yield self.finding(violation, site.location, table_name, shown(site.call.sql), site.call.origin)  # SQL as the user wrote it
 
     def finding(self, violation: Violation, location, table: str | None, sql: str | None, sql_origin=None) -> Finding:
         """The rule's metadata around one violation."""

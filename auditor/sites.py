@@ -33,6 +33,7 @@ class SqlCall:
     unresolved_reason: str | None = None
     driver: str | None = None  # module-level hint: psycopg, psycopg2, asyncpg, sqlite3, sqlalchemy, pymysql, ...
     row_read: bool = False  # the code reads the returned row without checking one came back
+    holes: tuple[str, ...] = ()  # why each unknown part of `sql` (auditor.sql.holes.HOLE) is unknown
 
 
 class WriteKind(enum.Enum):
@@ -103,6 +104,7 @@ class WriteStatement:
     returning: bool = False  # has a RETURNING clause
     merge_inserts: bool = False  # MERGE ... WHEN NOT MATCHED THEN INSERT
     merge_key: tuple[str, ...] = ()  # MERGE: target columns its ON condition pins
+    unknown: frozenset[str] = frozenset()  # parts built at run time (auditor.sql.holes): rules needing them skip
 
     def literal_values(self, column: str) -> list[str | None]:
         """The column's value in each VALUES row ([] if the column is not listed)."""

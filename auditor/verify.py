@@ -203,6 +203,8 @@ def verify(result: AuditResult, url: str) -> Verification:
                 probe = Probe("not checked", reason)
             elif site.dialect != dialect:
                 probe = Probe("not checked", f"the site is {site.dialect} SQL, the database is {dialect}")
+            elif site.statement.unknown:
+                probe = Probe("not checked", f"part of the SQL is built at run time ({', '.join(sorted(site.statement.unknown))})")
             else:
                 probe = prober.probe(site.statement.normalized_sql)
             verification.verdicts.append(judge(site, probe, findings, planning_rules))

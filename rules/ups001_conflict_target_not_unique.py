@@ -7,6 +7,7 @@ from auditor.key_names import new_key_name
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import ConflictAction
+from auditor.sql.holes import COLUMNS, TABLE, TARGET
 
 INCIDENT_SCHEMA = """
 CREATE TABLE avatar_configurations (
@@ -43,6 +44,7 @@ class ConflictTargetNotUnique(Rule):
     severity = Severity.ERROR
     fix_safety = FixSafety.MIGRATION
     dialects = ("postgres", "sqlite", "mysql")
+    needs = frozenset({TABLE, TARGET})
 
     what = """
 Checks that the columns (or expressions) named in `INSERT ... ON CONFLICT (...)` are exactly
@@ -177,7 +179,7 @@ or target a key the table already has.
 
     def check_duplicate_key_update(self, site, table):
         statement = site.statement
-        if not statement.columns or hittable_keys(statement, table):
+        if COLUMNS in statement.unknown or not statement.columns or hittable_keys(statement, table):
             return
         name = sql_table_name(table, site.dialect)
         meant = intended_key(statement)

@@ -5,6 +5,7 @@ from auditor.evidence import key_evidence, sql_table_name
 from auditor.findings import FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
+from auditor.sql.holes import TABLE, TARGET
 
 SCHEMA = """
 CREATE TABLE accounts (id int PRIMARY KEY, email text NOT NULL, deleted_at timestamptz);
@@ -18,6 +19,7 @@ class PartialIndexWithoutPredicate(Rule):
     severity = Severity.ERROR
     fix_safety = FixSafety.SAFE
     dialects = ("postgres", "sqlite")
+    needs = frozenset({TABLE, TARGET})
 
     what = """
 Checks upserts whose only matching unique key is a partial unique index (`CREATE UNIQUE INDEX

@@ -5,6 +5,7 @@ from auditor.evidence import elements_sql, key_evidence, sql_table_name
 from auditor.findings import FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
+from auditor.sql.holes import TABLE, TARGET
 
 SCHEMA = """
 CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL);
@@ -18,6 +19,7 @@ class ExpressionIndexTarget(Rule):
     severity = Severity.ERROR
     fix_safety = FixSafety.SAFE
     dialects = ("postgres", "sqlite")
+    needs = frozenset({TABLE, TARGET})
 
     what = """
 Checks upserts on a column whose unique key is an expression index, such as

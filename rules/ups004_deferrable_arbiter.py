@@ -6,6 +6,7 @@ from auditor.findings import FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import ConflictAction
+from auditor.sql.holes import TABLE, TARGET
 
 SCHEMA = """
 CREATE TABLE codes (
@@ -22,6 +23,7 @@ class DeferrableArbiter(Rule):
     severity = Severity.ERROR
     fix_safety = FixSafety.MIGRATION
     dialects = ("postgres",)
+    needs = frozenset({TABLE, TARGET})
     fails_at_planning = False  # 55000 is raised by the executor, so `verify` cannot see it
 
     what = """

@@ -4,6 +4,7 @@ from auditor.evidence import elements_sql, key_evidence, sql_table_name, table_k
 from auditor.findings import FixSafety
 from auditor.model import KeyKind, Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
+from auditor.sql.holes import TABLE, TARGET
 
 SCHEMA = """
 CREATE TABLE tags (id int PRIMARY KEY, slug text NOT NULL);
@@ -17,6 +18,7 @@ class OnConstraintNotAConstraint(Rule):
     severity = Severity.ERROR
     fix_safety = FixSafety.SAFE
     dialects = ("postgres",)
+    needs = frozenset({TABLE, TARGET})
 
     what = """
 Checks `ON CONFLICT ON CONSTRAINT name`: the name must be a primary key, unique or exclusion

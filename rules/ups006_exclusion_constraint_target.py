@@ -6,6 +6,7 @@ from auditor.findings import FixSafety
 from auditor.model import KeyKind, Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import ConflictAction
+from auditor.sql.holes import TABLE, TARGET
 
 SCHEMA = """
 CREATE TABLE bookings (
@@ -24,6 +25,7 @@ class ExclusionConstraintTarget(Rule):
     severity = Severity.ERROR
     fix_safety = FixSafety.NONE
     dialects = ("postgres",)
+    needs = frozenset({TABLE, TARGET})
 
     what = """
 Checks upserts aimed at an exclusion constraint (`EXCLUDE USING gist (...)`): either a

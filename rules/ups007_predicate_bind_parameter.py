@@ -5,6 +5,7 @@ from auditor.evidence import key_evidence, sql_table_name, table_keys_evidence
 from auditor.findings import FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
+from auditor.sql.holes import TARGET
 
 SCHEMA = """
 CREATE TABLE subscriptions (id int PRIMARY KEY, email text NOT NULL, status text NOT NULL);
@@ -19,6 +20,7 @@ class PredicateBindParameter(Rule):
     severity = Severity.ERROR
     fix_safety = FixSafety.SAFE
     dialects = ("postgres", "sqlite")
+    needs = frozenset({TARGET})
     fails_at_planning = False  # PostgreSQL plans it fine with the values of one call
 
     what = """

@@ -5,6 +5,7 @@ from auditor.findings import FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import ConflictAction
+from auditor.sql.holes import TARGET
 
 SCHEMA = "CREATE TABLE settings (user_id int PRIMARY KEY, theme text, updated_at timestamptz);"
 
@@ -15,6 +16,7 @@ class DoUpdateWithoutTarget(Rule):
     severity = Severity.ERROR
     fix_safety = FixSafety.UNSAFE
     dialects = ("postgres",)
+    needs = frozenset({TARGET})
 
     what = """
 Checks `INSERT ... ON CONFLICT DO UPDATE` statements that name neither a conflict target

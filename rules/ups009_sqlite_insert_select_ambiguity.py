@@ -4,6 +4,7 @@ from auditor.evidence import sql_table_name
 from auditor.findings import Evidence, FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
+from auditor.sql.holes import TARGET, VALUES
 
 SCHEMA = """
 CREATE TABLE totals (day text PRIMARY KEY, n int NOT NULL);
@@ -18,6 +19,7 @@ class SqliteInsertSelectAmbiguity(Rule):
     severity = Severity.ERROR
     fix_safety = FixSafety.SAFE
     dialects = ("sqlite",)
+    needs = frozenset({VALUES, TARGET})
 
     what = """
 Checks SQLite upserts whose rows come from `SELECT ... FROM ...` with nothing after the FROM

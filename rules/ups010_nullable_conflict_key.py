@@ -6,6 +6,7 @@ from auditor.findings import Evidence, FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import ConflictAction
+from auditor.sql.holes import COLUMNS, TABLE, TARGET
 
 SCHEMA = "CREATE TABLE prefs (tenant_id int, key text NOT NULL, value text, UNIQUE (tenant_id, key));"
 UPSERT = (
@@ -30,6 +31,7 @@ class NullableConflictKey(Rule):
     severity = Severity.WARNING
     fix_safety = FixSafety.MIGRATION
     dialects = ("postgres", "sqlite")
+    needs = frozenset({TABLE, TARGET, COLUMNS})  # an unknown value is like a bind parameter: it may be NULL
     claim = "duplicates"
     fails_at_planning = False  # nothing fails: rows are silently duplicated
 

@@ -6,6 +6,7 @@ from auditor.findings import FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import ConflictAction
+from auditor.sql.holes import COLUMNS, TARGET, VALUES
 
 SCHEMA = "CREATE TABLE stock (sku text PRIMARY KEY, qty int NOT NULL);"
 
@@ -16,6 +17,7 @@ class DuplicateKeysInBatch(Rule):
     severity = Severity.ERROR
     fix_safety = FixSafety.UNSAFE
     dialects = ("postgres",)
+    needs = frozenset({TARGET, COLUMNS, VALUES})
     fails_at_planning = False  # 21000 comes from the executor, when it meets the second row
 
     what = """

@@ -6,6 +6,7 @@ from auditor.findings import FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import ConflictAction
+from auditor.sql.holes import COLUMNS, TABLE, TARGET
 
 SCHEMA = "CREATE TABLE accounts (id int PRIMARY KEY, email text NOT NULL UNIQUE, name text);"
 SINGLE_KEY = "CREATE TABLE tags (name text PRIMARY KEY, note text);"
@@ -17,6 +18,7 @@ class TargetlessDoNothing(Rule):
     severity = Severity.WARNING
     fix_safety = FixSafety.UNSAFE
     dialects = ("postgres", "sqlite")
+    needs = frozenset({TABLE, TARGET, COLUMNS})
     claim = "skips"
     fails_at_planning = False  # nothing fails: the row is silently not inserted
 

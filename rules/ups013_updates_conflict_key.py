@@ -6,6 +6,7 @@ from auditor.findings import FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import ConflictAction
+from auditor.sql.holes import TARGET, UPDATE
 
 SCHEMA = "CREATE TABLE slots (k int NOT NULL UNIQUE, n int);"
 SETUP = "INSERT INTO slots (k, n) VALUES (1, 0), (2, 0)"
@@ -20,6 +21,7 @@ class UpdatesConflictKey(Rule):
     severity = Severity.WARNING
     fix_safety = FixSafety.UNSAFE
     dialects = ("postgres", "sqlite", "mysql")
+    needs = frozenset({TARGET, UPDATE})
 
     what = """
 Checks the assignments of `ON CONFLICT ... DO UPDATE SET` and `ON DUPLICATE KEY UPDATE` for

@@ -5,6 +5,7 @@ from auditor.findings import FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import ConflictAction
+from auditor.sql.holes import UPDATE
 
 SCHEMA = "CREATE TABLE page_hits (page text PRIMARY KEY, hits int NOT NULL DEFAULT 0, last_seen timestamptz);"
 
@@ -15,6 +16,7 @@ class AmbiguousColumnInDoUpdate(Rule):
     severity = Severity.ERROR
     fix_safety = FixSafety.SAFE
     dialects = ("postgres",)
+    needs = frozenset({UPDATE})
 
     what = """
 Checks the values and the `WHERE` of `ON CONFLICT ... DO UPDATE` for column references that

@@ -4,6 +4,7 @@ from auditor.evidence import sql_table_name, table_keys_evidence
 from auditor.findings import Evidence, FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
+from auditor.sql.holes import COLUMNS, UPDATE
 
 SCHEMA = "CREATE TABLE stats (k varchar(20) PRIMARY KEY, v int, n int NOT NULL DEFAULT 0);"
 SETUP = "INSERT INTO stats (k, v, n) VALUES ('a', 1, 42)"
@@ -19,6 +20,7 @@ class ExcludedColumnNotInserted(Rule):
     severity = Severity.WARNING
     fix_safety = FixSafety.UNSAFE
     dialects = ("postgres", "sqlite", "mysql")
+    needs = frozenset({COLUMNS, UPDATE})
     claim = "overwrites"
     fails_at_planning = False  # it runs; the damage is in the data
 

@@ -5,6 +5,7 @@ from auditor.findings import FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import ConflictAction
+from auditor.sql.holes import TARGET, UPDATE
 
 SCHEMA = "CREATE TABLE users (id int PRIMARY KEY, email varchar(100) NOT NULL UNIQUE, name varchar(100));"
 SETUP = "INSERT INTO users (id, email, name) VALUES (1, 'a@example.com', 'Ann')"
@@ -31,6 +32,7 @@ class ReturningAfterDoNothing(Rule):
     severity = Severity.ERROR
     fix_safety = FixSafety.UNSAFE
     dialects = ("postgres", "sqlite")
+    needs = frozenset({TARGET, UPDATE})
     claim = "returns-nothing"
     fails_at_planning = False  # the statement runs; the Python reading its result fails
 

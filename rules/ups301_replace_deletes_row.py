@@ -6,6 +6,7 @@ from auditor.findings import FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import WriteKind
+from auditor.sql.holes import COLUMNS, TABLE
 
 SCHEMA = "CREATE TABLE users (id int PRIMARY KEY, email varchar(100) NOT NULL UNIQUE, login_count int NOT NULL DEFAULT 0);"
 SETUP = "INSERT INTO users (id, email, login_count) VALUES (1, 'a@example.com', 42)"
@@ -23,6 +24,7 @@ class ReplaceDeletesRow(Rule):
     severity = Severity.WARNING
     fix_safety = FixSafety.UNSAFE
     dialects = ("sqlite", "mysql")
+    needs = frozenset({TABLE, COLUMNS})
     claim = "overwrites"
     fails_at_planning = False
 

@@ -6,6 +6,7 @@ from auditor.findings import FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import ConflictAction
+from auditor.sql.holes import COLUMNS, TABLE
 
 SCHEMA = """
 CREATE TABLE accounts (
@@ -27,6 +28,7 @@ class OdkuMultipleUniqueKeys(Rule):
     severity = Severity.WARNING
     fix_safety = FixSafety.UNSAFE
     dialects = ("mysql",)
+    needs = frozenset({TABLE, COLUMNS})
     claim = "overwrites"
     fails_at_planning = False
 

@@ -4,6 +4,7 @@ from auditor.evidence import sql_table_name, table_keys_evidence
 from auditor.findings import FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
+from auditor.sql.holes import TABLE
 
 SCHEMA = "CREATE TABLE items (k int PRIMARY KEY, v varchar(10) NOT NULL);"
 STRICT = "INSERT INTO items (k, v) VALUES (1, NULL)"
@@ -15,6 +16,7 @@ class IgnoreSwallowsErrors(Rule):
     severity = Severity.WARNING
     fix_safety = FixSafety.UNSAFE
     dialects = ("sqlite", "mysql")
+    needs = frozenset({TABLE})
     claim = "swallows"
     fails_at_planning = False
 

@@ -5,6 +5,7 @@ from auditor.findings import FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import ConflictAction
+from auditor.sql.holes import UPDATE
 
 SCHEMA = "CREATE TABLE stats (k varchar(20) PRIMARY KEY, n int NOT NULL);"
 SETUP = "INSERT INTO stats (k, n) VALUES ('a', 1)"
@@ -16,6 +17,7 @@ class OdkuValuesFunction(Rule):
     severity = Severity.INFO
     fix_safety = FixSafety.UNSAFE
     dialects = ("mysql",)
+    needs = frozenset({UPDATE})
 
     what = """
 Checks how `ON DUPLICATE KEY UPDATE` reads the proposed row: with `VALUES(col)` (deprecated

@@ -4,6 +4,7 @@ from auditor.findings import Evidence, FixSafety
 from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import SiteStatus
+from auditor.sql.holes import TABLE
 
 SCHEMA = "CREATE TABLE users (id int PRIMARY KEY, email varchar(100) NOT NULL UNIQUE);"
 UNKNOWN = {"sqlstate": "42P01", "sqlite_error": "no such table", "mysql_error": 1146}
@@ -15,6 +16,7 @@ class UnknownTable(Rule):
     severity = Severity.INFO
     fix_safety = FixSafety.NONE
     dialects = ("postgres", "sqlite", "mysql")
+    needs = frozenset({TABLE})
     statuses = (SiteStatus.UNKNOWN_TABLE,)
 
     what = """

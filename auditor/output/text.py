@@ -47,7 +47,7 @@ def coverage_line(result: AuditResult) -> str:
     parts = [
         f"{s.write_sites} write site(s) found",
         f"{s.resolved} resolved to a known table",
-        f"{s.checked} checked",
+        f"{s.checked} checked" + (f" ({s.partly_known} with a part built at run time, checked on the rest)" if s.partly_known else ""),
     ]
     if s.unresolved:
         parts.append(f"{s.unresolved} unresolved (SQL not a constant)")

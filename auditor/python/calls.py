@@ -142,7 +142,7 @@ def _column_names(node: ast.expr | None, module: ModuleInfo, folder: ConstantFol
         return f"the columns are a {type(node).__name__} expression, not a literal dict or list"
     names = []
     for item in items:
-        folded = folder.fold(item, module, scope)
+        folded = folder.complete(item, module, scope)
         if not isinstance(folded, Folded):
             return "a column name is not a constant"
         names.append(folded.value)
@@ -157,7 +157,7 @@ def _argument(call: ast.Call, position: int | None) -> ast.expr | None:
 
 def structured_sink_sql(call: ast.Call, sink: Sink, module: ModuleInfo, folder: ConstantFolder, scope: Scope | None) -> str:
     """The INSERT ... ON CONFLICT a structured sink call performs, or raise ValueError(reason)."""
-    table = folder.fold(_argument(call, sink.table_argument) or ast.Constant(None), module, scope)
+    table = folder.complete(_argument(call, sink.table_argument) or ast.Constant(None), module, scope)
     if not isinstance(table, Folded):
         raise ValueError(f"the table argument of {sink.call}() is not a constant")
     keys = _column_names(_argument(call, sink.key_argument), module, folder, scope)
@@ -175,12 +175,12 @@ def helper_sql(call: ast.Call, module: ModuleInfo, folder: ConstantFolder, scope
     INSERT ... ON CONFLICT it runs, so a re-audit checks its key; raise ValueError(reason)."""
     table_node = _argument(call, 1)
     arguments = {k.arg: k.value for k in call.keywords if k.arg}
-    if isinstance(table_node, (ast.Name, ast.Attribute)) and not isinstance(folder.fold(table_node, module, scope), Folded):
+    if isinstance(table_node, (ast.Name, ast.Attribute)) and not isinstance(folder.complete(table_node, module, scope), Folded):
         name = table_node.id if isinstance(table_node, ast.Name) else table_node.attr
         table = model_table(name)
         column = partial(model_field, name)
     else:
-        folded = folder.fold(table_node or ast.Constant(None), module, scope)
+        folded = folder.complete(table_node or ast.Constant(None), module, scope)
         if not isinstance(folded, Folded):
             raise ValueError("the table argument of upsert_record() is not a constant")
         table, column = folded.value, str
@@ -258,14 +258,14 @@ def execute_calls(
             if site:
                 calls.append(site)
                 continue
-        result = folder.fold(argument, module, scope_of(function))
-        if isinstance(result, NotSql):
-            continue
-        if isinstance(result, Folded):
-            origin = location(result.module, result.node) if result.via_name else None
-            row_read = "RETURNING" in result.value.upper() and node in row_reads  # only RETURNING hands back a row
-            calls.append(SqlCall(here, api, result.value, origin=origin, driver=driver, row_read=row_read))
-        else:
-            calls.append(SqlCall(here, api, None, unresolved_reason=result.reason, driver=driver))
+        for result in folder.fold_all(argument, module, scope_of(function)):  # one site per possible statement
+            if isinstance(result, NotSql):
+                continue
+            if isinstance(result, Folded):
+                origin = location(result.module, result.node) if result.via_name or result.node is not argument else None
+                row_read = "RETURNING" in result.value.upper() and node in row_reads  # only RETURNING hands back a row
+                calls.append(SqlCall(here, api, result.value, origin=origin, driver=driver, row_read=row_read, holes=result.holes))
+            else:
+                calls.append(SqlCall(here, api, None, unresolved_reason=result.reason, driver=driver))
     calls.sort(key=lambda c: (c.location.line, c.location.column))
     return calls

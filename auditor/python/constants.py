@@ -1,27 +1,34 @@
 """Constant folding of SQL arguments: what string an expression is, without running it.
 
-Resolved: string literals, implicit concatenation, `+`, f-strings whose holes
-are constants, `"..." % (constants)` and `"...".format(constants)`, names bound
-once at module level (in this module or imported from another project module),
-and local names bound once in the enclosing function. SQLAlchemy's `text("...")`
-is unwrapped to its string. Anything else is Unresolved, with the reason, so the
-summary can count it; a value that is clearly not a string at all (a SQLAlchemy
-`insert(...)` construct, psycopg's `sql.SQL(...)`) is NotSql and skipped.
+Resolved: string literals, implicit concatenation, `+`, f-strings, `"..." % (...)`,
+`"...".format(...)` and `sep.join([...])`, names bound once at module level (in this
+module or imported from another project module), and local names bound once in the
+enclosing function. SQLAlchemy's `text("...")` is unwrapped to its string.
+
+Use what is known: where constant text is combined with a run-time value (a table name
+passed in, a column list joined at run time), the value is Folded with that piece as a
+hole (`auditor.sql.holes.HOLE`) and the reason kept, so the rules that do not need that
+piece still run. An expression with no constant text at all, or whose statement begins
+with a hole, is Unresolved, with the reason, so the summary can count it; a value that is
+clearly not a string at all (a SQLAlchemy `insert(...)` construct, psycopg's
+`sql.SQL(...)`) is NotSql and skipped.
 """
 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from auditor.python.modules import ModuleInfo, ProjectIndex
+from auditor.python.reaching import Reaching, Unknown
+from auditor.sql.holes import HOLE
 
 MAX_DEPTH = 32  # constant chains longer than this are treated as unresolved
 
 # Calls that build statement objects, not strings: another extractor's business.
 STATEMENT_BUILDERS = {
     "insert", "select", "update", "delete", "pg_insert", "sqlite_insert", "mysql_insert",
-    "SQL", "Composed", "Identifier", "Literal", "Query", "table", "Table",
+    "SQL", "Composed", "Identifier", "Literal", "Query", "table", "Table", "lambda_stmt", "union", "union_all",
 }
 TEXT_WRAPPERS = {"text"}  # sqlalchemy.text / sa.text: unwrap to its string argument
 PSYCOPG_COMPOSABLES = {"SQL", "Identifier"}  # psycopg(2).sql pieces that fold to text
@@ -33,6 +40,11 @@ class Folded:
     module: ModuleInfo  # where the string was written
     node: ast.AST  # the expression that holds the text
     via_name: bool  # reached through a constant (then the origin is a related location)
+    holes: tuple[str, ...] = ()  # why each HOLE in `value` is unknown, in order
+
+    @property
+    def complete(self) -> bool:
+        return not self.holes
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,16 @@ def _callee_name(call: ast.Call) -> str | None:
     return None
 
 
+def _receiver(call: ast.Call) -> ast.AST | None:
+    """`x` of `x.where(...).limit(...)`: what a method chain starts from."""
+    node = call.func
+    while isinstance(node, ast.Attribute):
+        node = node.value
+        if isinstance(node, ast.Call):
+            node = node.func
+    return node
+
+
 def _chain_root(node: ast.AST) -> ast.AST:
     """`insert(t).on_conflict_do_update(...).returning(...)` -> `insert(t)`."""
     while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Call):
@@ -65,11 +87,24 @@ def _chain_root(node: ast.AST) -> ast.AST:
 
 @dataclass
 class Scope:
-    """Names bound in the enclosing function: parameters, and single plain assignments."""
+    """Names bound in the enclosing function: parameters, single plain assignments, and for
+    any name the assignments that reach a given use of it (auditor.python.reaching)."""
 
     parameters: frozenset[str] = frozenset()
     assigned_once: dict[str, ast.expr] | None = None
     rebound: frozenset[str] = frozenset()
+    function: ast.AST | None = None
+    _reaching: dict = field(default_factory=dict)
+
+    def reaching(self, name: str, use: ast.AST) -> tuple | None:
+        """The values of local `name` that may reach `use` (Unknown for a parameter and other
+        bindings that are not plain assignments); None or () when the function does not bind it there."""
+        if self.function is None:
+            return None
+        if name not in self._reaching:
+            initial = (Unknown(f"name {name!r} is a function parameter"),) if name in self.parameters else ()
+            self._reaching[name] = Reaching(self.function, name, initial)
+        return self._reaching[name].at(use)
 
     @classmethod
     def of_function(cls, function: ast.AST) -> "Scope":
@@ -84,14 +119,54 @@ class Scope:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 values[node.targets[0].id] = node.value
         rebound = frozenset(n for n, c in stores.items() if c > 1)
-        return cls(frozenset(parameters), {n: v for n, v in values.items() if n not in rebound}, rebound)
+        return cls(frozenset(parameters), {n: v for n, v in values.items() if n not in rebound}, rebound, function)
+
+
+MAX_CHOICES = 16  # possible values of one expression checked at most
 
 
 class ConstantFolder:
     def __init__(self, index: ProjectIndex):
         self.index = index
+        self._plan: list[int] = []  # which value each choice point takes in this pass (fold_all)
+        self._taken: list[tuple[int, int]] = []  # (value taken, values possible) per choice point
+
+    def fold_all(self, node: ast.AST, module: ModuleInfo, scope: Scope | None = None) -> list:
+        """Every value the expression may have, one per combination of the values its names
+        may have (a name assigned in if/else branches): each is folded like `fold`."""
+        results, plans = [], [[]]
+        while plans and len(results) < MAX_CHOICES:
+            self._plan, self._taken = plans.pop(), []
+            try:
+                result = self.fold(node, module, scope)
+            finally:
+                plan, taken, self._plan, self._taken = self._plan, self._taken, [], []
+            if not any(result == r for r in results):
+                results.append(result)
+            for point in range(len(plan), len(taken)):  # the other values of each new choice point
+                plans.extend([value for value, _ in taken[:point]] + [other] for other in range(taken[point][1] - 1, 0, -1))
+        return results
+
+    def _pick(self, count: int) -> int:
+        """Which of `count` possible values to follow in this pass."""
+        point = len(self._taken)
+        value = self._plan[point] if point < len(self._plan) else 0
+        self._taken.append((value, count))
+        return value
 
     def fold(self, node: ast.AST, module: ModuleInfo, scope: Scope | None = None, depth: int = 0) -> Folded | Unresolved | NotSql:
+        result = self._fold(node, module, scope, depth)
+        if depth == 0 and isinstance(result, Folded) and result.holes and result.value.lstrip(" \t\n(").startswith(HOLE):
+            return Unresolved(result.holes[0])  # not even the kind of statement is known
+        return result
+
+    def complete(self, node: ast.AST, module: ModuleInfo, scope: Scope | None = None) -> Folded | Unresolved | NotSql:
+        """Like fold, but a value with any unknown part is Unresolved: for names (a table
+        argument, a column) that are either known whole or not at all."""
+        result = self.fold(node, module, scope)
+        return Unresolved(result.holes[0]) if isinstance(result, Folded) and result.holes else result
+
+    def _fold(self, node: ast.AST, module: ModuleInfo, scope: Scope | None = None, depth: int = 0) -> Folded | Unresolved | NotSql:
         if depth > MAX_DEPTH:
             return Unresolved("constant chain too deep")
         fold = lambda n, s=scope, m=module: self.fold(n, m, s, depth + 1)  # noqa: E731
@@ -104,7 +179,7 @@ class ConstantFolder:
         if isinstance(node, ast.BinOp):
             return self._fold_binop(node, module, scope, depth)
         if isinstance(node, ast.Name):
-            return self._fold_name(node.id, module, scope, depth)
+            return self._fold_name(node.id, module, scope, depth, node)
         if isinstance(node, ast.Attribute):
             return self._fold_attribute(node, module, depth)
         if isinstance(node, ast.Call):
@@ -117,25 +192,31 @@ class ConstantFolder:
                 return self._fold_composable(name, node.args[0], module, scope, depth)
             if name == "format" and isinstance(node.func, ast.Attribute):
                 return self._fold_format(node, module, scope, depth)
-            if _callee_name(_chain_root(node)) in STATEMENT_BUILDERS:
+            if name == "join" and isinstance(node.func, ast.Attribute) and len(node.args) == 1 and not node.keywords:
+                return self._fold_join(node, module, scope, depth)
+            root = _chain_root(node)
+            if _callee_name(root) in STATEMENT_BUILDERS:
                 return NOT_SQL
+            receiver = _receiver(root)
+            if isinstance(receiver, ast.Name) and isinstance(self.fold(receiver, module, scope, depth + 1), NotSql):
+                return NOT_SQL  # stmt = select(...); stmt.where(...): a statement object, built in steps
             return Unresolved(f"the SQL is the result of a call to {name or 'an expression'}()")
         return Unresolved(f"a {type(node).__name__} expression is not a constant")
 
-    def _fold_name(self, name: str, module: ModuleInfo, scope: Scope | None, depth: int):
-        if scope is not None:
-            if name in scope.parameters:
-                return Unresolved(f"name {name!r} is a function parameter")
-            if name in scope.rebound:
-                return Unresolved(f"name {name!r} is assigned more than once")
-            if scope.assigned_once and name in scope.assigned_once:
-                result = self.fold(scope.assigned_once[name], module, scope, depth + 1)
-                return result  # a local in the same function: not a separate origin
+    def _fold_name(self, name: str, module: ModuleInfo, scope: Scope | None, depth: int, use: ast.AST | None = None):
+        values = scope.reaching(name, use) if scope is not None and use is not None else None
+        if values:  # a local: the assignments that reach this use (not a separate origin)
+            value = values[self._pick(len(values))] if len(values) > 1 else values[0]
+            if isinstance(value, Unknown):
+                return Unresolved(value.reason)
+            return self.fold(value, module, scope, depth + 1)
+        if scope is not None and name in scope.parameters:
+            return Unresolved(f"name {name!r} is a function parameter")
         if name in module.rebound:
             return Unresolved(f"name {name!r} is assigned more than once in {module.path}")
         if name in module.constants:
             result = self.fold(module.constants[name], module, None, depth + 1)
-            return Folded(result.value, result.module, result.node, True) if isinstance(result, Folded) else result
+            return Folded(result.value, result.module, result.node, True, result.holes) if isinstance(result, Folded) else result
         if name in module.imports:
             source, attribute = module.imports[name]
             if attribute is None:
@@ -167,17 +248,36 @@ class ConstantFolder:
 
     def _fold_fstring(self, node: ast.JoinedStr, module: ModuleInfo, scope: Scope | None, depth: int):
         pieces: list[str] = []
+        holes: list[str] = []
         for part in node.values:
             if isinstance(part, ast.Constant):
                 pieces.append(str(part.value))
                 continue
             if part.conversion != -1 or part.format_spec is not None:
-                return Unresolved("an f-string hole with a conversion or format spec")
-            value = self._hole(part.value, module, scope, depth)
-            if not isinstance(value, str):
-                return value
+                value = Unresolved("an f-string hole with a conversion or format spec")
+            else:
+                value = self._hole(part.value, module, scope, depth)
+            self._append(pieces, holes, value)
+        return self._joined(pieces, holes, module, node)
+
+    @staticmethod
+    def _append(pieces: list[str], holes: list[str], value) -> None:
+        """Add a folded piece, or a hole for a piece that is not known."""
+        if isinstance(value, str):
             pieces.append(value)
-        return Folded("".join(pieces), module, node, False)
+        elif isinstance(value, Folded):
+            pieces.append(value.value)
+            holes.extend(value.holes)
+        else:
+            pieces.append(HOLE)
+            holes.append(value.reason if isinstance(value, Unresolved) else "a value that is not SQL text")
+
+    @staticmethod
+    def _joined(pieces: list[str], holes: list[str], module: ModuleInfo, node: ast.AST, via_name: bool = False):
+        text = "".join(pieces)
+        if holes and not text.replace(HOLE, "").strip():
+            return Unresolved(holes[0])  # nothing of it is known
+        return Folded(text, module, node, via_name, tuple(holes))
 
     def _fold_composable(self, name: str, node: ast.AST, module: ModuleInfo, scope: Scope | None, depth: int):
         """psycopg's sql.SQL("...") is its text; Identifier("t") is "t" quoted."""
@@ -186,30 +286,41 @@ class ConstantFolder:
             return Folded('"' + result.value.replace('"', '""') + '"', result.module, result.node, result.via_name)
         return result
 
-    def _hole(self, node: ast.AST, module: ModuleInfo, scope: Scope | None, depth: int) -> str | Unresolved | NotSql:
+    def _hole(self, node: ast.AST, module: ModuleInfo, scope: Scope | None, depth: int) -> str | Folded | Unresolved:
+        """A value placed into text: a number, folded text (perhaps with holes of its own),
+        or why it is not known."""
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
             return str(node.value)
         result = self.fold(node, module, scope, depth + 1)
         if isinstance(result, Folded):
-            return result.value
+            return result.value if result.complete else result
         return result if isinstance(result, Unresolved) else Unresolved("an f-string hole is not SQL text")
 
     def _fold_binop(self, node: ast.BinOp, module: ModuleInfo, scope: Scope | None, depth: int):
         left = self.fold(node.left, module, scope, depth + 1)
-        if not isinstance(left, Folded):
+        if isinstance(left, NotSql):
             return left
         if isinstance(node.op, ast.Add):
             right = self.fold(node.right, module, scope, depth + 1)
-            if not isinstance(right, Folded):
-                return right
-            return Folded(left.value + right.value, left.module, left.node, left.via_name)
+            if not isinstance(left, Folded) and not isinstance(right, Folded):
+                return left
+            pieces: list[str] = []
+            holes: list[str] = []
+            self._append(pieces, holes, left)
+            self._append(pieces, holes, right)
+            first = left if isinstance(left, Folded) else right
+            return self._joined(pieces, holes, first.module, first.node, first.via_name)
+        if not isinstance(left, Folded):
+            return left
         if isinstance(node.op, ast.Mod):
             items = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
             values = [self._hole(i, module, scope, depth) for i in items]
-            if not all(isinstance(v, str) for v in values):
-                return Unresolved("%-formatting with values that are not constants")
+            holes = list(left.holes)
+            filled = []
+            for value in values:
+                self._append(filled, holes, value)
             try:
-                return Folded(left.value % tuple(values), left.module, left.node, left.via_name)
+                return Folded(left.value % tuple(filled), left.module, left.node, left.via_name, tuple(holes))
             except (TypeError, ValueError, KeyError):
                 return Unresolved("%-formatting that does not apply")
         return Unresolved(f"a {type(node.op).__name__} of strings")
@@ -218,11 +329,34 @@ class ConstantFolder:
         template = self.fold(node.func.value, module, scope, depth + 1)
         if not isinstance(template, Folded):
             return template
-        args = [self._hole(a, module, scope, depth) for a in node.args]
-        kwargs = {k.arg: self._hole(k.value, module, scope, depth) for k in node.keywords if k.arg}
-        if not all(isinstance(v, str) for v in [*args, *kwargs.values()]) or len(kwargs) != len(node.keywords):
-            return Unresolved(".format() with values that are not constants")
+        if len({k.arg for k in node.keywords if k.arg}) != len(node.keywords):
+            return Unresolved(".format(**...) with keys not known")
+        holes = list(template.holes)
+        args: list[str] = []
+        for a in node.args:
+            self._append(args, holes, self._hole(a, module, scope, depth))
+        kwargs: dict[str, str] = {}
+        for k in node.keywords:
+            piece: list[str] = []
+            self._append(piece, holes, self._hole(k.value, module, scope, depth))
+            kwargs[k.arg] = piece[0]
         try:
-            return Folded(template.value.format(*args, **kwargs), template.module, template.node, template.via_name)
+            return Folded(template.value.format(*args, **kwargs), template.module, template.node, template.via_name, tuple(holes))
         except (IndexError, KeyError, ValueError):
             return Unresolved(".format() that does not apply")
+
+    def _fold_join(self, node: ast.Call, module: ModuleInfo, scope: Scope | None, depth: int):
+        """`", ".join([...])` of a literal list: its items; of anything else: one hole."""
+        separator = self.fold(node.func.value, module, scope, depth + 1)
+        if not isinstance(separator, Folded) or not separator.complete:
+            return Unresolved("a join with a separator that is not a constant")
+        items = node.args[0]
+        if not isinstance(items, (ast.List, ast.Tuple)) or any(isinstance(i, ast.Starred) for i in items.elts):
+            return Folded(HOLE, module, node, False, (f"the items of {ast.unparse(items)[:40]!r} joined at run time",))
+        pieces: list[str] = []
+        holes: list[str] = []
+        for index, item in enumerate(items.elts):
+            if index:
+                pieces.append(separator.value)
+            self._append(pieces, holes, self._hole(item, module, scope, depth))
+        return Folded("".join(pieces), module, node, False, tuple(holes))

@@ -369,7 +369,12 @@ def _checks_unique_code(handler: ast.excepthandler) -> bool:
 
 def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: list[SqlCall], driver: str | None) -> list[IdiomCall]:
     """The idioms of one module; `sql_calls` are its execute calls with their SQL already folded."""
-    known_sql = {(c.location.line, c.location.column): c.sql for c in sql_calls}
+    # SQL with a part built at run time is not read as either half of an idiom: a lookup or
+    # insert with an unknown piece cannot be paired by its key.
+    known_sql: dict[tuple[int, int], str | None] = {}
+    for c in sql_calls:  # a call that may run one of several statements is not paired either
+        where = (c.location.line, c.location.column)
+        known_sql[where] = None if c.holes or where in known_sql else c.sql
     inserts = {c.location.line for c in sql_calls if c.sql and INSERT_SQL.match(c.sql)}
     hits = sorted(inserts.union(matching_lines(WRITE_HINT, source)))
     if not hits:

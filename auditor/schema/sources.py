@@ -117,6 +117,9 @@ def apply_embedded_ddl(catalog: Catalog, calls: list[SqlCall], skip_files: set[s
         if call.location.path in skip_files:
             continue
         where = call.origin or call.location
+        if call.holes:  # DDL with a part built at run time: which table or column is not known
+            catalog.diagnostics.append(Diagnostic(where.path, f"DDL not read: part of it is built at run time ({call.holes[0]})", where.line, "schema-source-error"))
+            continue
         apply_sql(catalog, call.sql, where.path, where.line)
         if where.path not in files:
             files.append(where.path)

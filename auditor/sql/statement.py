@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 
 import sqlglot
 from sqlglot import exp
@@ -19,6 +20,7 @@ from sqlglot.errors import SqlglotError
 from auditor.dialects import fold_identifier
 from auditor.model import TableName
 from auditor.sites import ConflictAction, ConflictClause, WriteKind, WriteStatement
+from auditor.sql.holes import parseable, unknown_parts
 from auditor.sql.normalize import SQLGLOT_DIALECT, conjuncts, identifier_name, key_element, predicate_text
 from auditor.sql.placeholders import normalize_placeholders
 
@@ -245,7 +247,7 @@ _WRITE_WORD = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE|REPLACE|UPSERT)\b", r
 
 def parse_write_statements(sql: str, dialect: str) -> tuple[list[WriteStatement], str | None]:
     """Every write statement in `sql` (a script may hold several), or ([], error)."""
-    normalized = normalize_placeholders(sql).sql
+    normalized = parseable(normalize_placeholders(sql).sql)
     read = SQLGLOT_DIALECT.get(dialect, dialect)
     try:
         trees = [t for t in sqlglot.parse(normalized, read=read) if t is not None]
@@ -264,5 +266,6 @@ def parse_write_statements(sql: str, dialect: str) -> tuple[list[WriteStatement]
         except Exception as error:  # noqa: BLE001 - one statement we cannot read must not end the audit
             return [], f"the statement could not be read ({type(error).__name__}: {error})"
         if statement is not None:
-            statements.append(statement)
+            unknown = unknown_parts(tree)
+            statements.append(replace(statement, unknown=unknown) if unknown else statement)
     return statements, None

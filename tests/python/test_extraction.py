@@ -103,10 +103,13 @@ def test_locals_parameters_and_formatting(make_project, tmp_path):
             conn.execute(build_sql())
     '''}))
     by_line = {c.location.line: c for c in result.calls}
-    assert by_line[9].sql == "INSERT INTO t (a) VALUES (?)" and by_line[9].origin is None
+    assert by_line[9].sql == "INSERT INTO t (a) VALUES (?)"
+    assert (by_line[9].origin.line, by_line[9].origin.column) == (8, 11)  # the local's string: where a finding's SQL is
     assert by_line[10].unresolved_reason == "name 'query' is a function parameter"
     assert by_line[11].sql == by_line[12].sql == "INSERT INTO events (a) VALUES (1)"
-    assert by_line[13].sql is None and "not constants" in by_line[13].unresolved_reason
+    # the table is a parameter: the rest of the statement is still known, the table is a hole
+    assert by_line[13].sql == "INSERT INTO __ua_unknown__ (a) VALUES (1)"
+    assert by_line[13].holes == ("name 'table' is a function parameter",)
     assert by_line[14].sql == "INSERT INTO t (a) VALUES (:a)"  # text() unwrapped: one site, at execute
     assert 15 not in by_line  # a plain SQLAlchemy insert() is not an upsert: no site
     # an upsert construct is, written as the SQL it compiles to (the engine fills in Model's table)
