@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -146,10 +147,15 @@ def reason_group(detail: str) -> str:
     return detail.strip()[:90]
 
 
-def audit(tree: Path) -> tuple[dict | None, float, str | None]:
+def audit(tree: Path, tool: Path | None = None) -> tuple[dict | None, float, str | None]:
+    """Run the audit on one tree; `tool` is another checkout of upsert-audit to run instead
+    of the installed one (to score an older commit, such as the baseline, in the same way)."""
+    env = dict(os.environ)
+    if tool is not None:
+        env["PYTHONPATH"] = str(tool.resolve())
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "auditor", "check", ".", "--format", "json", "--no-cache"],
-                          cwd=tree, capture_output=True, text=True)
+                          cwd=tree, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     try:
         return json.loads(proc.stdout), seconds, None
@@ -308,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repo", action="append", help="score only this repository (repeatable)")
     ap.add_argument("--json", type=Path, help="also write the per-tree results here")
     ap.add_argument("--keep", action="store_true", help="keep exported trees (default: remove each after its audit)")
+    ap.add_argument("--tool", type=Path, help="a checkout of upsert-audit to score instead of the installed one "
+                                              "(e.g. `git worktree add /tmp/base <commit>`)")
     args = ap.parse_args(argv)
 
     repos = json.loads(args.repos.read_text(encoding="utf-8"))
@@ -329,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             dest = args.work / f"{repo.replace('/', '+')}@{commit[:12]}"
             tree = export(mirror, commit, dest)
             result = TreeResult(repo, commit)
-            report, result.seconds, result.crashed = audit(tree)
+            report, result.seconds, result.crashed = audit(tree, args.tool)
             if report is not None:
                 score_tree(result, report, [lab for lab in repo_labels if lab.commit == commit])
             if not args.keep:
