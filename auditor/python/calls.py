@@ -122,8 +122,22 @@ def candidate_calls(tree: ast.Module, hits: list[int]) -> Iterator[Candidate]:
     yield from block(tree.body, None)
 
 
-def sql_argument(call: ast.Call, name: str) -> ast.expr | None:
-    position = 1 if name in SQL_SECOND else 0
+def sql_position(call: ast.Call, name: str, module: ModuleInfo | None = None) -> int:
+    """psycopg2.extras.execute_values(cur, sql, rows) takes the SQL second; a method of the
+    same name on an object (`txn.execute_batch(sql, rows)`) takes it first."""
+    if name not in SQL_SECOND:
+        return 0
+    receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+    if receiver is None or module is None:
+        return 1
+    root = receiver
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return 1 if isinstance(root, ast.Name) and root.id in module.imports else 0
+
+
+def sql_argument(call: ast.Call, name: str, module: ModuleInfo | None = None) -> ast.expr | None:
+    position = sql_position(call, name, module)
     if len(call.args) > position and not isinstance(call.args[position], ast.Starred):
         return call.args[position]
     return next((k.value for k in call.keywords if k.arg in SQL_KEYWORDS), None)
@@ -236,7 +250,7 @@ def execute_calls(
                 calls.append(SqlCall(here, name, None, unresolved_reason=str(reason), driver=driver))
             continue
         if name in EXECUTE_NAMES:
-            argument = sql_argument(node, name)
+            argument = sql_argument(node, name, module)
             api = name
         else:
             dotted = dotted_name(func) if sinks else None

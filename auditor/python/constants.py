@@ -30,6 +30,8 @@ STATEMENT_BUILDERS = {
     "insert", "select", "update", "delete", "pg_insert", "sqlite_insert", "mysql_insert",
     "SQL", "Composed", "Identifier", "Literal", "Query", "table", "Table", "lambda_stmt", "union", "union_all",
 }
+# Expressions whose value can never be SQL text.
+NOT_TEXT = (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)
 TEXT_WRAPPERS = {"text"}  # sqlalchemy.text / sa.text: unwrap to its string argument
 PSYCOPG_COMPOSABLES = {"SQL", "Identifier"}  # psycopg(2).sql pieces that fold to text
 
@@ -173,7 +175,11 @@ class ConstantFolder:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, str):
                 return Folded(node.value, module, node, False)
-            return Unresolved(f"a {type(node.value).__name__} constant is not SQL text")
+            if isinstance(node.value, bytes):
+                return Folded(node.value.decode("utf-8", "replace"), module, node, False)
+            return NOT_SQL  # a number, None, True: `something.fetch(101)` is not a statement
+        if isinstance(node, NOT_TEXT):  # `pipeline.execute([...])`, `fetch({...})`: not a statement either
+            return NOT_SQL
         if isinstance(node, ast.JoinedStr):
             return self._fold_fstring(node, module, scope, depth)
         if isinstance(node, ast.BinOp):

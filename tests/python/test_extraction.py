@@ -230,3 +230,26 @@ def test_process_pool_gives_the_same_result_as_one_process(make_project):
     assert two.calls == one.calls and len(one.calls) == 420
     assert two.calls[0].sql == "INSERT INTO events (n) VALUES (0)"
     assert two.files_parsed == one.files_parsed == 210
+
+
+def test_calls_that_are_not_sql_are_not_write_sites_and_a_method_execute_batch_takes_sql_first(make_project):
+    result = scan(make_project({"app.py": '''
+        import psycopg2
+        from psycopg2 import extras
+        import psycopg2.extras as pg_extras
+
+        def work(redis, api, txn, cur, rows):
+            redis.pipeline().execute([("SET", "k", 1)])
+            api.fetch(101)
+            api.fetchrow(None)
+            txn.execute_batch("INSERT INTO t (a) VALUES (%s)", rows)
+            extras.execute_batch(cur, "INSERT INTO u (a) VALUES (%s)", rows)
+            pg_extras.execute_values(cur, "INSERT INTO v (a) VALUES %s", rows)
+            cur.execute(b"INSERT INTO w (a) VALUES (1)")
+    '''}))
+    assert [(c.location.line, c.sql) for c in result.calls] == [
+        (10, "INSERT INTO t (a) VALUES (%s)"),
+        (11, "INSERT INTO u (a) VALUES (%s)"),
+        (12, "INSERT INTO v (a) VALUES %s"),
+        (13, "INSERT INTO w (a) VALUES (1)"),
+    ]
