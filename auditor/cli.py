@@ -168,6 +168,8 @@ def _exit_code(result) -> int:
         return EXIT_FINDINGS
     if result.summary.write_sites and not result.schema_found:
         return EXIT_ERROR
+    if result.nothing_checked:  # silent is not clean
+        return EXIT_ERROR
     return EXIT_CLEAN
 
 

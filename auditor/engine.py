@@ -94,6 +94,12 @@ class AuditResult:
         return bool(self.catalog.sources)
 
     @property
+    def nothing_checked(self) -> bool:
+        """Writes were found, and no rule could judge a single one: the audit has not passed."""
+        s = self.summary
+        return bool(s.write_sites or s.idioms_unchecked) and not s.checked and not s.idioms
+
+    @property
     def failing(self) -> list[Finding]:
         """Findings at or above the configured fail-on severity."""
         return [f for f in self.findings if f.severity >= self.config.fail_on]

@@ -101,3 +101,12 @@ def test_a_rule_that_fails_on_one_site_is_a_diagnostic_and_the_other_rules_still
     assert [f["rule"] for f in doc["findings"]] == ["UPS001"]
     assert [(d["path"], d["line"], d["kind"]) for d in doc["diagnostics"]] == [("app.py", 2, "internal-error")]
     assert "UPS012 could not check this site (RuntimeError: boom)" in doc["diagnostics"][0]["message"]
+
+
+def test_writes_found_and_none_checked_do_not_pass(make_project, capsys):
+    project = make_project({"schema.sql": SCHEMA, "app.py": "import psycopg\ndef save(cur, sql):\n    cur.execute(sql)\n"})
+    assert main(["check", str(project), "--no-cache"]) == 2
+    assert "1 write(s) found and none could be checked" in capsys.readouterr().out
+    # one checked site is enough for the audit to speak
+    (project / "more.py").write_text("import psycopg\ncur.execute('INSERT INTO t (id, k) VALUES (1, %s)', ('a',))\n")
+    assert main(["check", str(project), "--no-cache"]) == 0

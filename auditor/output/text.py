@@ -96,6 +96,11 @@ def render_text(result: AuditResult, terminal: bool = False) -> str:
             "write sites could not be checked against unique keys"
         )
     s = result.summary
+    if result.schema_found and result.nothing_checked:
+        out.append(
+            f"warning: {s.write_sites + s.idioms_unchecked} write(s) found and none could be checked "
+            "(see the reasons above): the audit has not passed"
+        )
     schema = "the live database" if result.config.database_url else f"{s.schema_files} schema file(s)"
     out.append(
         f"Scanned {s.python_files} Python file(s) ({s.python_files_parsed} parsed, {s.python_files_cached} from cache), "
