@@ -96,6 +96,8 @@ class Scope:
     assigned_once: dict[str, ast.expr] | None = None
     rebound: frozenset[str] = frozenset()
     function: ast.AST | None = None
+    stored: frozenset[str] = frozenset()  # names the function binds (Name stores)
+    walrus: frozenset[str] = frozenset()  # names it binds with :=
     _reaching: dict = field(default_factory=dict)
 
     def reaching(self, name: str, use: ast.AST) -> tuple | None:
@@ -103,9 +105,14 @@ class Scope:
         bindings that are not plain assignments); None or () when the function does not bind it there."""
         if self.function is None:
             return None
+        parameter = name in self.parameters
+        if name not in self.stored:  # the common cases, without reading the function's flow
+            return (Unknown(f"name {name!r} is a function parameter"),) if parameter else None
+        if not parameter and self.assigned_once and name in self.assigned_once:
+            return (self.assigned_once[name],)
         if name not in self._reaching:
-            initial = (Unknown(f"name {name!r} is a function parameter"),) if name in self.parameters else ()
-            self._reaching[name] = Reaching(self.function, name, initial)
+            initial = (Unknown(f"name {name!r} is a function parameter"),) if parameter else ()
+            self._reaching[name] = Reaching(self.function, name, initial, name in self.walrus)
         return self._reaching[name].at(use)
 
     @classmethod
@@ -115,13 +122,16 @@ class Scope:
         parameters |= {a.arg for a in (args.vararg, args.kwarg) if a}
         stores: dict[str, int] = {}
         values: dict[str, ast.expr] = {}
+        walrus: set[str] = set()
         for node in ast.walk(function):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 stores[node.id] = stores.get(node.id, 0) + 1
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 values[node.targets[0].id] = node.value
+            elif isinstance(node, ast.NamedExpr):
+                walrus.add(node.target.id)
         rebound = frozenset(n for n, c in stores.items() if c > 1)
-        return cls(frozenset(parameters), {n: v for n, v in values.items() if n not in rebound}, rebound, function)
+        return cls(frozenset(parameters), {n: v for n, v in values.items() if n not in rebound}, rebound, function, frozenset(stores), frozenset(walrus))
 
 
 MAX_CHOICES = 16  # possible values of one expression checked at most

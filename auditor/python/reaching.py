@@ -6,8 +6,9 @@
 some other way (a parameter, a loop variable, unpacking, `with ... as`, a walrus, `global`)
 is an Unknown with the reason, so the caller can say why it could not follow it.
 
-Loops are read as running their body zero times or once, which is what a constant SQL
-string needs; a branch that ends in return/raise/break/continue does not reach past it.
+A loop's body is read twice, so a use in it also sees what an earlier iteration assigned, and
+the loop may run no time at all; a branch that ends in return/raise/break/continue does not
+reach past it.
 """
 
 from __future__ import annotations
@@ -25,11 +26,6 @@ class Unknown:
 
 Value = "ast.expr | Unknown"
 State = tuple  # the values that may reach this point (empty: not assigned yet); None: unreachable
-
-
-class _Found(Exception):
-    def __init__(self, state):
-        self.state = state
 
 
 def _position(node: ast.AST) -> tuple[int, int]:
@@ -53,67 +49,44 @@ def _union(*states):
 
 
 def _binds(target: ast.AST, name: str) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for n in ast.walk(target))
+    """Does an assignment target bind the name? (`a.x = ...` and `a[i] = ...` bind none.)"""
+    if isinstance(target, ast.Name):
+        return target.id == name
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return any(_binds(e, name) for e in target.elts)
+    if isinstance(target, ast.Starred):
+        return _binds(target.value, name)
+    return False
 
 
 class Reaching:
-    """Reaching values of one name in one function."""
+    """Reaching values of one name in one function: one pass over the function records the
+    values on entry to every statement, and each use reads the entry of its innermost statement."""
 
-    def __init__(self, function: ast.AST, name: str, initial: tuple):
+    def __init__(self, function: ast.AST, name: str, initial: tuple, walrus: bool = True):
         self.function, self.name, self.initial = function, name, initial
+        # Where the name is bound by := (rare, and known to the caller): found once, not per statement.
+        self._walruses = [n for n in ast.walk(function) if isinstance(n, ast.NamedExpr) and n.target.id == name] if walrus else []
+        self._entry: dict[int, tuple | None] = {}  # id(statement) -> values on entry (None: unreachable)
+        self._read = False
 
     def at(self, use: ast.AST) -> tuple | None:
         """The values that may reach `use`; None when `use` is not inside the function."""
-        try:
-            self._block(self.function.body, self.initial, use)
-        except _Found as found:
-            return found.state or ()
-        return None
+        if not self._read:
+            self._block(self.function.body, self.initial)
+            self._read = True
+        statement = _innermost(self.function.body, use)
+        if statement is None:
+            return None
+        return self._entry.get(id(statement)) or ()
 
-    # A block run from `state`: the state after it (None: it always leaves early). With `use`,
-    # raise _Found with the state where the use is, once it is reached.
-    def _block(self, statements: list, state, use=None):
+    def _block(self, statements: list, state):
+        """The values after running `statements` from `state` (None: the block always leaves early)."""
         for statement in statements:
-            if state is None:
-                return None
-            if use is not None and _holds(statement, use):
-                self._inside(statement, state, use)
-                raise _Found(state)
-            state = self._statement(statement, state)
+            self._entry[id(statement)] = state
+            if state is not None:
+                state = self._statement(statement, state)
         return state
-
-    def _inside(self, statement: ast.stmt, state, use) -> None:
-        """Descend into the compound statement that holds the use (raises _Found if a body holds it)."""
-        name = self.name
-        if isinstance(statement, ast.If):
-            for body in (statement.body, statement.orelse):
-                if body and _holds_any(body, use):
-                    self._block(body, state, use)
-        elif isinstance(statement, (ast.For, ast.AsyncFor, ast.While)):
-            entry = state
-            if not isinstance(statement, ast.While) and _binds(statement.target, name):
-                entry = (Unknown(f"name {name!r} is a loop variable"),)
-            looped = _union(entry, self._block(statement.body, entry))
-            if _holds_any(statement.body, use):
-                self._block(statement.body, looped, use)
-            if statement.orelse and _holds_any(statement.orelse, use):
-                self._block(statement.orelse, looped, use)
-        elif isinstance(statement, (ast.With, ast.AsyncWith)):
-            if any(item.optional_vars is not None and _binds(item.optional_vars, name) for item in statement.items):
-                state = (Unknown(f"name {name!r} is bound by with ... as"),)
-            self._block(statement.body, state, use)
-        elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
-            after_body = self._block(statement.body, state, use if _holds_any(statement.body, use) else None)
-            for handler in statement.handlers:
-                if _holds_any(handler.body, use):
-                    self._block(handler.body, _union(state, after_body), use)
-            for body in (statement.orelse, statement.finalbody):
-                if body and _holds_any(body, use):
-                    self._block(body, _union(state, after_body), use)
-        elif isinstance(statement, ast.Match):
-            for case in statement.cases:
-                if _holds_any(case.body, use):
-                    self._block(case.body, state, use)
 
     def _statement(self, statement: ast.stmt, state):
         name = self.name
@@ -138,7 +111,8 @@ class Reaching:
             entry = state
             if not isinstance(statement, ast.While) and _binds(statement.target, name):
                 entry = (Unknown(f"name {name!r} is a loop variable"),)
-            after = _union(entry, self._block(statement.body, entry))
+            looped = _union(entry, self._block(statement.body, entry))  # the body seen from a later iteration
+            after = _union(entry, self._block(statement.body, looped))
             return _union(after, self._block(statement.orelse, after)) if statement.orelse else after
         if isinstance(statement, (ast.With, ast.AsyncWith)):
             if any(item.optional_vars is not None and _binds(item.optional_vars, name) for item in statement.items):
@@ -163,7 +137,7 @@ class Reaching:
         return self._walrus(statement, state)
 
     def _walrus(self, statement: ast.stmt, state):
-        if any(isinstance(n, ast.NamedExpr) and n.target.id == self.name for n in ast.walk(statement)):
+        if self._walruses and any(_holds(statement, n) for n in self._walruses):
             return (Unknown(f"name {self.name!r} is assigned by :="),)
         return state
 
@@ -172,8 +146,25 @@ def _binds_del(target: ast.AST, name: str) -> bool:
     return isinstance(target, ast.Name) and target.id == name
 
 
-def _holds_any(statements: list, use: ast.AST) -> bool:
-    return any(_holds(s, use) for s in statements)
+def _innermost(statements: list, use: ast.AST) -> ast.stmt | None:
+    """The innermost statement of the block that holds `use`."""
+    for statement in statements:
+        if _holds(statement, use):
+            for body in _bodies(statement):
+                inner = _innermost(body, use)
+                if inner is not None:
+                    return inner
+            return statement
+    return None
+
+
+def _bodies(statement: ast.stmt) -> list[list]:
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return []  # another scope
+    bodies = [getattr(statement, f) for f in ("body", "orelse", "finalbody") if isinstance(getattr(statement, f, None), list)]
+    bodies += [h.body for h in getattr(statement, "handlers", [])]
+    bodies += [c.body for c in getattr(statement, "cases", [])]
+    return bodies
 
 
 def _located(node: ast.expr, where: ast.AST) -> ast.expr:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import re
 
-from sqlglot import exp
-
 HOLE = "__ua_unknown__"
 SHOWN = "{?}"  # how a hole is shown to the user
 
@@ -65,16 +63,17 @@ def _stand_in(before: str) -> str:
     return HOLE
 
 
-def _holds(node: exp.Expression | list | None) -> bool:
+def _holds(node) -> bool:
     if isinstance(node, list):
         return any(_holds(n) for n in node)
     return node is not None and HOLE in node.sql()
 
 
-def unknown_parts(tree: exp.Expression) -> frozenset[str]:
-    """Which parts of a parsed write statement hold a hole."""
-    if HOLE not in tree.sql():
+def unknown_parts(tree, text: str) -> frozenset[str]:
+    """Which parts of a parsed write statement (a sqlglot tree, parsed from `text`) hold a hole."""
+    if HOLE not in text:
         return frozenset()
+    from sqlglot import exp  # here, not at import: extraction workers import this module and never parse SQL
     parts = set()
     target = tree.this
     if isinstance(tree, exp.Insert):

@@ -266,6 +266,6 @@ def parse_write_statements(sql: str, dialect: str) -> tuple[list[WriteStatement]
         except Exception as error:  # noqa: BLE001 - one statement we cannot read must not end the audit
             return [], f"the statement could not be read ({type(error).__name__}: {error})"
         if statement is not None:
-            unknown = unknown_parts(tree)
+            unknown = unknown_parts(tree, normalized)
             statements.append(replace(statement, unknown=unknown) if unknown else statement)
     return statements, None
