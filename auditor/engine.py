@@ -260,6 +260,7 @@ def run_audit(
             # A changed model or migration can break write sites anywhere: scan them all.
             scan = scan_python_files(config.root, python, progress, **scan_jobs)
 
+    catalog.link_children()
     sites, failures = [], []
     for call in scan.calls:
         call_dialect = site_dialect(config, call, dialect)

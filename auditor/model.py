@@ -152,6 +152,9 @@ class Table:
     columns: dict[str, Column] = field(default_factory=dict)
     keys: list[UniqueKey] = field(default_factory=list)
     foreign_keys: list[ForeignKey] = field(default_factory=list)
+    # Foreign keys of other tables that point at this one, as (child table, its foreign key);
+    # filled by Catalog.link_children() once every source is read.
+    referenced_by: list[tuple[TableName, ForeignKey]] = field(default_factory=list)
 
     def key_named(self, name: str) -> UniqueKey | None:
         return next((k for k in self.keys if k.name == name), None)
@@ -193,6 +196,17 @@ class Catalog:
     tables: dict[TableName, Table] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)  # files (or URLs) read, in the order applied
     diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def link_children(self) -> None:
+        """Record on each table the foreign keys that reference it (a REPLACE that deletes a
+        row there reaches those children)."""
+        for table in self.tables.values():
+            table.referenced_by = []
+        for table in self.tables.values():
+            for fk in table.foreign_keys:
+                parent = self.lookup(fk.references)
+                if parent is not None:
+                    parent.referenced_by.append((table.name, fk))
 
     def lookup(self, name: TableName) -> Table | None:
         """Find a table as a statement names it. An unqualified name (schema None)
