@@ -174,6 +174,10 @@ class Replayer:
             except UnreadableSource as error:
                 name = last_name(call_name(operation)) or "operation"
                 self.source.diagnostics.append(Diagnostic(migration.module.relative, f"{name} not read ({error}); the keys it changes are not in the catalog", operation.lineno, "schema-source-error"))
+            except Exception as error:  # noqa: BLE001 - one operation the replay cannot apply must not cost the whole history
+                name = last_name(call_name(operation)) if isinstance(operation, ast.Call) else "operation"
+                message = f"{name or 'operation'} not applied: internal error {type(error).__name__}: {error}; the rest of the history is applied; please report this"
+                self.source.diagnostics.append(Diagnostic(migration.module.relative, message, getattr(operation, "lineno", None), "internal-error"))
 
     def operation(self, migration: Migration, call: ast.expr, database: bool, state: bool) -> None:
         if not isinstance(call, ast.Call):
@@ -246,7 +250,7 @@ class Replayer:
                 through, statements = through_table(model, new, target, d)
                 for sql in statements:
                     emit(sql)
-            else:
+            elif new.column is not None:  # a many-to-many field with its own through model, a TaggableManager: no column
                 if new.unique and d == POSTGRES:
                     new.unique_name = postgres_object_name(model.table, [new.column], "key")
                 emit(f"ALTER TABLE {quote(model.table, d)} ADD COLUMN {column_definition(new, d)}")

@@ -172,6 +172,46 @@ def test_many_to_many_tables_are_the_ones_django_makes(dialect, request, tmp_pat
     assert teams and teams <= live_foreign_keys(dialect, pg, sqlite_path, names=True)  # the new tables' own names
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_many_to_many_field_added_later_through_a_model_keeps_the_history_readable(dialect, request, tmp_path):
+    """AddField of a ManyToManyField(through=...) has no column: the replay raised there and
+    lost every migration of the project (3 of 4 real Django applications tried)."""
+    project = copy_example("django_app", tmp_path)
+    without_members = TEAMS.replace('    members = models.ManyToManyField(Account, through="Membership", related_name="teams")\n', "")
+    _add_models(project, tmp_path, without_members)
+    models = project / "profiles" / "models.py"
+    models.write_text(models.read_text().replace(
+        "class Team(models.Model):\n    name = models.TextField(unique=True)\n",
+        "class Team(models.Model):\n    name = models.TextField(unique=True)\n"
+        '    members = models.ManyToManyField(Account, through="Membership", related_name="teams")\n'
+        "    slug = models.TextField(unique=True, null=True)\n",
+    ))
+    _add_models(project, tmp_path, "")  # makemigrations: AddField members (through), AddField slug
+    assert any("name='members'" in m.read_text() or 'name="members"' in m.read_text() for m in (project / "profiles" / "migrations").glob("*.py"))
+    catalog, _pg, _sqlite_path = _migrated_catalog(project, dialect, request, tmp_path)
+    team = next(t for n, t in catalog.tables.items() if n.name == "profiles_team")
+    assert any(k.element_set == {"slug"} for k in team.unique_keys)  # the operation after it was applied
+
+
+def test_an_operation_the_replay_cannot_apply_is_a_diagnostic_and_the_rest_is_applied(tmp_path, monkeypatch):
+    import auditor.schema.django_migrations as replay
+
+    project = copy_example("django_app", tmp_path)
+    original = replay.Replayer.operation
+
+    def failing(self, migration, call, database, state):
+        if migration.module.relative.endswith("0003_keys.py"):
+            raise KeyError("boom")
+        return original(self, migration, call, database, state)
+
+    monkeypatch.setattr(replay.Replayer, "operation", failing)
+    source = read_django_migrations(project, sorted(project.rglob("*.py")), "postgres")
+    failures = [d for d in source.diagnostics if d.kind == "internal-error"]
+    assert failures and all(d.path.endswith("0003_keys.py") and d.line for d in failures)
+    assert "the rest of the history is applied" in failures[0].message
+    assert catalog_from_source(source, "postgres").tables  # every other migration still built its tables
+
+
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
 def test_many_to_many_tables_from_the_models(dialect, request, tmp_path):
     project = copy_example("django_app", tmp_path)
