@@ -4,7 +4,7 @@ Migration files are `<app>/migrations/<name>.py` holding `class Migration`. They
 ordered by `dependencies` across apps (`__first__` is an app's root; a swappable
 `settings.AUTH_USER_MODEL` dependency is skipped: the user model's app is not known
 statically), `run_before`, and `replaces` (a squashed migration stands in for the ones
-it replaces when all of them are present). Each operation updates a model state and
+it replaces, as on a fresh database, whether or not their files are still there). Each operation updates a model state and
 emits the DDL Django's schema editor would emit for it (see django_state). Only the
 `database_operations` of SeparateDatabaseAndState reach the database; its
 `state_operations` change the state alone. RunSQL is parsed; RunPython is ignored.
@@ -95,12 +95,12 @@ def read_migration(module: PythonModule, labels: AppLabels) -> Migration | None:
 def order_migrations(migrations: list[Migration]) -> tuple[list[Migration], list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     nodes = {m.key: m for m in migrations}
+    # On a fresh database (none of the replaced migrations applied) Django's loader always uses
+    # the squashed migration, whether the files it replaces are all there, some, or none
+    # (projects delete them once everyone has migrated past them).
     for squashed in [m for m in migrations if m.replaces]:
-        if all(r in nodes for r in squashed.replaces):
-            for replaced in squashed.replaces:
-                nodes.pop(replaced, None)
-        else:
-            nodes.pop(squashed.key, None)  # partly present: Django uses the replaced ones
+        for replaced in squashed.replaces:
+            nodes.pop(replaced, None)
     replaced_by = {r: m.key for m in nodes.values() for r in m.replaces}
     first = {}
     for app in {k[0] for k in nodes}:

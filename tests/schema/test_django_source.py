@@ -367,6 +367,20 @@ def test_a_squashed_migration_stands_in_for_the_ones_it_replaces(tmp_path):
     assert [n.name for n in catalog_from_source(source, "postgres").tables] == ["shop_item"]
 
 
+@pytest.mark.parametrize("dialect", ["postgres", "sqlite"])
+def test_a_squashed_migration_whose_replaced_files_were_deleted_is_the_history(dialect, request, tmp_path):
+    """Projects delete the migrations a squash replaces (netbox keeps only *_squashed_* files);
+    the squashed one was dropped as 'partly present' and every table after it was lost."""
+    project = copy_example("django_app", tmp_path)
+    env = {"DJANGO_DB_ENGINE": "django.db.backends.sqlite3", "DJANGO_DB_NAME": str(tmp_path / "squash.sqlite"), "PYTHONPATH": str(project)}
+    run_module(["django", "squashmigrations", "accounts", "0003", "--noinput", "--settings=config.settings"], project, env=env)
+    folder = project / "accounts" / "migrations"
+    for replaced in ("0001_initial.py", "0002_email_unique_handle.py", "0003_keys.py"):
+        (folder / replaced).unlink()
+    assert [p.name for p in folder.glob("0001_squashed_*.py")]
+    _migrated_catalog(project, dialect, request, tmp_path)  # equal to what Django's migrate built
+
+
 def test_one_model_the_reader_cannot_place_does_not_hide_the_others(make_project):
     """A unique_together over a field the reader cannot place used to end the whole Django models
     source with an internal error (wagtail's WorkflowTask); now that model alone is reported.
