@@ -32,7 +32,10 @@ STATEMENT_BUILDERS = {
 }
 # Expressions whose value can never be SQL text.
 NOT_TEXT = (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)
-TEXT_WRAPPERS = {"text"}  # sqlalchemy.text / sa.text: unwrap to its string argument
+TEXT_WRAPPERS = {"text"}
+TEXT_FUNCTIONS = {"dedent", "cleandoc"}  # textwrap.dedent / inspect.cleandoc: whitespace only
+# Methods whose result is the receiver's statement: SQLAlchemy's TextClause options, str whitespace.
+TEXT_METHODS = {"bindparams", "columns", "execution_options", "strip", "lstrip", "rstrip"}  # sqlalchemy.text / sa.text: unwrap to its string argument
 PSYCOPG_COMPOSABLES = {"SQL", "Identifier"}  # psycopg(2).sql pieces that fold to text
 
 
@@ -202,6 +205,10 @@ class ConstantFolder:
             name = _callee_name(node)
             if name in TEXT_WRAPPERS and node.args:
                 return fold(node.args[0])
+            if name in TEXT_FUNCTIONS and len(node.args) == 1 and not node.keywords:
+                return fold(node.args[0])  # dedent("..."): the same statement, other whitespace
+            if name in TEXT_METHODS and isinstance(node.func, ast.Attribute):
+                return fold(node.func.value)  # text("...").bindparams(...), "...".strip()
             if name == "Placeholder":  # psycopg sql.Placeholder(): a %s
                 return Folded("%s", module, node, False)
             if name in PSYCOPG_COMPOSABLES and len(node.args) == 1:  # psycopg sql.SQL("...") / Identifier("t")

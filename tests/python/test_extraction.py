@@ -43,7 +43,7 @@ def test_literal_shapes(make_project, tmp_path):
             cur.execute("INSERT INTO f (x) " + "VALUES (1)")
     '''}))
     assert sqls(result)[:2] == ["INSERT INTO a (x) VALUES (%s)", "INSERT INTO b (x) VALUES (%s)"]
-    assert result.calls[2].sql is None and "strip" in result.calls[2].unresolved_reason
+    assert result.calls[2].sql.strip() == "INSERT INTO c (x) VALUES (%s)"  # .strip() changes only whitespace
     assert sqls(result)[3:] == ["INSERT INTO d (x) VALUES (%s)", "INSERT INTO e (x) VALUES %s", "INSERT INTO f (x) VALUES (1)"]
     assert {c.driver for c in result.calls} == {"psycopg2"}
     assert [(c.api, c.location.line, c.location.column) for c in result.calls][:2] == [("execute", 6, 5), ("execute", 7, 5)]
@@ -253,3 +253,18 @@ def test_calls_that_are_not_sql_are_not_write_sites_and_a_method_execute_batch_t
         (12, "INSERT INTO v (a) VALUES %s"),
         (13, "INSERT INTO w (a) VALUES (1)"),
     ]
+
+
+def test_whitespace_and_bind_options_keep_the_statement(make_project):
+    result = scan(make_project({"app.py": '''
+        import textwrap
+        from sqlalchemy import text, bindparam
+
+        def save(conn, v):
+            conn.execute(text("INSERT INTO t (a) VALUES (:a)").bindparams(bindparam("a")), {"a": v})
+            conn.execute(text(textwrap.dedent("""
+                INSERT INTO t (a) VALUES (:a)
+            """)), {"a": v})
+            conn.execute("  INSERT INTO t (a) VALUES (1)  ".strip())
+    '''}))
+    assert [c.sql.strip() for c in result.calls] == ["INSERT INTO t (a) VALUES (:a)"] * 2 + ["INSERT INTO t (a) VALUES (1)"]
