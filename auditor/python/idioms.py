@@ -163,8 +163,31 @@ class FunctionIdioms:
 
     def op(self, call: ast.Call) -> Operation | None:
         if id(call) not in self._ops:
-            self._ops[id(call)] = operation(call, self.known_sql)
+            self._ops[id(call)] = operation(call, self.known_sql) or self._add_of_local(call)
         return self._ops[id(call)]
+
+    def _add_of_local(self, call: ast.Call) -> Operation | None:
+        """`obj = Model(k=v)` (perhaps `obj.other = x`), then `session.add(obj)`: an insert of
+        the fields set on the local before it is added."""
+        if not (_call_name(call) == "add" and is_session(call.func.value if isinstance(call.func, ast.Attribute) else None)
+                and len(call.args) == 1 and isinstance(call.args[0], ast.Name)):
+            return None
+        name = call.args[0]
+        values = self.scope.reaching(name.id, name) or ()
+        built = [v for v in values if isinstance(v, ast.Call)]
+        models = {_model(v.func) for v in built}
+        if not built or len(built) != len(values) or len(models) != 1 or None in models:
+            return None
+        fields: list[str] = []
+        for value in built:
+            written = field_names(value)
+            if written is None:
+                return Operation(INSERT, insert_sql(models.pop(), None), call, "add")
+            fields.extend(written)
+        for node in _walk_local(self.function):  # obj.k = v anywhere before the add
+            if isinstance(node, ast.Assign) and node.lineno < call.lineno:
+                fields.extend(t.attr for t in node.targets if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == name.id)
+        return Operation(INSERT, insert_sql(models.pop(), tuple(dict.fromkeys(fields))), call, "add")
 
     def ops_in(self, node: ast.AST, kinds: tuple[str, ...]) -> list[Operation]:
         found = [self.op(n) for n in _walk_local(node) if isinstance(n, ast.Call)]

@@ -197,7 +197,10 @@ def _query_model(calls: list[ast.Call]) -> str | None:
     """`session.query(Avatar)...` or `select(Avatar)...` -> Avatar."""
     first = calls[0] if calls else None
     if first is not None and _call_name(first) in ("query", "select") and first.args:
-        return _model(first.args[0])
+        selected = first.args[0]
+        if isinstance(selected, ast.Attribute) and _model(selected.value):
+            return _model(selected.value)  # select(Avatar.id): a column of the model
+        return _model(selected)
     return None
 
 
@@ -211,15 +214,21 @@ def _chain_lookup(steps: list[ast.Call], model: str) -> Lookup:
 
 
 def _sqlalchemy_query(call: ast.Call) -> Operation | None:
-    """`session.query(M).filter_by(...).first()` and friends, `.update({...})`, `.delete()`."""
+    """`session.query(M).filter_by(...).first()` (or Flask-SQLAlchemy's `M.query...`) and
+    friends, `.update({...})`, `.delete()`."""
     calls = _chain(call)
     base = _chain_base(call)
-    if not calls or not is_session(base):
+    if not calls:
         return None
-    model = _query_model(calls)
+    if is_session(base):
+        model, steps = _query_model(calls), calls[1:]
+    elif isinstance(base, ast.Attribute) and base.attr == "query":  # Flask-SQLAlchemy: Avatar.query.filter_by(...)
+        model, steps = _model(base.value), calls
+    else:
+        return None
     if model is None:
         return None
-    lookup = _chain_lookup(calls[1:], model)
+    lookup = _chain_lookup(steps, model)
     last = _call_name(calls[-1])
     if last == "update":
         sets = ", ".join(f"{column(model, f)} = ?" for f in (_update_fields(call) or ("id",)))
