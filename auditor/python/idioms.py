@@ -338,6 +338,7 @@ class FunctionIdioms:
             model = self._model(receiver.value) if isinstance(receiver, ast.Attribute) and receiver.attr == "objects" else self._model(receiver)
             if model is None:
                 return None
+            call = self._spread(call)
             lookup = django_lookup(call)
             written = field_names(call)
             defaults = _defaults_fields(call)
@@ -352,6 +353,30 @@ class FunctionIdioms:
                 return None
             model = _model(built.func)
             return IdiomCall(IdiomKind.SESSION_MERGE, self.where(call), name, None, insert_sql(model, field_names(built)), None, self.driver)
+        return None
+
+    def _spread(self, call: ast.Call) -> ast.Call:
+        """The call with `**fields` written out as keywords where `fields` is a dict literal or
+        `dict(k=v)`, inline or in a local of this function: its keys are the lookup's fields."""
+        keywords: list[ast.keyword] = []
+        changed = False
+        for keyword in call.keywords:
+            spread = self._dict_keywords(keyword.value) if keyword.arg is None else None
+            if spread is None:
+                keywords.append(keyword)
+            else:
+                keywords.extend(spread)
+                changed = True
+        return ast.Call(call.func, call.args, keywords, lineno=call.lineno, col_offset=call.col_offset) if changed else call
+
+    def _dict_keywords(self, node: ast.expr) -> list[ast.keyword] | None:
+        if isinstance(node, ast.Name):
+            values = self.scope.reaching(node.id, node) or ()
+            node = values[0] if len(values) == 1 and isinstance(values[0], ast.expr) else node
+        if isinstance(node, ast.Dict) and all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys):
+            return [ast.keyword(k.value, v) for k, v in zip(node.keys, node.values)]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
+            return list(node.keywords) if all(k.arg for k in node.keywords) else None
         return None
 
     def _constructed(self, node: ast.expr) -> ast.Call | None:

@@ -1,0 +1,48 @@
+"""`**` of a dict the function builds is its keys: the lookup of get_or_create is read in full,
+so a whole unique key in it is seen (no finding) and a missing one is named."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from auditor.cli import main
+
+MODELS = '''
+from django.db import models
+
+class Basket(models.Model):
+    owner = models.IntegerField()
+
+class Item(models.Model):
+    basket = models.ForeignKey(Basket, on_delete=models.CASCADE)
+    sku = models.CharField(max_length=20)
+    {META}
+'''
+
+VIEWS = '''
+from shop.models import Item
+
+def add(basket, sku):
+    fields = {"sku": sku}
+    Item.objects.get_or_create(**fields, basket=basket)
+    lookup = dict(sku=sku, basket=basket)
+    Item.objects.get_or_create(**lookup)
+    Item.objects.get_or_create(**{"sku": sku, "basket": basket})
+'''
+
+
+@pytest.mark.parametrize("meta, expected", [
+    ("", [("UPS201", 6), ("UPS201", 8), ("UPS201", 9)]),
+    ("class Meta:\n        unique_together = [('basket', 'sku')]", []),
+])
+def test_spread_dicts_are_the_lookup(make_project, capsys, meta, expected):
+    project = make_project({
+        "shop/__init__.py": "", "shop/models.py": MODELS.replace("{META}", meta), "shop/views.py": VIEWS,
+    })
+    main(["check", str(project), "--format", "json", "--no-cache", "--dialect", "postgres"])
+    doc = json.loads(capsys.readouterr().out)
+    assert [(f["rule"], f["line"]) for f in doc["findings"]] == expected
+    if expected:
+        assert all("(sku, basket_id)" in f["message"] or "(basket_id, sku)" in f["message"] for f in doc["findings"])
