@@ -54,7 +54,10 @@ def may_hold_execute_call(data: bytes, sink_names: re.Pattern[bytes] | None = No
         return True
     if any(_calls_at(data, needle) for needle in CALL_NEEDLES if needle in data):
         return True
-    return any(needle in data for needle in ORM_NEEDLES)
+    if any(needle in data for needle in ORM_NEEDLES):
+        return True
+    # Django: obj = Model(...); obj.save() after a lookup through a manager (check-then-insert)
+    return b".save()" in data and b".objects." in data
 
 
 def python_files(root: Path, excluded: Exclusion | None = None) -> list[Path]:

@@ -50,7 +50,7 @@ from auditor.sites import IdiomCall, IdiomKind, SqlCall
 
 # Every idiom writes a row: a function is analysed only if one of its lines inserts (an
 # execute call whose SQL is an INSERT, an ORM create/add) or is a one-call idiom.
-WRITE_HINT = re.compile(r"\.(?:a?create|add|a?get_or_create|a?update_or_create|merge)\s*\(")
+WRITE_HINT = re.compile(r"\.(?:a?create|add|a?get_or_create|a?update_or_create|merge|save)\s*\(")
 INSERT_SQL = re.compile(r"^\s*(?:\(\s*)?INSERT\b", re.I)
 
 GET_OR_CREATE = {"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"}
@@ -146,8 +146,10 @@ def _is_empty_test(node: ast.expr) -> bool | None:
 class FunctionIdioms:
     """The idioms in one function."""
 
-    def __init__(self, function: ast.AST, module: ModuleInfo, known_sql: dict, driver: str | None, owner: str | None = None):
+    def __init__(self, function: ast.AST, module: ModuleInfo, known_sql: dict, driver: str | None, owner: str | None = None,
+                 helpers: dict | None = None):
         self.function, self.module, self.known_sql, self.driver = function, module, known_sql, driver
+        self.helpers: dict[str, Operation] = helpers or {}  # module functions that insert, by name
         self.owner = owner  # the class the function is defined in
         self._scope: Scope | None = None
         self._ops: dict[int, Operation | None] = {}
@@ -167,27 +169,36 @@ class FunctionIdioms:
         return self._ops[id(call)]
 
     def _add_of_local(self, call: ast.Call) -> Operation | None:
-        """`obj = Model(k=v)` (perhaps `obj.other = x`), then `session.add(obj)`: an insert of
-        the fields set on the local before it is added."""
-        if not (_call_name(call) == "add" and is_session(call.func.value if isinstance(call.func, ast.Attribute) else None)
-                and len(call.args) == 1 and isinstance(call.args[0], ast.Name)):
+        """`obj = Model(k=v)` (perhaps `obj.other = x`), then `session.add(obj)` or `obj.save()`:
+        an insert of the fields set on the local before it is written. A helper of this module
+        that inserts (`_make_user(email)`) is that insert, read one level deep."""
+        name = _call_name(call)
+        receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+        if isinstance(call.func, ast.Name) and name in self.helpers and name != getattr(self.function, "name", None):
+            inner = self.helpers[name]
+            return Operation(INSERT, inner.sql, call, name)
+        if name == "add" and is_session(receiver) and len(call.args) == 1 and isinstance(call.args[0], ast.Name):
+            local = call.args[0]
+        elif name == "save" and isinstance(receiver, ast.Name) and not call.args:
+            local = receiver  # Django / peewee: obj = Model(...); obj.save()
+        else:
             return None
-        name = call.args[0]
-        values = self.scope.reaching(name.id, name) or ()
+        values = self.scope.reaching(local.id, local) or ()
         built = [v for v in values if isinstance(v, ast.Call)]
         models = {_model(v.func) for v in built}
         if not built or len(built) != len(values) or len(models) != 1 or None in models:
             return None
+        model = models.pop()
         fields: list[str] = []
         for value in built:
             written = field_names(value)
             if written is None:
-                return Operation(INSERT, insert_sql(models.pop(), None), call, "add")
+                return Operation(INSERT, insert_sql(model, None), call, name)
             fields.extend(written)
-        for node in _walk_local(self.function):  # obj.k = v anywhere before the add
+        for node in _walk_local(self.function):  # obj.k = v anywhere before the write
             if isinstance(node, ast.Assign) and node.lineno < call.lineno:
-                fields.extend(t.attr for t in node.targets if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == name.id)
-        return Operation(INSERT, insert_sql(models.pop(), tuple(dict.fromkeys(fields))), call, "add")
+                fields.extend(t.attr for t in node.targets if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == local.id)
+        return Operation(INSERT, insert_sql(model, tuple(dict.fromkeys(fields))), call, name)
 
     def ops_in(self, node: ast.AST, kinds: tuple[str, ...]) -> list[Operation]:
         found = [self.op(n) for n in _walk_local(node) if isinstance(n, ast.Call)]
@@ -427,7 +438,23 @@ def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: li
     hits = sorted(inserts.union(matching_lines(WRITE_HINT, source)))
     if not hits:
         return []
+    helpers = _inserting_helpers(tree, hits, module, known_sql, driver)
+    if helpers:  # functions that call one are read too
+        hits = sorted(set(hits).union(matching_lines(re.compile(r"\b(?:" + "|".join(map(re.escape, helpers)) + r")\s*\("), source)))
     found: list[IdiomCall] = []
     for function, owner in _functions(tree.body, hits):
-        found.extend(FunctionIdioms(function, module, known_sql, driver, owner).find())
+        found.extend(FunctionIdioms(function, module, known_sql, driver, owner, helpers).find())
     return sorted(found, key=lambda i: (i.location.line, i.location.column))
+
+
+def _inserting_helpers(tree: ast.Module, hits: list[int], module: ModuleInfo, known_sql: dict, driver: str | None) -> dict[str, Operation]:
+    """Module-level functions whose body inserts a row, by name, with that insert: a caller that
+    looks a row up and then calls one is a check-then-insert through a helper."""
+    helpers = {}
+    for statement in tree.body:
+        if isinstance(statement, FUNCTION_NODES) and spans_hit(statement, hits):
+            reader = FunctionIdioms(statement, module, known_sql, driver)
+            insert = reader.first_insert(statement.body)
+            if insert is not None and insert.sql is not None:
+                helpers[statement.name] = insert
+    return helpers
