@@ -85,3 +85,14 @@ def test_save_of_a_new_instance_and_a_module_helper_that_inserts_are_the_insert(
     # with the key the race ends in an IntegrityError for one caller; without it, in two rows
     outcome = "unique_violation" if meta else "no unique key"
     assert all(outcome in f["message"] for f in doc["findings"])
+
+
+def test_pk_in_a_lookup_is_the_primary_key(make_project, capsys):
+    views = ("from shop.models import Item\n\ndef seed(basket, n):\n"
+             "    Item.objects.update_or_create(pk=n, defaults={'basket': basket, 'sku': 'x'})\n"
+             "    Item.objects.get_or_create(pk=n, sku='x', defaults={'basket': basket})\n")
+    project = make_project({"shop/__init__.py": "", "shop/models.py": MODELS.replace("{META}", ""), "shop/views.py": views})
+    main(["check", str(project), "--format", "json", "--no-cache", "--dialect", "postgres"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["findings"] == []
+    assert doc["summary"]["idioms"] == 2
