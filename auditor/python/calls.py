@@ -33,7 +33,11 @@ from auditor.python.peewee_upserts import peewee_upsert_sql
 from auditor.python.sqlalchemy_upserts import NotAnUpsert, orm_upsert_sql
 from auditor.sites import SqlCall
 
-SQL_FIRST = {"execute", "executemany", "executescript", "fetch", "fetchrow", "fetchval", "mogrify", "exec_driver_sql"}
+# encode/databases (and aiomysql/aiopg wrappers after it): SQL first, but the names are common
+# enough in repositories of the project's own (`favourites.fetch_one(user_id, set_id)`) that a
+# call is a write site only when its argument is SQL text.
+DATABASES_NAMES = {"fetch_one", "fetch_all", "fetch_val", "execute_many"}
+SQL_FIRST = {"execute", "executemany", "executescript", "fetch", "fetchrow", "fetchval", "mogrify", "exec_driver_sql"} | DATABASES_NAMES
 SQL_SECOND = {"execute_values", "execute_batch"}  # psycopg2.extras: (cursor, sql, args)
 SQL_KEYWORDS = ("query", "sql", "operation", "statement")
 EXECUTE_NAMES = SQL_FIRST | SQL_SECOND
@@ -279,7 +283,7 @@ def execute_calls(
                 origin = location(result.module, result.node) if result.via_name or result.node is not argument else None
                 row_read = "RETURNING" in result.value.upper() and node in row_reads  # only RETURNING hands back a row
                 calls.append(SqlCall(here, api, result.value, origin=origin, driver=driver, row_read=row_read, holes=result.holes))
-            else:
+            elif name not in DATABASES_NAMES:
                 calls.append(SqlCall(here, api, None, unresolved_reason=result.reason, driver=driver))
     calls.sort(key=lambda c: (c.location.line, c.location.column))
     return calls

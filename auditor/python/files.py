@@ -20,7 +20,8 @@ from auditor.walk import Exclusion, walk_files
 # the whole identifier, a `.` before it for the method-only names, and `(` after it, so that
 # `prefetch_related`, `executor` or `fetchall()` alone do not cost a parse.
 CALL_NEEDLES = (b"execute", b"fetch", b"mogrify", b"bulk_create", b"upsert_record", b"exec_driver_sql")  # in every call name below
-METHOD_CALLS = {b"execute", b"executemany", b"executescript", b"fetch", b"fetchrow", b"fetchval", b"mogrify", b"exec_driver_sql", b"bulk_create"}
+METHOD_CALLS = {b"execute", b"executemany", b"executescript", b"fetch", b"fetchrow", b"fetchval", b"mogrify", b"exec_driver_sql", b"bulk_create",
+                b"fetch_one", b"fetch_all", b"fetch_val", b"execute_many"}
 CALLS = {b"execute", b"execute_values", b"execute_batch", b"upsert_record", b"aupsert_record"}  # also bare
 _WORD = re.compile(rb"\w*")
 _OPEN_PAREN = re.compile(rb"\s*\(")

@@ -55,7 +55,7 @@ INSERT_SQL = re.compile(r"^\s*(?:\(\s*)?INSERT\b", re.I)
 
 GET_OR_CREATE = {"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"}
 SINGLE_CALLS = GET_OR_CREATE | {"merge"}
-ROW_FETCHES = {"fetchone", "fetchall", "fetchrow", "fetchval", "fetch", "first", "one_or_none", "scalar", "scalar_one_or_none", "all", "fetchmany"}
+ROW_FETCHES = {"fetchone", "fetchall", "fetchrow", "fetchval", "fetch", "fetch_one", "fetch_all", "fetch_val", "first", "one_or_none", "scalar", "scalar_one_or_none", "all", "fetchmany"}
 MISSING_ERRORS = ("DoesNotExist", "ObjectDoesNotExist", "NoResultFound")
 INTEGRITY_ERRORS = ("IntegrityError", "UniqueViolation")
 UNIQUE_ONLY_ERRORS = ("UniqueViolation",)

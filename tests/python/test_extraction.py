@@ -268,3 +268,17 @@ def test_whitespace_and_bind_options_keep_the_statement(make_project):
             conn.execute("  INSERT INTO t (a) VALUES (1)  ".strip())
     '''}))
     assert [c.sql.strip() for c in result.calls] == ["INSERT INTO t (a) VALUES (:a)"] * 2 + ["INSERT INTO t (a) VALUES (1)"]
+
+
+def test_encode_databases_calls_are_write_sites_only_when_their_argument_is_sql(make_project):
+    result = scan(make_project({"app.py": '''
+        from databases import Database
+
+        async def save(database, favourites, user_id, name):
+            await database.execute("INSERT INTO t (a) VALUES (:a)", {"a": 1})
+            await database.execute_many(query="INSERT INTO t (a) VALUES (:a)", values=[{"a": 1}])
+            await database.fetch_one("SELECT 1 FROM users WHERE name = :name", {"name": name})
+            await favourites.fetch_one(user_id, 7)   # a repository of the project's: not SQL
+            await favourites.fetch_all(user_id)
+    '''}))
+    assert [(c.location.line, c.api) for c in result.calls] == [(5, "execute"), (6, "execute_many"), (7, "fetch_one")]
