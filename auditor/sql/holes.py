@@ -23,10 +23,6 @@ ALL_PARTS = frozenset({TABLE, COLUMNS, TARGET, UPDATE, VALUES})
 _CLAUSE = re.compile(r"\b(SET|VALUES|WHERE|FROM|INTO|ON|SELECT|RETURNING|UPDATE)\b", re.I)
 
 
-def has_hole(text: str | None) -> bool:
-    return text is not None and HOLE in text
-
-
 def shown(text: str | None) -> str | None:
     """The SQL as the user should read it: each unknown part as {?}."""
     return text.replace(HOLE, SHOWN) if text else text
@@ -37,14 +33,7 @@ def parseable(text: str) -> str:
     VALUES, `h = h` as a whole assignment after SET, the bare identifier anywhere else."""
     if HOLE not in text:
         return text
-    out, at = [], 0
-    for match in re.finditer(re.escape(HOLE), text):
-        before = text[at:match.start()]
-        out.append(before)
-        out.append(_stand_in(text[:match.start()]))
-        at = match.end()
-    out.append(text[at:])
-    return "".join(out)
+    return re.sub(re.escape(HOLE), lambda m: _stand_in(text[:m.start()]), text)
 
 
 def _stand_in(before: str) -> str:
