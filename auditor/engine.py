@@ -29,7 +29,7 @@ from auditor.schema.discover import migration_order
 from auditor.schema.live import live_catalog
 from auditor.schema.sources import ProjectSchema, build_catalog, python_schema_files
 from auditor.python.orm_dialects import for_dialect
-from auditor.python.neutral_sql import names_models, resolve_models
+from auditor.python.neutral_sql import names_models, related_models, resolve_models
 from auditor.sites import IdiomCall, IdiomSite, IdiomUnchecked, SiteStatus, SqlCall, WriteSite
 from auditor.sql.holes import TABLE
 from auditor.sql.statement import parse_write_statements
@@ -261,11 +261,12 @@ def run_audit(
             scan = scan_python_files(config.root, python, progress, **scan_jobs)
 
     catalog.link_children()
+    table_names, column_names = related_models(project.table_names, project.column_names, project.related_names)
     sites, failures = [], []
     for call in scan.calls:
         call_dialect = site_dialect(config, call, dialect)
         try:
-            resolved = resolve_model_names(call, project.table_names, project.column_names, call_dialect)
+            resolved = resolve_model_names(call, table_names, column_names, call_dialect)
             sites.extend(write_sites(resolved, call_dialect, catalog))
         except Exception as error:  # noqa: BLE001 - one write site must not end the audit
             reason = f"internal error {type(error).__name__}: {error}"
@@ -274,7 +275,7 @@ def run_audit(
     idioms, unchecked_idioms = [], []
     for call in scan.idioms:
         try:
-            site = idiom_site(call, site_dialect(config, call, dialect), catalog, project.table_names, project.column_names)
+            site = idiom_site(call, site_dialect(config, call, dialect), catalog, table_names, column_names)
         except Exception as error:  # noqa: BLE001 - one idiom must not end the audit
             site = IdiomUnchecked(call, f"internal error {type(error).__name__}: {error}")
             failures.append(Diagnostic(call.location.path, f"idiom not read: {site.reason}; please report this", call.location.line, "internal-error"))

@@ -34,6 +34,7 @@ from auditor.python.modules import ModuleInfo
 from auditor.python.operations import (
     DELETE,
     INSERT,
+    Lookup,
     READ,
     UPDATE,
     Operation,
@@ -46,6 +47,7 @@ from auditor.python.operations import (
     operation,
     select_sql,
 )
+from auditor.python.neutral_sql import PARENT_FIELD, RELATED
 from auditor.sites import IdiomCall, IdiomKind, SqlCall
 
 # Every idiom writes a row: a function is analysed only if one of its lines inserts (an
@@ -347,10 +349,15 @@ class FunctionIdioms:
         receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
         if name in GET_OR_CREATE:
             model = self._model(receiver.value) if isinstance(receiver, ast.Attribute) and receiver.attr == "objects" else self._model(receiver)
+            parent = model is None and isinstance(receiver, ast.Attribute) and receiver.attr.islower()
+            if parent:  # basket.items.get_or_create(sku=s): the child model, with the parent in the lookup
+                model = RELATED + receiver.attr
             if model is None:
                 return None
             call = self._spread(call)
             lookup = django_lookup(call)
+            if parent:
+                lookup = Lookup((*lookup.exact, PARENT_FIELD), lookup.inexact)
             written = field_names(call)
             defaults = _defaults_fields(call)
             fields = None if written is None or defaults is None else tuple(dict.fromkeys((*lookup.exact, *defaults)))

@@ -17,7 +17,11 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-MODEL_PLACEHOLDER = re.compile(r'"<(?P<kind>model|field|values):(?P<name>[A-Za-z_][\w.]*)>"')
+MODEL_PLACEHOLDER = re.compile(r'"<(?P<kind>model|field|values):(?P<name>~?[A-Za-z_][\w.~]*)>"')
+# A Django reverse accessor (`basket.items.get_or_create(sku=s)`) is written as the model
+# `~items` with the field `~fk`, its relation to the parent: `related_models` says which
+# model and column they are, where exactly one model of the project has that accessor.
+RELATED, PARENT_FIELD = "~", "~fk"
 # `"<values:Model>"` stands for the row an ORM bulk insert writes when the code does not say
 # which fields: every column but a generated primary key (the schema readers list them under
 # "Model.*"), as `(a, b) VALUES (?, ?)`; DEFAULT VALUES when the reader does not know them.
@@ -82,3 +86,22 @@ def resolve_models(sql: str, tables: dict[str, str], columns: dict[str, str] | N
         return columns.get(match["name"], '"' + match["name"].split(".")[-1] + '"')
 
     return MODEL_PLACEHOLDER.sub(name, sql), None
+
+
+def related_models(
+    tables: dict[str, str], columns: dict[str, str], related: dict[str, list[tuple[str, str]]]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The model maps with each unambiguous reverse accessor added as a model of its own."""
+    tables, columns = dict(tables), dict(columns)
+    for name, children in related.items():
+        if len(children) != 1 or children[0][0] not in tables:
+            continue  # two models with one accessor name: which one a call writes is not known
+        child, relation = children[0]
+        tables[RELATED + name] = tables[child]
+        prefix = f"{child}."
+        for key, column in list(columns.items()):
+            if key.startswith(prefix):
+                columns[f"{RELATED}{name}.{key[len(prefix):]}"] = column
+        if f"{child}.{relation}" in columns:
+            columns[f"{RELATED}{name}.{PARENT_FIELD}"] = columns[f"{child}.{relation}"]
+    return tables, columns

@@ -200,6 +200,9 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
             source.emit(sql, model.module.relative, model.node.lineno)
         source.table_names[state.name] = quote(state.table, dialect)
         source.column_names.update({f"{state.name}.{f.name}": quote(f.column, dialect) for f in state.fields.values() if f.column})
+        for f in state.fields.values():  # parent.<related name>.get_or_create(...) writes this model
+            if f.target and f.column and not (f.related_name or "").endswith("+"):
+                source.related_names.setdefault(f.related_name or f"{state.name.lower()}_set", []).append((state.name, f.name))
         primary = next((f for f in state.fields.values() if f.primary_key and f.column), None)
         if primary is not None:  # `pk` is Django's name for the primary key, whatever its field is called
             source.column_names[f"{state.name}.pk"] = quote(primary.column, dialect)

@@ -81,6 +81,7 @@ class FieldState:
     constrained: bool = True  # a relation with a foreign key in the database (db_constraint)
     references: tuple[str, str] | None = None  # (table, column) a relation's column points at, once linked
     db_table: str | None = None  # a many-to-many's table, when named
+    related_name: str | None = None  # the reverse accessor's name on the target, when given
 
     @property
     def auto_table(self) -> bool:
@@ -167,7 +168,17 @@ def field_state(module: PythonModule, name: str, call: ast.Call) -> FieldState:
         primary_key=primary_key, target=target,
         to_field=value(module, keyword(call, "to_field")) if target else None,
         constrained=bool(value(module, keyword(call, "db_constraint"), True)),
+        related_name=_literal_name(module, keyword(call, "related_name")) if target else None,
     )
+
+
+def _literal_name(module: PythonModule, node: ast.expr | None) -> str | None:
+    """A related_name given as a plain string ("%(class)s" patterns and run-time values: None)."""
+    try:
+        name = value(module, node)
+    except UnreadableSource:
+        return None
+    return name if isinstance(name, str) and "%" not in name else None
 
 
 def _target(module: PythonModule, node: ast.expr | None) -> str:

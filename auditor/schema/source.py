@@ -37,6 +37,8 @@ class SchemaSource:
     # Python names code uses for a table (a model class, a Table variable) -> its quoted SQL name
     table_names: dict[str, str] = field(default_factory=dict)
     column_names: dict[str, str] = field(default_factory=dict)  # "Model.field" -> its quoted SQL column
+    # Django reverse accessors: related name -> [(child model, its relation field)]
+    related_names: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def emit(self, sql: str, path: str, line: int) -> None:
         self.statements.append(DdlStatement(sql, path, line))

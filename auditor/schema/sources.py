@@ -57,6 +57,7 @@ class ProjectSchema:
     model_tables: dict[str, set[str]] = field(default_factory=dict)  # model file -> str(TableName) it describes
     table_names: dict[str, str] = field(default_factory=dict)  # model class / Table variable -> quoted SQL table name
     column_names: dict[str, str] = field(default_factory=dict)  # "Model.field" -> quoted SQL column
+    related_names: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # Django reverse accessors
     sources: list[str] = field(default_factory=list)  # kinds of source that contributed
 
 
@@ -177,6 +178,8 @@ def build_catalog(
     for source in model_sources:
         project.table_names.update(source.table_names)
         project.column_names.update(source.column_names)
+        for related, children in source.related_names.items():
+            project.related_names.setdefault(related, []).extend(children)
         models = catalog_from_source(source, dialect)
         for name, table in models.tables.items():
             project.model_tables.setdefault(table.origin.path, set()).add(str(name))

@@ -96,3 +96,38 @@ def test_pk_in_a_lookup_is_the_primary_key(make_project, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["findings"] == []
     assert doc["summary"]["idioms"] == 2
+
+
+RELATED_MODELS = '''
+from django.db import models
+
+class Basket(models.Model):
+    owner = models.IntegerField()
+
+class Item(models.Model):
+    basket = models.ForeignKey(Basket, on_delete=models.CASCADE, related_name="items")
+    sku = models.CharField(max_length=20)
+    {META}
+
+class Note(models.Model):
+    basket = models.ForeignKey(Basket, on_delete=models.CASCADE)
+    text = models.TextField()
+'''
+
+RELATED_VIEWS = '''
+def add(basket, sku, text):
+    basket.items.get_or_create(sku=sku)
+    basket.note_set.get_or_create(text=text)
+'''
+
+
+@pytest.mark.parametrize("meta, expected", [
+    ("", [("UPS201", 3, "(sku, basket_id)"), ("UPS201", 4, "(text, basket_id)")]),
+    ("class Meta:\n        unique_together = [('basket', 'sku')]", [("UPS201", 4, "(text, basket_id)")]),
+])
+def test_a_related_manager_writes_the_child_with_the_parent_in_the_lookup(make_project, capsys, meta, expected):
+    project = make_project({"shop/__init__.py": "", "shop/models.py": RELATED_MODELS.replace("{META}", meta), "shop/views.py": RELATED_VIEWS})
+    main(["check", str(project), "--format", "json", "--no-cache", "--dialect", "postgres"])
+    doc = json.loads(capsys.readouterr().out)
+    assert [(f["rule"], f["line"]) for f in doc["findings"]] == [(rule, line) for rule, line, _ in expected]
+    assert all(f"the lookup {lookup}," in f["message"] for f, (_, _, lookup) in zip(doc["findings"], expected))
