@@ -8,7 +8,7 @@ looked up, or the two statements are not one upsert and nothing is reported.
 from __future__ import annotations
 
 from auditor.model import Catalog
-from auditor.python.neutral_sql import names_models, resolve_models
+from auditor.python.neutral_sql import RELATED, names_models, resolve_models
 from auditor.sites import IdiomCall, IdiomKind, IdiomSite, IdiomUnchecked, WriteKind
 from auditor.sql.lookup import read_lookup
 from auditor.sql.statement import parse_write_statements
@@ -24,6 +24,12 @@ def _resolved(sql: str | None, table_names: dict[str, str], column_names: dict[s
     return resolve_models(sql, table_names, column_names)
 
 
+def _unknown_accessor(why: str | None) -> bool:
+    """`x.items.filter(...)` where no model has the reverse accessor `items`: most likely not
+    a queryset at all, so not an idiom to count as unchecked."""
+    return bool(why) and f"model {RELATED}" in why
+
+
 def idiom_site(
     call: IdiomCall, dialect: str, catalog: Catalog, table_names: dict[str, str], column_names: dict[str, str]
 ) -> IdiomSite | IdiomUnchecked:
@@ -31,7 +37,7 @@ def idiom_site(
     name a table the catalog does not have, or are not one upsert after all."""
     write_sql, why = _resolved(call.write_sql, table_names, column_names)
     if write_sql is None:
-        return IdiomUnchecked(call, why or "the insert's SQL was built at run time")
+        return IdiomUnchecked(call, why or "the insert's SQL was built at run time", upsert=not _unknown_accessor(why))
     statements, error = parse_write_statements(write_sql, dialect)
     if error is not None:
         return IdiomUnchecked(call, f"the insert's SQL could not be parsed ({error})")
@@ -47,7 +53,7 @@ def idiom_site(
     guard_sql, why = _resolved(call.guard_sql, table_names, column_names)
     lookup = read_lookup(guard_sql, dialect) if guard_sql else None
     if lookup is None:
-        return IdiomUnchecked(call, why or "the lookup's SQL was not read")
+        return IdiomUnchecked(call, why or "the lookup's SQL was not read", upsert=not _unknown_accessor(why))
     if catalog.lookup(lookup.table) is not table:
         return IdiomUnchecked(call, "the lookup reads another table than the insert writes", upsert=False)
     if call.kind not in SELF_PAIRED:

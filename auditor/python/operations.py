@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from auditor.python.calls import EXECUTE_NAMES
-from auditor.python.neutral_sql import insert_sql as neutral_insert_sql, model_field as column, model_table as table
+from auditor.python.neutral_sql import PARENT_FIELD, RELATED, insert_sql as neutral_insert_sql, model_field as column, model_table as table
 
 READ, INSERT, UPDATE, DELETE = "read", "insert", "update", "delete"
 
@@ -35,6 +35,9 @@ DJANGO_FILTERS = {"filter", "get", "aget", "select_for_update", "only", "defer"}
 SQLALCHEMY_READS = {"first", "one", "one_or_none", "scalar", "count", "scalar_one_or_none", "scalar_one", "all"}
 SESSION_READS = {"scalar", "execute", "scalars"}  # session.scalar(select(M).where(...))
 DJANGO_LOOKUP_EXACT = {"exact"}
+# A reverse accessor's chain starts with a queryset call (a plain `.get(k)` on some other
+# attribute is far more often a dict's): filter / exclude / create, not get.
+ACCESSOR_FIRST_CALLS = {"filter", "exclude", "create", "acreate"}
 
 
 @dataclass(frozen=True)
@@ -169,19 +172,28 @@ def _chain_base(call: ast.Call) -> ast.AST:
 
 
 def _django(call: ast.Call) -> Operation | None:
-    """`Model.objects.<filter...>.<terminal>()`."""
+    """`Model.objects.<filter...>.<terminal>()`, or the same through a reverse accessor,
+    `team.invites.filter(...).exists()` / `team.invites.create(...)`: the child model, with
+    the parent's foreign key pinned (neutral_sql.RELATED)."""
     base = _chain_base(call)
-    if not (isinstance(base, ast.Attribute) and base.attr == "objects" and (model := _model(base.value))):
-        return None
     calls = _chain(call)
     names = [_call_name(c) for c in calls]
-    lookup = Lookup(())
+    parent = False
+    if isinstance(base, ast.Attribute) and base.attr == "objects" and (model := _model(base.value)):
+        pass
+    elif isinstance(base, ast.Attribute) and base.attr.islower() and names and names[0] in ACCESSOR_FIRST_CALLS:
+        model, parent = RELATED + base.attr, True
+    else:
+        return None
+    lookup = Lookup((PARENT_FIELD,)) if parent else Lookup(())
     for step in calls:
         if _call_name(step) in DJANGO_FILTERS:
             lookup = lookup + django_lookup(step)
     last = names[-1]
     if names == ["create"] or names == ["acreate"]:
-        return Operation(INSERT, insert_sql(model, field_names(call)), call, last)
+        fields = field_names(call)
+        fields = (*fields, PARENT_FIELD) if parent and fields is not None else fields
+        return Operation(INSERT, insert_sql(model, fields), call, last)
     if last in ("update", "aupdate") and len(names) > 1:
         fields = _update_fields(call) or ("pk",)
         sets = ", ".join(f"{column(model, f)} = ?" for f in fields)

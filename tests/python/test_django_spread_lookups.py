@@ -131,3 +131,38 @@ def test_a_related_manager_writes_the_child_with_the_parent_in_the_lookup(make_p
     doc = json.loads(capsys.readouterr().out)
     assert [(f["rule"], f["line"]) for f in doc["findings"]] == [(rule, line) for rule, line, _ in expected]
     assert all(f"the lookup {lookup}," in f["message"] for f, (_, _, lookup) in zip(doc["findings"], expected))
+
+
+ACCESSOR_VIEWS = '''
+from shop.models import Item
+
+
+def add(basket, sku):
+    if not basket.items.filter(sku=sku).exists():
+        basket.items.create(sku=sku)
+
+
+def add_through_the_manager(basket, sku):
+    existing = basket.items.filter(sku=sku).first()
+    if existing is None:
+        Item.objects.create(basket=basket, sku=sku)
+
+
+def not_a_queryset(cache, key):
+    if not cache.entries.filter(key).exists():  # no model has an accessor `entries`
+        cache.entries.create(key=key)
+'''
+
+
+@pytest.mark.parametrize("meta, expected", [
+    ("", [("UPS101", 7), ("UPS101", 13)]),
+    ("class Meta:\n        unique_together = [('basket', 'sku')]", [("UPS101", 7), ("UPS101", 13)]),
+])
+def test_a_check_then_insert_through_a_reverse_accessor(make_project, capsys, meta, expected):
+    project = make_project({"shop/__init__.py": "", "shop/models.py": RELATED_MODELS.replace("{META}", meta), "shop/views.py": ACCESSOR_VIEWS})
+    main(["check", str(project), "--format", "json", "--no-cache", "--dialect", "postgres"])
+    doc = json.loads(capsys.readouterr().out)
+    assert [(f["rule"], f["line"]) for f in doc["findings"]] == expected
+    assert all("(basket_id, sku)" in f["message"] or "(sku, basket_id)" in f["message"] for f in doc["findings"])
+    assert ("unique_violation" in doc["findings"][0]["message"]) == bool(meta)
+    assert doc["summary"]["idioms_unchecked"] == 0  # the cache's accessor is not counted as an idiom left unchecked
