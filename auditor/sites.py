@@ -100,6 +100,7 @@ class WriteStatement:
     # Each VALUES row: the SQL of each non-NULL literal value, None where it is not known
     # (bind parameter, NULL, expression); () when the statement has no plain VALUES list.
     literal_rows: tuple[tuple[str | None, ...], ...] = ()
+    null_columns: tuple[str, ...] = ()  # columns some VALUES row sets to an explicit NULL
     select_ends_in_from: bool = False  # INSERT ... SELECT ... FROM x with nothing after FROM
     returning: bool = False  # has a RETURNING clause
     merge_inserts: bool = False  # MERGE ... WHEN NOT MATCHED THEN INSERT

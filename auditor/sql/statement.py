@@ -157,6 +157,18 @@ def _literal_rows(tree: exp.Insert, columns: tuple[str, ...]) -> tuple[tuple[str
     return tuple(tuple(v.sql() if isinstance(v, (exp.Literal, exp.Boolean)) else None for v in row) for row in rows)
 
 
+def _null_columns(tree: exp.Insert, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """Columns that some VALUES row sets to a NULL literal."""
+    values = tree.expression
+    if not isinstance(values, exp.Values) or not columns:
+        return ()
+    found = set()
+    for row in values.expressions:
+        items = row.expressions if isinstance(row, exp.Tuple) else [row]
+        found |= {c for c, v in zip(columns, items) if isinstance(v, exp.Null)}
+    return tuple(c for c in columns if c in found)
+
+
 # Clauses that may follow FROM; if none is present, FROM (or its last join) ends the SELECT.
 _AFTER_FROM = ("where", "group", "having", "qualify", "windows", "order", "limit", "offset")
 
@@ -188,6 +200,7 @@ def _insert(tree: exp.Insert, dialect: str, sql: str) -> WriteStatement:
         or_action=alternative,
         normalized_sql=sql,
         literal_rows=_literal_rows(tree, columns),
+        null_columns=_null_columns(tree, columns),
         select_ends_in_from=_select_ends_in_from(tree),
         returning=tree.args.get("returning") is not None,
     )
