@@ -21,6 +21,13 @@ class Item(models.Model):
     {META}
 '''
 
+def audit_shop(make_project, capsys, models: str, views: str) -> dict:
+    """Audit a one-app Django project (shop/models.py, shop/views.py) on PostgreSQL; its JSON."""
+    project = make_project({"shop/__init__.py": "", "shop/models.py": models, "shop/views.py": views})
+    main(["check", str(project), "--format", "json", "--no-cache", "--dialect", "postgres"])
+    return json.loads(capsys.readouterr().out)
+
+
 VIEWS = '''
 from shop.models import Item
 
@@ -38,11 +45,7 @@ def add(basket, sku):
     ("class Meta:\n        unique_together = [('basket', 'sku')]", []),
 ])
 def test_spread_dicts_are_the_lookup(make_project, capsys, meta, expected):
-    project = make_project({
-        "shop/__init__.py": "", "shop/models.py": MODELS.replace("{META}", meta), "shop/views.py": VIEWS,
-    })
-    main(["check", str(project), "--format", "json", "--no-cache", "--dialect", "postgres"])
-    doc = json.loads(capsys.readouterr().out)
+    doc = audit_shop(make_project, capsys, MODELS.replace("{META}", meta), VIEWS)
     assert [(f["rule"], f["line"]) for f in doc["findings"]] == expected
     if expected:
         assert all("(sku, basket_id)" in f["message"] or "(basket_id, sku)" in f["message"] for f in doc["findings"])
@@ -78,9 +81,7 @@ def add_inline(basket, sku):
     ("class Meta:\n        unique_together = [('basket', 'sku')]", [("UPS101", 16), ("UPS101", 22)]),
 ])
 def test_save_of_a_new_instance_and_a_module_helper_that_inserts_are_the_insert(make_project, capsys, meta, expected):
-    project = make_project({"shop/__init__.py": "", "shop/models.py": MODELS.replace("{META}", meta), "shop/views.py": HELPERS})
-    main(["check", str(project), "--format", "json", "--no-cache", "--dialect", "postgres"])
-    doc = json.loads(capsys.readouterr().out)
+    doc = audit_shop(make_project, capsys, MODELS.replace("{META}", meta), HELPERS)
     assert [(f["rule"], f["line"]) for f in doc["findings"]] == expected
     # with the key the race ends in an IntegrityError for one caller; without it, in two rows
     outcome = "unique_violation" if meta else "no unique key"
@@ -91,9 +92,7 @@ def test_pk_in_a_lookup_is_the_primary_key(make_project, capsys):
     views = ("from shop.models import Item\n\ndef seed(basket, n):\n"
              "    Item.objects.update_or_create(pk=n, defaults={'basket': basket, 'sku': 'x'})\n"
              "    Item.objects.get_or_create(pk=n, sku='x', defaults={'basket': basket})\n")
-    project = make_project({"shop/__init__.py": "", "shop/models.py": MODELS.replace("{META}", ""), "shop/views.py": views})
-    main(["check", str(project), "--format", "json", "--no-cache", "--dialect", "postgres"])
-    doc = json.loads(capsys.readouterr().out)
+    doc = audit_shop(make_project, capsys, MODELS.replace("{META}", ""), views)
     assert doc["findings"] == []
     assert doc["summary"]["idioms"] == 2
 
@@ -126,9 +125,7 @@ def add(basket, sku, text):
     ("class Meta:\n        unique_together = [('basket', 'sku')]", [("UPS201", 4, "(text, basket_id)")]),
 ])
 def test_a_related_manager_writes_the_child_with_the_parent_in_the_lookup(make_project, capsys, meta, expected):
-    project = make_project({"shop/__init__.py": "", "shop/models.py": RELATED_MODELS.replace("{META}", meta), "shop/views.py": RELATED_VIEWS})
-    main(["check", str(project), "--format", "json", "--no-cache", "--dialect", "postgres"])
-    doc = json.loads(capsys.readouterr().out)
+    doc = audit_shop(make_project, capsys, RELATED_MODELS.replace("{META}", meta), RELATED_VIEWS)
     assert [(f["rule"], f["line"]) for f in doc["findings"]] == [(rule, line) for rule, line, _ in expected]
     assert all(f"the lookup {lookup}," in f["message"] for f, (_, _, lookup) in zip(doc["findings"], expected))
 
@@ -159,9 +156,7 @@ def not_a_queryset(cache, key):
     ("class Meta:\n        unique_together = [('basket', 'sku')]", [("UPS101", 7), ("UPS101", 13)]),
 ])
 def test_a_check_then_insert_through_a_reverse_accessor(make_project, capsys, meta, expected):
-    project = make_project({"shop/__init__.py": "", "shop/models.py": RELATED_MODELS.replace("{META}", meta), "shop/views.py": ACCESSOR_VIEWS})
-    main(["check", str(project), "--format", "json", "--no-cache", "--dialect", "postgres"])
-    doc = json.loads(capsys.readouterr().out)
+    doc = audit_shop(make_project, capsys, RELATED_MODELS.replace("{META}", meta), ACCESSOR_VIEWS)
     assert [(f["rule"], f["line"]) for f in doc["findings"]] == expected
     assert all("(basket_id, sku)" in f["message"] or "(sku, basket_id)" in f["message"] for f in doc["findings"])
     assert ("unique_violation" in doc["findings"][0]["message"]) == bool(meta)
