@@ -32,10 +32,10 @@ STATEMENT_BUILDERS = {
 }
 # Expressions whose value can never be SQL text.
 NOT_TEXT = (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)
-TEXT_WRAPPERS = {"text"}
+TEXT_WRAPPERS = {"text"}  # sqlalchemy.text / sa.text: unwrap to its string argument
 TEXT_FUNCTIONS = {"dedent", "cleandoc"}  # textwrap.dedent / inspect.cleandoc: whitespace only
 # Methods whose result is the receiver's statement: SQLAlchemy's TextClause options, str whitespace.
-TEXT_METHODS = {"bindparams", "columns", "execution_options", "strip", "lstrip", "rstrip"}  # sqlalchemy.text / sa.text: unwrap to its string argument
+TEXT_METHODS = {"bindparams", "columns", "execution_options", "strip", "lstrip", "rstrip"}
 PSYCOPG_COMPOSABLES = {"SQL", "Identifier"}  # psycopg(2).sql pieces that fold to text
 
 

@@ -167,18 +167,21 @@ class FunctionIdioms:
 
     def op(self, call: ast.Call) -> Operation | None:
         if id(call) not in self._ops:
-            self._ops[id(call)] = operation(call, self.known_sql) or self._add_of_local(call)
+            self._ops[id(call)] = operation(call, self.known_sql) or self._helper_insert(call) or self._add_of_local(call)
         return self._ops[id(call)]
+
+    def _helper_insert(self, call: ast.Call) -> Operation | None:
+        """A helper of this module that inserts (`_make_user(email)`) is that insert, read one level deep."""
+        name = _call_name(call)
+        if isinstance(call.func, ast.Name) and name in self.helpers and name != getattr(self.function, "name", None):
+            return Operation(INSERT, self.helpers[name].sql, call, name)
+        return None
 
     def _add_of_local(self, call: ast.Call) -> Operation | None:
         """`obj = Model(k=v)` (perhaps `obj.other = x`), then `session.add(obj)` or `obj.save()`:
-        an insert of the fields set on the local before it is written. A helper of this module
-        that inserts (`_make_user(email)`) is that insert, read one level deep."""
+        an insert of the fields set on the local before it is written."""
         name = _call_name(call)
         receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
-        if isinstance(call.func, ast.Name) and name in self.helpers and name != getattr(self.function, "name", None):
-            inner = self.helpers[name]
-            return Operation(INSERT, inner.sql, call, name)
         if name == "add" and is_session(receiver) and len(call.args) == 1 and isinstance(call.args[0], ast.Name):
             local = call.args[0]
         elif name == "save" and isinstance(receiver, ast.Name) and not call.args:
