@@ -24,8 +24,8 @@ class Unknown:
     reason: str
 
 
-Value = "ast.expr | Unknown"
-State = tuple  # the values that may reach this point (empty: not assigned yet); None: unreachable
+# A state is the tuple of values (ast.expr or Unknown) that may reach a point: () when the
+# name is not assigned yet, None when the point cannot be reached.
 
 
 def _position(node: ast.AST) -> tuple[int, int]:
@@ -45,7 +45,7 @@ def _union(*states):
     merged = []
     for state in live:
         merged.extend(v for v in state if not any(v is m for m in merged))
-    return tuple(merged[:MAX_VALUES]) if len(merged) <= MAX_VALUES else (Unknown("the name has too many possible values"),)
+    return tuple(merged) if len(merged) <= MAX_VALUES else (Unknown("the name has too many possible values"),)
 
 
 def _binds(target: ast.AST, name: str) -> bool:
