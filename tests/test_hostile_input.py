@@ -32,7 +32,7 @@ def test_hostile_project_is_audited_with_a_diagnostic_per_bad_file(make_project,
     assert ("UPS902", "truncated_sql.py") in {(f["rule"], f["path"]) for f in doc["findings"]}
     kinds = {d["path"]: d["kind"] for d in doc["diagnostics"]}
     assert kinds["py2.py"] == "syntax-error"
-    assert "nested_parens.py" not in kinds  # too deep for ast, read by the LibCST fallback
+    assert "nested_parens.py" not in kinds  # too deep for ast; LibCST reads it and drops the redundant parentheses
     assert kinds["deep_sum.py"] == "too-complex"
     assert kinds["binary.py"] == "decode-error"
     assert kinds["nul.py"] == "decode-error"

@@ -1,7 +1,7 @@
 """Finding SQL handed to execute-like calls in Python code, by reading it (never importing it).
 
 One byte pre-filter, one `ast` parse, one visitor pass per file; LibCST only for
-files whose syntax the running Python cannot parse.
+files whose syntax the running Python cannot parse (`syntax.parse_module`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from auditor.python.files import decode_source, may_hold_execute_call, python_fi
 from auditor.python.idioms import find_idioms
 from auditor.python.modules import ProjectIndex, module_info, module_name_for
 from auditor.python.sinks import Sink, name_pattern
+from auditor.python.syntax import parse_module
 from auditor.sites import IdiomCall, SqlCall
 from auditor.suppression import MARKER, Suppression, find_suppressions
 
@@ -46,7 +47,7 @@ def _parse(text: str) -> ast.Module:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return ast.parse(text)
+        return parse_module(text)
     finally:
         if enabled:
             gc.enable()
@@ -94,12 +95,7 @@ class Extractor:
         try:
             tree = _parse(source.text)
         except SyntaxError as error:
-            from auditor.python.fallback import scan_with_libcst  # LibCST loads only when needed
-
-            calls = scan_with_libcst(source.text, rel)
-            if calls is None:
-                return [], [], [Diagnostic(rel, f"not valid Python: {error.msg}", error.lineno, "syntax-error")]
-            return calls, [], []
+            return [], [], [Diagnostic(rel, f"not valid Python: {error.msg}", error.lineno, "syntax-error")]
         name, is_package = module_name_for(Path(relative))
         info = module_info(tree, name, rel, is_package)
         self.index.register(info)

@@ -1,7 +1,7 @@
 """Which database driver a module uses, from its import lines (the engine maps it to a dialect).
 
 Read from the source text with one regex rather than from the tree: it costs
-nothing next to parsing, and the LibCST fallback path gets the same answer.
+nothing next to parsing.
 """
 
 from __future__ import annotations

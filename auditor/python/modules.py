@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.python.files import decode_source
+from auditor.python.syntax import parse_module
 
 
 @dataclass
@@ -138,7 +139,7 @@ class ProjectIndex:
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            tree = ast.parse(source.text)
+            tree = parse_module(source.text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None  # its constants stay unknown; the caller reports the site unresolved
         finally:

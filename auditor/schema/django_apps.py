@@ -15,6 +15,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from auditor.python.syntax import parse_module as parse_python
+
 APPS_MODULE = "apps.py"
 
 
@@ -33,7 +35,7 @@ def _is_app_config(node: ast.ClassDef) -> bool:
 def declared_label(source: str) -> str | None:
     """The label the app config Django would pick from this `apps.py` sets, if any."""
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except (SyntaxError, ValueError):
         return None
     configs = [_class_constants(n) for n in tree.body if isinstance(n, ast.ClassDef) and _is_app_config(n)]

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from auditor.model import Diagnostic
+from auditor.python.files import decode_source
 from auditor.python.sinks import dotted_name  # the extractor's, shared: `sa.Column`, `op.create_table`
+from auditor.python.syntax import parse_module as parse_python
 
 
 class NotLiteral(Exception):
@@ -60,7 +62,10 @@ def parse_module(path: Path, root: Path) -> tuple[PythonModule | None, Diagnosti
     relative = relative_path(path, root)
     try:
         source = path.read_bytes()
-        tree = ast.parse(source, filename=relative)
+        decoded = decode_source(source)
+        if decoded.text is None:
+            raise ValueError(decoded.error)
+        tree = parse_python(decoded.text)
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError) as error:
         line = getattr(error, "lineno", None)
         reason = error.msg if isinstance(error, SyntaxError) else str(error) or type(error).__name__

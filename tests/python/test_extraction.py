@@ -155,7 +155,7 @@ def test_bad_files_are_diagnosed_and_the_rest_is_scanned(make_project, tmp_path)
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="the running Python parses PEP 695 itself")
-def test_newer_syntax_goes_through_the_libcst_fallback(make_project, tmp_path):
+def test_newer_syntax_is_read_through_libcst(make_project, tmp_path):
     result = scan(make_project({"modern.py": '''
         import sqlite3
 
