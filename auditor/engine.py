@@ -170,6 +170,20 @@ def write_sites(call: SqlCall, dialect: str, catalog: Catalog) -> list[WriteSite
     return sites
 
 
+def through_helpers(sites: list[WriteSite]) -> list[WriteSite]:
+    """A project helper's statement depends on its parameters, so it is checked at each call of
+    the helper, with that call's arguments. Where calls of it were followed, the statement is
+    "checked at its calls" and not judged again on its own, with less known."""
+    calls = Counter(place for s in sites for place in s.call.through)
+    settled = []
+    for site in sites:
+        count = calls[site.call.location] if site.call.parameterised else 0
+        if count:
+            site = replace(site, statement=None, status=SiteStatus.AT_CALLS, detail=f"a helper's statement, checked at each of its {count} call(s)")
+        settled.append(site)
+    return settled
+
+
 def resolve_model_names(call: SqlCall, table_names: dict[str, str], column_names: dict[str, str], dialect: str) -> SqlCall:
     """ORM constructs name their table by model class; the schema readers know which table that is.
     Their SQL is written in one neutral form, turned into what the ORM emits on `dialect`."""
@@ -210,9 +224,9 @@ def summarize(
         schema_files=n_schema,
         tables=len(catalog.tables),
         write_sites=len(sites),
-        resolved=status[SiteStatus.CHECKED],
+        resolved=status[SiteStatus.CHECKED] + status[SiteStatus.AT_CALLS],
         # A resolved site counts as checked only if some rule covers its dialect.
-        checked=sum(1 for s in sites if s.status is SiteStatus.CHECKED and s.dialect in covered),
+        checked=sum(1 for s in sites if s.status is SiteStatus.CHECKED and s.dialect in covered) + status[SiteStatus.AT_CALLS],
         partly_known=sum(1 for s in sites if s.status is SiteStatus.CHECKED and s.statement.unknown),
         unresolved=status[SiteStatus.UNRESOLVED],
         unparsed=status[SiteStatus.UNPARSED],
@@ -272,6 +286,7 @@ def run_audit(
             reason = f"internal error {type(error).__name__}: {error}"
             sites.append(WriteSite(call, call_dialect, None, SiteStatus.UNPARSED, reason))
             failures.append(Diagnostic(call.location.path, f"write site not read: {reason}; please report this", call.location.line, "internal-error"))
+    sites = through_helpers(sites)
     idioms, unchecked_idioms = [], []
     for call in scan.idioms:
         try:

@@ -36,4 +36,5 @@ class Finding:
     table: str | None = None
     sql: str | None = None
     sql_origin: Location | None = None  # related location: where the SQL was written
+    through: tuple[Location, ...] = ()  # related locations: the calls inside the project's helpers that run the SQL
     evidence: tuple[Evidence, ...] = field(default_factory=tuple)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar, Iterable, Iterator
 
@@ -131,7 +131,8 @@ class Rule:
             return
         table_name = str(table.name) if table else (str(site.statement.table) if site.statement else None)
         for violation in self.check(site, table):
-            yield self.finding(violation, site.location, table_name, shown(site.call.sql), site.call.origin)  # SQL as the user wrote it
+            finding = self.finding(violation, site.location, table_name, shown(site.call.sql), site.call.origin)  # SQL as the user wrote it
+            yield replace(finding, through=site.call.through) if site.call.through else finding
 
     def finding(self, violation: Violation, location, table: str | None, sql: str | None, sql_origin=None) -> Finding:
         """The rule's metadata around one violation."""

@@ -34,6 +34,12 @@ class SqlCall:
     driver: str | None = None  # module-level hint: psycopg, psycopg2, asyncpg, sqlite3, sqlalchemy, pymysql, ...
     row_read: bool = False  # the code reads the returned row without checking one came back
     holes: tuple[str, ...] = ()  # why each unknown part of `sql` (auditor.sql.holes.HOLE) is unknown
+    # A project helper's statement: its SQL depends on the enclosing function's parameters, so
+    # it is checked at each call of the helper (auditor.python.project_helpers).
+    parameterised: bool = False
+    # A call of such a helper: `location` is the call, `through` the calls inside the project's
+    # helpers that lead to the SQL, the last one running it (the parameterised sites it stands in for).
+    through: tuple[Location, ...] = ()
 
 
 class WriteKind(enum.Enum):
@@ -125,6 +131,7 @@ class SiteStatus(enum.Enum):
     UNKNOWN_TABLE = "unknown table"  # statement parsed, table not in the catalog
     UNRESOLVED = "unresolved"  # the SQL is not a constant we could evaluate
     UNPARSED = "unparsed"  # the SQL is known but sqlglot could not parse it
+    AT_CALLS = "checked at its calls"  # a project helper's statement, checked at each call of the helper
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from auditor.engine import AuditResult
 from auditor.findings import Finding
 from auditor.fingerprint import fingerprints
 from auditor.model import Location
+from auditor.sql.holes import shown
 
 
 def _location(location: Location | None) -> dict | None:
@@ -32,6 +33,7 @@ def finding_record(finding: Finding, fingerprint: str) -> dict:
         "table": finding.table,
         "sql": finding.sql,
         "sql_origin": _location(finding.sql_origin),
+        "through": [_location(t) for t in finding.through],
         "evidence": [{"description": e.description, "origin": _location(e.origin)} for e in finding.evidence],
     }
 
@@ -44,7 +46,7 @@ def site_records(result: AuditResult) -> list[dict]:
             "path": s.location.path, "line": s.location.line, "column": s.location.column,
             "kind": "statement", "api": s.call.api, "status": s.status.value,
             "table": str(s.statement.table) if s.statement else None,
-            "detail": s.detail, "sql_origin": _location(s.call.origin),
+            "detail": s.detail, "sql": shown(s.call.sql), "sql_origin": _location(s.call.origin), "through": [_location(t) for t in s.call.through],
         }
         for s in result.sites
     ]

@@ -55,6 +55,8 @@ def result_record(finding: Finding, fingerprint: str, rule_index: int) -> dict:
     related = []
     if finding.sql_origin:
         related.append(_physical(finding.sql_origin, "the SQL is written here", len(related)))
+    for place in finding.through:
+        related.append(_physical(place, "the project's helper runs the SQL here" if place == finding.through[-1] else "through the project's helper", len(related)))
     for evidence in finding.evidence:
         if evidence.origin and evidence.origin.path != LIVE_DATABASE:
             related.append(_physical(evidence.origin, evidence.description, len(related)))

@@ -33,6 +33,8 @@ def _finding_block(finding: Finding) -> list[str]:
     lines = [f"{finding.location}: {finding.rule} [{finding.severity}] {finding.name}: {finding.message}"]
     if finding.sql_origin:
         lines.append(f"    SQL written at {finding.sql_origin}")
+    if finding.through:
+        lines.append("    run by the project's helper at " + " -> ".join(map(str, finding.through)))
     for evidence in finding.evidence:
         where = f"  ({evidence.origin})" if evidence.origin else ""
         lines.append(f"    schema: {evidence.description}{where}")

@@ -14,17 +14,21 @@ import signal
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 
 from auditor.model import Diagnostic
 from auditor.python.cache import Entry, ExtractionCache, content_hash
-from auditor.python.calls import execute_calls
+from auditor.python.calls import EXECUTE_NAMES, HELPER_NAMES, execute_calls, execute_like
 from auditor.python.constants import ConstantFolder
 from auditor.python.drivers import module_driver
-from auditor.python.files import decode_source, may_hold_execute_call, python_files
+from auditor.python.files import EXECUTE_CALL, calls_one_of, decode_source, may_hold_execute_call, python_files
 from auditor.python.idioms import find_idioms
 from auditor.python.modules import ProjectIndex, module_info, module_name_for
+from auditor.python.project_helpers import ProjectHelpers
+from auditor.python.project_helpers import definitions
+from auditor.python.project_helpers import helper_names as helper_names_in
 from auditor.python.sinks import Sink, name_pattern
 from auditor.python.syntax import parse_module
 from auditor.sites import IdiomCall, SqlCall
@@ -66,11 +70,13 @@ class Extraction:
 class Extractor:
     """Parses files and folds their SQL. One per process: its index caches project modules."""
 
-    def __init__(self, root: Path, sinks: tuple[Sink, ...] = ()):
+    def __init__(self, root: Path, sinks: tuple[Sink, ...] = (), helper_names: frozenset[str] = frozenset()):
         self.root = root
         self.sinks = sinks
+        self.helper_names = helper_names  # functions of the project that may run SQL: calls of them are followed
         self.index = ProjectIndex(root)
         self.folder = ConstantFolder(self.index)
+        self.helpers = ProjectHelpers(self.index, self.folder, partial(execute_like, sinks=sinks))
 
     def extract(self, rel: str, data: bytes) -> Extraction:
         self.index.consulted.clear()
@@ -98,19 +104,23 @@ class Extractor:
             return [], [], [Diagnostic(rel, f"not valid Python: {error.msg}", error.lineno, "syntax-error")]
         name, is_package = module_name_for(Path(relative))
         info = module_info(tree, name, rel, is_package)
+        driver = info.driver = module_driver(source.text)
         self.index.register(info)
-        driver = module_driver(source.text)
-        calls = execute_calls(tree, source.text, info, self.folder, driver, self.sinks)
+        calls = execute_calls(tree, source.text, info, self.folder, driver, self.sinks, self.helpers, self.helper_names)
         return calls, find_idioms(tree, source.text, info, calls, driver), []
+
+
+# Names that are already write sites by themselves, or too generic to be worth a lookup.
+EXCLUDED_HELPER_NAMES = EXECUTE_NAMES | HELPER_NAMES | {"__init__", "__call__", "__enter__", "__exit__", "__aenter__", "__aexit__"}
 
 
 # Worker processes keep one Extractor each (set up by the pool's initializer).
 _worker: Extractor | None = None
 
 
-def _start_worker(root: Path, sinks: tuple[Sink, ...]) -> None:
+def _start_worker(root: Path, sinks: tuple[Sink, ...], helper_names: frozenset[str]) -> None:
     global _worker
-    _worker = Extractor(root, sinks)
+    _worker = Extractor(root, sinks, helper_names)
 
 
 def _extract_in_worker(item: tuple[str, bytes]) -> Extraction:
@@ -154,7 +164,7 @@ def _extract_all(extractor: Extractor, pending: list[tuple[str, bytes]], jobs: i
     if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks)) as pool:
+        with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks, extractor.helper_names)) as pool:
             yield from pool.map(_extract_in_worker, pending, chunksize=8)
     else:
         for rel, data in pending:
@@ -176,13 +186,13 @@ def scan_python_files(
     """Scan every file: read and pre-filter each (cheap), then parse the cache misses,
     in `jobs` processes on big trees. `progress(done, total)` feeds a progress bar."""
     root = Path(root).resolve()
-    extractor = Extractor(root, sinks)
-    cache = ExtractionCache(root, enabled=use_cache, salt=repr(sinks))  # sinks change what is extracted
     sink_names = re.compile(rb"\b(?:" + name_pattern(sinks).encode() + rb")\s*\(") if sinks else None
     scan = PythonScan(files_seen=len(files))
     results: dict[str, Extraction] = {}
     pending: list[tuple[str, bytes]] = []
     digests: dict[str, str] = {}
+    candidates, others = [], []  # files that may run SQL themselves; the rest
+    functions = []  # every function of the candidate files, as the bytes show them
     for path in files:
         rel = Path(path).resolve().relative_to(root).as_posix()
         try:
@@ -195,8 +205,29 @@ def scan_python_files(
             continue
         if MARKER in data:
             scan.suppressions.extend(find_suppressions(rel, data))
-        if not may_hold_execute_call(data, sink_names):
-            continue
+        if may_hold_execute_call(data, sink_names):
+            candidates.append((rel, data))
+            functions += definitions(data, EXECUTE_CALL)
+        else:
+            others.append((rel, data))
+    # A file that runs no SQL itself but calls a function of the project that may is read too,
+    # and its own functions may be helpers of further files (a service calling the data layer).
+    helper_names, module_helpers = helper_names_in(functions)
+    for _ in range(2):
+        module_helpers = frozenset(module_helpers - EXCLUDED_HELPER_NAMES)
+        callers = [(rel, data) for rel, data in others if module_helpers and calls_one_of(data, module_helpers)]
+        if not callers:
+            break
+        candidates += callers
+        taken = {rel for rel, _ in callers}
+        others = [item for item in others if item[0] not in taken]
+        functions += [d for _, data in callers for d in definitions(data, EXECUTE_CALL)]
+        helper_names, module_helpers = helper_names_in(functions)
+    helper_names = frozenset(helper_names - EXCLUDED_HELPER_NAMES)
+    extractor = Extractor(root, sinks, helper_names)
+    # Sinks and the project's helper functions change what is extracted from a file.
+    cache = ExtractionCache(root, enabled=use_cache, salt=repr((sinks, sorted(helper_names))))
+    for rel, data in candidates:
         digests[rel] = content_hash(data)
         entry = cache.get(rel, digests[rel])
         if entry is not None and all(extractor.index.module_hash(m) == h for m, h in entry.dependencies):

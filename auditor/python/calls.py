@@ -22,7 +22,7 @@ from functools import partial
 from typing import Iterator
 
 from auditor.model import Location
-from auditor.python.constants import ConstantFolder, Folded, NotSql, Scope
+from auditor.python.constants import ConstantFolder, Folded, NotSql, Scope, Unresolved
 from auditor.python.files import CALL_NEEDLES
 from auditor.python.modules import ModuleInfo
 from auditor.python.neutral_sql import column_list, insert_sql, model_field, model_table, on_conflict_sql
@@ -30,6 +30,7 @@ from auditor.python.row_reads import unguarded_row_reads
 from auditor.python.sinks import Sink, dotted_name, name_pattern, upsert_sql
 from auditor.python.django_upserts import bulk_create_sql
 from auditor.python.peewee_upserts import peewee_upsert_sql
+from auditor.python.project_helpers import Helper, ProjectHelpers, parameters_reached
 from auditor.python.sqlalchemy_upserts import NotAnUpsert, orm_upsert_sql
 from auditor.sites import SqlCall
 
@@ -59,9 +60,12 @@ def matching_lines(pattern: re.Pattern[str], source: str) -> list[int]:
     return lines
 
 
-def hit_lines(source: str, sinks: tuple[Sink, ...] = ()) -> list[int]:
-    """Sorted 1-based numbers of the lines that mention an execute-like or sink name."""
-    return matching_lines(re.compile(_NAMES + ("|" + name_pattern(sinks) if sinks else "")), source)
+def hit_lines(source: str, sinks: tuple[Sink, ...] = (), helper_names: frozenset[str] = frozenset()) -> list[int]:
+    """Sorted 1-based numbers of the lines that mention an execute-like, sink or project helper name."""
+    pattern = _NAMES + ("|" + name_pattern(sinks) if sinks else "")
+    if helper_names:
+        pattern += r"|\b(?:" + "|".join(sorted(map(re.escape, helper_names))) + r")\s*\("
+    return matching_lines(re.compile(pattern), source)
 
 
 def line_span(node: ast.AST) -> tuple[int, int]:
@@ -224,8 +228,39 @@ def construct_site(here: Location, api: str, driver: str | None, what: str, buil
     return SqlCall(here, api, sql, driver=driver) if sql is not None else None
 
 
+def execute_like(call: ast.Call, module: ModuleInfo, sinks: tuple[Sink, ...] = ()) -> tuple[str, ast.expr] | None:
+    """(api, SQL argument) of a call that hands SQL text to the database, else None."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if name in EXECUTE_NAMES:
+        argument = sql_argument(call, name, module)
+        return (name, argument) if argument is not None else None
+    dotted = dotted_name(func) if sinks else None
+    sink = next((s for s in sinks if dotted and s.matches(dotted) and not s.structured), None)
+    argument = _argument(call, sink.sql_argument) if sink else None
+    return (sink.call, argument) if argument is not None else None
+
+
+def helper_call_sites(
+    node: ast.Call, here: Location, helper: Helper, helpers: ProjectHelpers, module: ModuleInfo, scope: Scope | None
+) -> list[SqlCall]:
+    """A call of a project helper: one site per statement it runs, with this call's arguments."""
+    sites = []
+    for reached in helpers.reached(node, helper, module, scope):
+        result, through, driver = reached.result, reached.path, reached.helper.module.driver
+        # In a helper of its own, the call may pass on that helper's parameters: checked at its calls too.
+        parameterised = scope is not None and bool(parameters_reached([result]))
+        if isinstance(result, Folded):
+            origin = location(result.module, result.node)
+            sites.append(SqlCall(here, reached.api, result.value, origin=origin, driver=driver, holes=result.holes, parameterised=parameterised, through=through))
+        elif isinstance(result, Unresolved):
+            sites.append(SqlCall(here, reached.api, None, unresolved_reason=result.reason, driver=driver, parameterised=parameterised, through=through))
+    return sites
+
+
 def execute_calls(
-    tree: ast.Module, source: str, module: ModuleInfo, folder: ConstantFolder, driver: str | None, sinks: tuple[Sink, ...] = ()
+    tree: ast.Module, source: str, module: ModuleInfo, folder: ConstantFolder, driver: str | None, sinks: tuple[Sink, ...] = (),
+    helpers: ProjectHelpers | None = None, helper_names: frozenset[str] = frozenset(),
 ) -> list[SqlCall]:
     scopes: dict[int, Scope] = {}  # built only for functions that hold an execute call
     calls: list[SqlCall] = []
@@ -233,9 +268,11 @@ def execute_calls(
     def scope_of(function: ast.AST | None) -> Scope | None:
         if function is None:
             return None
+        if helpers is not None:
+            return helpers.scope(function)
         return scopes.get(id(function)) or scopes.setdefault(id(function), Scope.of_function(function))
 
-    for node, function, row_reads in candidate_calls(tree, hit_lines(source, sinks)):
+    for node, function, row_reads in candidate_calls(tree, hit_lines(source, sinks, helper_names)):
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
         here = location(module, node)
@@ -260,6 +297,9 @@ def execute_calls(
             dotted = dotted_name(func) if sinks else None
             sink = next((s for s in sinks if dotted and s.matches(dotted)), None)
             if sink is None:
+                helper = helpers.callee(node, module, function) if helpers is not None and name in helper_names else None
+                if helper is not None:
+                    calls.extend(helper_call_sites(node, here, helper, helpers, module, scope_of(function)))
                 continue
             if sink.structured:
                 try:
@@ -276,14 +316,16 @@ def execute_calls(
             if site:
                 calls.append(site)
                 continue
-        for result in folder.fold_all(argument, module, scope_of(function)):  # one site per possible statement
+        results = folder.fold_all(argument, module, scope_of(function))
+        parameterised = function is not None and bool(parameters_reached(results))  # a helper's: checked at its calls
+        for result in results:  # one site per possible statement
             if isinstance(result, NotSql):
                 continue
             if isinstance(result, Folded):
                 origin = location(result.module, result.node) if result.via_name or result.node is not argument else None
                 row_read = "RETURNING" in result.value.upper() and node in row_reads  # only RETURNING hands back a row
-                calls.append(SqlCall(here, api, result.value, origin=origin, driver=driver, row_read=row_read, holes=result.holes))
+                calls.append(SqlCall(here, api, result.value, origin=origin, driver=driver, row_read=row_read, holes=result.holes, parameterised=parameterised))
             elif name not in DATABASES_NAMES:
-                calls.append(SqlCall(here, api, None, unresolved_reason=result.reason, driver=driver))
+                calls.append(SqlCall(here, api, None, unresolved_reason=result.reason, driver=driver, parameterised=parameterised))
     calls.sort(key=lambda c: (c.location.line, c.location.column))
     return calls

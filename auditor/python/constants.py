@@ -17,7 +17,8 @@ clearly not a string at all (a SQLAlchemy `insert(...)` construct, psycopg's
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 from auditor.python.modules import ModuleInfo, ProjectIndex
 from auditor.python.reaching import Reaching, Unknown
@@ -37,6 +38,7 @@ TEXT_FUNCTIONS = {"dedent", "cleandoc"}  # textwrap.dedent / inspect.cleandoc: w
 # Methods whose result is the receiver's statement: SQLAlchemy's TextClause options, str whitespace.
 TEXT_METHODS = {"bindparams", "columns", "execution_options", "strip", "lstrip", "rstrip"}
 PSYCOPG_COMPOSABLES = {"SQL", "Identifier"}  # psycopg(2).sql pieces that fold to text
+SEQUENCE_COPIES = {"list", "tuple", "sorted"}  # the same items as their argument (sorted: for names, order does not matter)
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,31 @@ def _chain_root(node: ast.AST) -> ast.AST:
     return node
 
 
+def parameter_reason(name: str) -> str:
+    return f"name {name!r} is a function parameter"
+
+
+PARAMETER_REASON = re.compile(r"^name '(\w+)' is a function parameter$")
+
+
+@dataclass(frozen=True)
+class Argument:
+    """What one call passes for a parameter (or one item a comprehension's variable takes):
+    an expression to fold where the call is written, in that module and scope."""
+
+    node: ast.expr
+    module: ModuleInfo
+    scope: "Scope | None"
+
+
 @dataclass
 class Scope:
     """Names bound in the enclosing function: parameters, single plain assignments, and for
-    any name the assignments that reach a given use of it (auditor.python.reaching)."""
+    any name the assignments that reach a given use of it (auditor.python.reaching).
+
+    `bound` evaluates the function for one call of it: a parameter starts as the Argument the
+    call passes (a later assignment in the function still wins), and a comprehension's
+    variable is the Argument of one item."""
 
     parameters: frozenset[str] = frozenset()
     assigned_once: dict[str, ast.expr] | None = None
@@ -101,21 +124,29 @@ class Scope:
     function: ast.AST | None = None
     stored: frozenset[str] = frozenset()  # names the function binds (Name stores)
     walrus: frozenset[str] = frozenset()  # names it binds with :=
+    bound: dict[str, Argument] = field(default_factory=dict)
     _reaching: dict = field(default_factory=dict)
 
+    def binding(self, bound: dict[str, Argument]) -> "Scope":
+        """This function's scope for one call, or for one item of a comprehension."""
+        return replace(self, bound={**self.bound, **bound}, _reaching={})
+
     def reaching(self, name: str, use: ast.AST) -> tuple | None:
-        """The values of local `name` that may reach `use` (Unknown for a parameter and other
-        bindings that are not plain assignments); None or () when the function does not bind it there."""
+        """The values of local `name` that may reach `use` (an Argument for a bound parameter,
+        Unknown for an unbound one and other bindings that are not plain assignments); None or ()
+        when the function does not bind it there."""
+        parameter = name in self.parameters
+        if name in self.bound and not parameter:  # a comprehension's variable, for one item
+            return (self.bound[name],)
         if self.function is None:
             return None
-        parameter = name in self.parameters
+        start = self.bound.get(name) or Unknown(parameter_reason(name))
         if name not in self.stored:  # the common cases, without reading the function's flow
-            return (Unknown(f"name {name!r} is a function parameter"),) if parameter else None
+            return (start,) if parameter else None
         if not parameter and self.assigned_once and name in self.assigned_once:
             return (self.assigned_once[name],)
         if name not in self._reaching:
-            initial = (Unknown(f"name {name!r} is a function parameter"),) if parameter else ()
-            self._reaching[name] = Reaching(self.function, name, initial, name in self.walrus)
+            self._reaching[name] = Reaching(self.function, name, (start,) if parameter else (), name in self.walrus)
         return self._reaching[name].at(use)
 
     @classmethod
@@ -185,6 +216,8 @@ class ConstantFolder:
         if depth > MAX_DEPTH:
             return Unresolved("constant chain too deep")
         fold = lambda n, s=scope, m=module: self.fold(n, m, s, depth + 1)  # noqa: E731
+        if isinstance(node, Argument):  # a parameter's value at one call: folded where the call is
+            return self.fold(node.node, node.module, node.scope, depth + 1)
         if isinstance(node, ast.Constant):
             if isinstance(node.value, str):
                 return Folded(node.value, module, node, False)
@@ -234,7 +267,7 @@ class ConstantFolder:
                 return Unresolved(value.reason)
             return self.fold(value, module, scope, depth + 1)
         if scope is not None and name in scope.parameters:
-            return Unresolved(f"name {name!r} is a function parameter")
+            return Unresolved(parameter_reason(name))
         if name in module.rebound:
             return Unresolved(f"name {name!r} is assigned more than once in {module.path}")
         if name in module.constants:
@@ -373,13 +406,70 @@ class ConstantFolder:
         separator = self.fold(node.func.value, module, scope, depth + 1)
         if not isinstance(separator, Folded) or not separator.complete:
             return Unresolved("a join with a separator that is not a constant")
-        items = node.args[0]
-        if not isinstance(items, (ast.List, ast.Tuple)) or any(isinstance(i, ast.Starred) for i in items.elts):
-            return Folded(HOLE, module, node, False, (f"the items of {ast.unparse(items)[:40]!r} joined at run time",))
+        items = self._joined_items(node.args[0], module, scope, depth)
+        if items is None:
+            return Folded(HOLE, module, node, False, (f"the items of {ast.unparse(node.args[0])[:40]!r} joined at run time",))
         pieces: list[str] = []
         holes: list[str] = []
-        for index, item in enumerate(items.elts):
+        for index, item in enumerate(items):
             if index:
                 pieces.append(separator.value)
-            self._append(pieces, holes, self._hole(item, module, scope, depth))
+            self._append(pieces, holes, self._hole(item.node, item.module, item.scope, depth))
         return Folded("".join(pieces), module, node, False, tuple(holes))
+
+    def _joined_items(self, node: ast.expr, module: ModuleInfo, scope: Scope | None, depth: int) -> list[Argument] | None:
+        """What `sep.join(...)` joins: the items of a sequence the code spells out, or a
+        comprehension's element once for each of them (`f"{c} = EXCLUDED.{c}" for c in cols`)."""
+        if not isinstance(node, (ast.GeneratorExp, ast.ListComp)):
+            return self._items(node, module, scope, depth)
+        if len(node.generators) != 1 or node.generators[0].ifs or not isinstance(node.generators[0].target, ast.Name):
+            return None
+        generator = node.generators[0]
+        items = self._items(generator.iter, module, scope, depth)
+        if items is None:
+            return None
+        inner = scope or Scope()
+        return [Argument(node.elt, module, inner.binding({generator.target.id: item})) for item in items]
+
+    def _count(self, node: ast.AST, module: ModuleInfo, scope: Scope | None, depth: int) -> int | None:
+        """A repeat count the code spells out: a number, or `len(x)` of a sequence whose items are known."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, int) and 0 <= node.value <= 1000:
+            return node.value
+        if isinstance(node, ast.Call) and _callee_name(node) == "len" and len(node.args) == 1:
+            items = self._items(node.args[0], module, scope, depth + 1)
+            return None if items is None else len(items)
+        return None
+
+    def _items(self, node: ast.AST, module: ModuleInfo, scope: Scope | None, depth: int) -> list[Argument] | None:
+        """The items of a sequence whose items the code spells out: a list, tuple or set literal,
+        a dict literal's keys, `d.keys()`, `list(x)` / `tuple(x)` / `sorted(x)`, or a name bound
+        to one of these (a parameter, at one call of its function); None when they are not known."""
+        if depth > MAX_DEPTH:
+            return None
+        if isinstance(node, Argument):
+            return self._items(node.node, node.module, node.scope, depth + 1)
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            if any(isinstance(e, ast.Starred) for e in node.elts):
+                return None
+            return [Argument(e, module, scope) for e in node.elts]
+        if isinstance(node, ast.Dict):
+            return None if any(k is None for k in node.keys) else [Argument(k, module, scope) for k in node.keys]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):  # ["%s"] * len(row)
+            items, count = self._items(node.left, module, scope, depth + 1), self._count(node.right, module, scope, depth)
+            return None if items is None or count is None else items * count
+        if isinstance(node, ast.Call) and not node.keywords:
+            name = _callee_name(node)
+            if name == "keys" and isinstance(node.func, ast.Attribute) and not node.args:
+                return self._items(node.func.value, module, scope, depth + 1)
+            if name in SEQUENCE_COPIES and isinstance(node.func, ast.Name) and len(node.args) == 1:
+                return self._items(node.args[0], module, scope, depth + 1)
+            return None
+        if isinstance(node, ast.Name):
+            values = scope.reaching(node.id, node) if scope is not None else None
+            if values:
+                value = values[self._pick(len(values))] if len(values) > 1 else values[0]
+                return None if isinstance(value, Unknown) else self._items(value, module, scope, depth + 1)
+            if scope is None or node.id not in scope.parameters:
+                if node.id in module.constants:
+                    return self._items(module.constants[node.id], module, None, depth + 1)
+        return None

@@ -61,6 +61,24 @@ def may_hold_execute_call(data: bytes, sink_names: re.Pattern[bytes] | None = No
     return b".save()" in data and b".objects." in data
 
 
+# A call of an execute-like name (the bytes form of calls.EXECUTE_NAMES), to find which
+# functions of the project run SQL before anything is parsed.
+EXECUTE_CALL = re.compile(
+    rb"(?:\.(?:" + b"|".join(sorted(METHOD_CALLS)) + rb")|\b(?:" + b"|".join(sorted(CALLS)) + rb"))\s*\("
+)
+_CALLED_NAME = re.compile(rb"(\.?)\b([A-Za-z_]\w*)\s*\(")
+
+
+def calls_one_of(data: bytes, names: frozenset[str]) -> bool:
+    """Does the file call one of the project's module-level helper functions: `name(...)` with
+    the name imported here, or `module.name(...)`?"""
+    for match in _CALLED_NAME.finditer(data):
+        name = match.group(2)
+        if name.decode() in names and (match.group(1) or re.search(rb"\bimport\b[^\n]*\b" + name + rb"\b", data)):
+            return True
+    return False
+
+
 def python_files(root: Path, excluded: Exclusion | None = None) -> list[Path]:
     """Every .py file under root, skipping virtualenvs, VCS and build folders; sorted."""
     return walk_files(Path(root), (".py",), excluded)[".py"]

@@ -1,7 +1,7 @@
 """The project's modules as constant tables: what each module-level name is bound to.
 
-Only what constant folding needs: names assigned exactly once at module level,
-and what each imported name refers to. Modules are read lazily, when a name
+Only what constant folding and following calls need: names assigned exactly once at
+module level, what each imported name refers to, and the module's functions and classes. Modules are read lazily, when a name
 imported from them is looked up, and cached for the run. Nothing is imported.
 """
 
@@ -12,6 +12,7 @@ import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from auditor.python.drivers import module_driver
 from auditor.python.files import decode_source
 from auditor.python.syntax import parse_module
 
@@ -24,6 +25,10 @@ class ModuleInfo:
     constants: dict[str, ast.expr] = field(default_factory=dict)  # bound once at module level
     rebound: set[str] = field(default_factory=set)  # bound more than once: not a constant
     imports: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # alias -> (module, attribute)
+    # Module-level functions and classes, for following calls into the project's own helpers.
+    functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
+    classes: dict[str, ast.ClassDef] = field(default_factory=dict)
+    driver: str | None = None  # the database driver its imports name (auditor.python.drivers)
 
     @property
     def package(self) -> str:
@@ -59,6 +64,10 @@ def module_info(tree: ast.Module, name: str, path: str, is_package: bool) -> Mod
             info.constants[statement.targets[0].id] = statement.value
         elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value is not None:
             info.constants[statement.target.id] = statement.value
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            info.functions[statement.name] = statement
+        elif isinstance(statement, ast.ClassDef):
+            info.classes[statement.name] = statement
         elif isinstance(statement, ast.Import):
             for alias in statement.names:
                 if alias.asname:
@@ -147,5 +156,6 @@ class ProjectIndex:
                 gc.enable()
         relative = path.relative_to(self.root)
         info = module_info(tree, dotted, relative.as_posix(), path.name == "__init__.py")
+        info.driver = module_driver(source.text)
         self._by_name[dotted] = info
         return info
