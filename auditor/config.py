@@ -151,6 +151,26 @@ def _paths(value: object, base: Path, key: str) -> tuple[Path, ...]:
     return paths
 
 
+def _check_schema_file(path: Path, key: str) -> None:
+    """A schema file must be SQL text the audit can read: anything else is an error that names it,
+    never an empty catalog. (A folder is searched for .sql files; the framework's migrations
+    and models are read from the Python files whatever --schema says.)"""
+    if path.is_dir():
+        return
+    if path.suffix.lower() != ".sql":
+        raise ConfigError(f"`{key}`: {path} is not a SQL schema file (.sql); give .sql files or folders (models and migrations are read from the Python code)")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"`{key}`: {path} cannot be read: {error.strerror or error}") from None
+    if b"\x00" in data:
+        raise ConfigError(f"`{key}`: {path} is not a text file")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"`{key}`: {path} is not UTF-8 text ({error.reason} at byte {error.start})") from None
+
+
 SINK_ARGUMENTS = {"sql-argument": "sql_argument", "table-argument": "table_argument", "key-argument": "key_argument", "values-argument": "values_argument"}
 
 
@@ -191,6 +211,8 @@ def parse_section(section: dict, base: Path) -> dict:
             fields["dialect"] = _dialect(value)
         elif key == "schema":
             fields["schema"] = _paths(value, base, key)
+            for path in fields["schema"]:
+                _check_schema_file(path, key)
         elif key == "database-url":
             fields["database_url"] = _string(value, key)
         elif key in ("include", "exclude"):

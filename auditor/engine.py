@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from auditor.coverage import UncheckedGroup, unchecked_groups
 from auditor.changed import classify, python_schema_tables, relevant
 from auditor.config import Config
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
@@ -92,6 +93,11 @@ class AuditResult:
     @property
     def schema_found(self) -> bool:
         return bool(self.catalog.sources)
+
+    @property
+    def unchecked_groups(self) -> list[UncheckedGroup]:
+        """What no rule could judge, grouped by reason, with what would resolve each group."""
+        return unchecked_groups(self)
 
     @property
     def nothing_checked(self) -> bool:

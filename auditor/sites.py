@@ -40,6 +40,9 @@ class SqlCall:
     # A call of such a helper: `location` is the call, `through` the calls inside the project's
     # helpers that lead to the SQL, the last one running it (the parameterised sites it stands in for).
     through: tuple[Location, ...] = ()
+    # For a helper whose whole SQL is one parameter: the sinks entry that would check its calls
+    # (`{ call = "run", sql-argument = 1 }`), offered when no call of it could be followed.
+    sink_hint: str | None = None
 
 
 class WriteKind(enum.Enum):

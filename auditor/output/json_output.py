@@ -77,6 +77,10 @@ def render_json(result: AuditResult) -> str:
         "findings": [finding_record(f, fp) for f, fp in zip(result.findings, fingerprints(result.findings))],
         "summary": asdict(result.summary),
         "sites": site_records(result),
+        "unchecked": [
+            {"what": g.what, "reason": g.reason, "count": g.count, "places": [_location(p) for p in g.places], "remedy": g.remedy}
+            for g in result.unchecked_groups
+        ],
         "unused_suppressions": [{"path": s.path, "line": s.line, "rules": sorted(s.rules) if s.rules else None} for s in result.unused_suppressions],
         "diagnostics": [
             {"path": d.path, "line": d.line, "kind": d.kind, "message": d.message} for d in result.diagnostics

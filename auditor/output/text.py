@@ -62,6 +62,25 @@ def coverage_line(result: AuditResult) -> str:
     return "; ".join(parts)
 
 
+TERMINAL_GROUPS = 5  # reasons shown on the terminal; the JSON and the report have them all
+
+
+def unchecked_lines(result: AuditResult) -> list[str]:
+    """What was not checked, by reason: count, first places, and what would resolve it."""
+    groups = result.unchecked_groups
+    if not groups:
+        return []
+    lines = [f"Not checked, by reason ({sum(g.count for g in groups)} in all):"]
+    for group in groups[:TERMINAL_GROUPS]:
+        more = ", …" if group.count > len(group.places) else ""
+        lines.append(f"  {group.count} {group.what}(s): {group.reason}")
+        lines.append(f"      at {', '.join(str(p) for p in group.places)}{more}")
+        lines.append(f"      to resolve: {group.remedy}")
+    if len(groups) > TERMINAL_GROUPS:
+        lines.append(f"  and {len(groups) - TERMINAL_GROUPS} more reason(s): see `--format json` (unchecked) or the report")
+    return lines
+
+
 def _colour(lines: list[tuple[str, str | None]]) -> str:
     import io
 
@@ -109,6 +128,7 @@ def render_text(result: AuditResult, terminal: bool = False) -> str:
         f"{schema} with {s.tables} table(s); dialect {result.dialect}."
     )
     out.append(coverage_line(result) + ".")
+    out.extend(unchecked_lines(result))
     if s.baselined:
         out.append(f"{s.baselined} finding(s) already in the baseline.")
     if s.suppressed:

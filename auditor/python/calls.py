@@ -241,6 +241,18 @@ def execute_like(call: ast.Call, module: ModuleInfo, sinks: tuple[Sink, ...] = (
     return (sink.call, argument) if argument is not None else None
 
 
+def sink_hint(function: ast.AST, argument: ast.expr, helpers: ProjectHelpers | None, module: ModuleInfo) -> str | None:
+    """`{ call = "run", sql-argument = 1 }` when the SQL is the function's own parameter, whole."""
+    if not isinstance(argument, ast.Name):
+        return None
+    positional = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
+    if helpers is not None and helpers.owner(module, function) is not None:
+        positional = positional[1:]  # self / cls: callers do not pass it
+    if argument.id not in positional:
+        return None
+    return f'{{ call = "{function.name}", sql-argument = {positional.index(argument.id)} }}'
+
+
 def helper_call_sites(
     node: ast.Call, here: Location, helper: Helper, helpers: ProjectHelpers, module: ModuleInfo, scope: Scope | None
 ) -> list[SqlCall]:
@@ -318,6 +330,7 @@ def execute_calls(
                 continue
         results = folder.fold_all(argument, module, scope_of(function))
         parameterised = function is not None and bool(parameters_reached(results))  # a helper's: checked at its calls
+        hint = sink_hint(function, argument, helpers, module) if parameterised else None
         for result in results:  # one site per possible statement
             if isinstance(result, NotSql):
                 continue
@@ -326,6 +339,6 @@ def execute_calls(
                 row_read = "RETURNING" in result.value.upper() and node in row_reads  # only RETURNING hands back a row
                 calls.append(SqlCall(here, api, result.value, origin=origin, driver=driver, row_read=row_read, holes=result.holes, parameterised=parameterised))
             elif name not in DATABASES_NAMES:
-                calls.append(SqlCall(here, api, None, unresolved_reason=result.reason, driver=driver, parameterised=parameterised))
+                calls.append(SqlCall(here, api, None, unresolved_reason=result.reason, driver=driver, parameterised=parameterised, sink_hint=hint))
     calls.sort(key=lambda c: (c.location.line, c.location.column))
     return calls

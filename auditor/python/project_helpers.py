@@ -132,7 +132,7 @@ class ProjectHelpers:
             return None
         receiver = func.value
         if isinstance(receiver, ast.Name) and receiver.id in ("self", "cls") and function is not None:
-            owner = self._owner(module, function)
+            owner = self.owner(module, function)
             return self._method(module, owner, func.attr, 0) if owner is not None else None
         if isinstance(receiver, ast.Name) and receiver.id in module.imports:
             source, attribute = module.imports[receiver.id]
@@ -153,7 +153,8 @@ class ProjectHelpers:
                 return self._function(target, attribute, depth + 1)  # re-exported through a package
         return None
 
-    def _owner(self, module: ModuleInfo, function: ast.AST) -> ast.ClassDef | None:
+    def owner(self, module: ModuleInfo, function: ast.AST) -> ast.ClassDef | None:
+        """The module-level class the function is a method of, if any."""
         owners = self._owners.get(module.path)
         if owners is None:
             owners = self._owners[module.path] = {
