@@ -20,14 +20,15 @@ from typing import Callable, Iterator
 
 from auditor.model import Diagnostic
 from auditor.python.cache import Entry, ExtractionCache, content_hash
-from auditor.python.calls import EXECUTE_NAMES, HELPER_NAMES, execute_calls, execute_like
+from auditor.python.calls import EXECUTE_NAMES, HELPER_NAMES, candidate_calls, execute_calls, execute_like, hit_lines
 from auditor.python.constants import ConstantFolder
 from auditor.python.drivers import module_driver
 from auditor.python.files import EXECUTE_CALL, calls_one_of, decode_source, may_hold_execute_call, python_files
 from auditor.python.idioms import find_idioms
-from auditor.python.modules import ProjectIndex, module_info, module_name_for
-from auditor.python.project_helpers import ProjectHelpers
+from auditor.python.modules import ModuleInfo, ProjectIndex, module_info, module_name_for
+from auditor.python.project_helpers import MAX_LEVELS, ProjectHelpers
 from auditor.python.project_helpers import definitions
+from auditor.python.project_helpers import HelperNames
 from auditor.python.project_helpers import helper_names as helper_names_in
 from auditor.python.sinks import Sink, name_pattern
 from auditor.python.syntax import parse_module
@@ -65,24 +66,44 @@ class Extraction:
     diagnostics: tuple[Diagnostic, ...]
     dependencies: tuple[tuple[str, str | None], ...]
     idioms: tuple[IdiomCall, ...] = ()
+    helpers: tuple[str, ...] = ()  # its module-level functions that are the project's SQL helpers
 
 
 class Extractor:
     """Parses files and folds their SQL. One per process: its index caches project modules."""
 
-    def __init__(self, root: Path, sinks: tuple[Sink, ...] = (), helper_names: frozenset[str] = frozenset()):
+    def __init__(
+        self, root: Path, sinks: tuple[Sink, ...] = (), names: HelperNames = HelperNames()
+    ):
         self.root = root
         self.sinks = sinks
-        self.helper_names = helper_names  # functions of the project that may run SQL: calls of them are followed
+        # Functions of the project that may run SQL (all; the module-level ones): calls of them are followed.
+        self.names = names
         self.index = ProjectIndex(root)
         self.folder = ConstantFolder(self.index)
-        self.helpers = ProjectHelpers(self.index, self.folder, partial(execute_like, sinks=sinks))
+        self.helpers = ProjectHelpers(self.index, self.folder, partial(execute_like, sinks=sinks), self._calls_in, names.functions)
+
+    def _calls_in(self, function: ast.AST, module: ModuleInfo) -> list[ast.Call]:
+        """The calls of a function that are on lines naming an execute-like or helper name."""
+        if module.hits is None:
+            module.hits = hit_lines(module.source, self.sinks, self.names)
+        return [call for call, _, _ in candidate_calls(ast.Module(body=function.body, type_ignores=[]), module.hits)]
+
+    def close(self) -> None:
+        """Drop the project's trees and tables (the helper finder refers back to this extractor)."""
+        self.helpers = self.index = self.folder = None
+
+    def learn(self, names: HelperNames) -> None:
+        """More functions that may be helpers, from files read later."""
+        self.names = self.names | names.without(EXCLUDED_HELPER_NAMES)
+        self.helpers.module_level = self.names.functions
 
     def extract(self, rel: str, data: bytes) -> Extraction:
         self.index.consulted.clear()
+        helpers: list[str] = []
         try:
             with time_limit(FILE_SECONDS):
-                calls, idioms, diagnostics = self._extract(PurePosixPath(rel), data)
+                calls, idioms, diagnostics = self._extract(PurePosixPath(rel), data, helpers)
         except FileTimeout:
             calls, idioms, diagnostics = [], [], [Diagnostic(rel, f"took more than {FILE_SECONDS} s to analyse: skipped", None, "too-slow")]
         except (RecursionError, MemoryError):
@@ -91,9 +112,9 @@ class Extractor:
             message = f"could not be analysed ({type(error).__name__}: {error}); please report this"
             calls, idioms, diagnostics = [], [], [Diagnostic(rel, message, None, "internal-error")]
         dependencies = tuple((m, self.index.module_hash(m)) for m in sorted(self.index.consulted))
-        return Extraction(tuple(calls), tuple(diagnostics), dependencies, tuple(idioms))
+        return Extraction(tuple(calls), tuple(diagnostics), dependencies, tuple(idioms), tuple(helpers))
 
-    def _extract(self, relative: PurePosixPath, data: bytes) -> tuple[list[SqlCall], list[IdiomCall], list[Diagnostic]]:
+    def _extract(self, relative: PurePosixPath, data: bytes, helpers: list[str]) -> tuple[list[SqlCall], list[IdiomCall], list[Diagnostic]]:
         rel = relative.as_posix()
         source = decode_source(data)
         if source.text is None:
@@ -105,8 +126,10 @@ class Extractor:
         name, is_package = module_name_for(Path(relative))
         info = module_info(tree, name, rel, is_package)
         driver = info.driver = module_driver(source.text)
+        info.source = source.text
         self.index.register(info)
-        calls = execute_calls(tree, source.text, info, self.folder, driver, self.sinks, self.helpers, self.helper_names)
+        calls = execute_calls(tree, source.text, info, self.folder, driver, self.sinks, self.helpers, self.names)
+        helpers.extend(self.helpers.defined_in(info))
         return calls, find_idioms(tree, source.text, info, calls, driver), []
 
 
@@ -118,9 +141,10 @@ EXCLUDED_HELPER_NAMES = EXECUTE_NAMES | HELPER_NAMES | {"__init__", "__call__", 
 _worker: Extractor | None = None
 
 
-def _start_worker(root: Path, sinks: tuple[Sink, ...], helper_names: frozenset[str]) -> None:
+def _start_worker(root: Path, sinks: tuple[Sink, ...], names: HelperNames) -> None:
     global _worker
-    _worker = Extractor(root, sinks, helper_names)
+    gc.disable()  # see scan_python_files
+    _worker = Extractor(root, sinks, names)
 
 
 def _extract_in_worker(item: tuple[str, bytes]) -> Extraction:
@@ -164,7 +188,7 @@ def _extract_all(extractor: Extractor, pending: list[tuple[str, bytes]], jobs: i
     if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks, extractor.helper_names)) as pool:
+        with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks, extractor.names)) as pool:
             yield from pool.map(_extract_in_worker, pending, chunksize=8)
     else:
         for rel, data in pending:
@@ -189,8 +213,6 @@ def scan_python_files(
     sink_names = re.compile(rb"\b(?:" + name_pattern(sinks).encode() + rb")\s*\(") if sinks else None
     scan = PythonScan(files_seen=len(files))
     results: dict[str, Extraction] = {}
-    pending: list[tuple[str, bytes]] = []
-    digests: dict[str, str] = {}
     candidates, others = [], []  # files that may run SQL themselves; the rest
     functions = []  # every function of the candidate files, as the bytes show them
     for path in files:
@@ -210,43 +232,66 @@ def scan_python_files(
             functions += definitions(data, EXECUTE_CALL)
         else:
             others.append((rel, data))
-    # A file that runs no SQL itself but calls a function of the project that may is read too,
-    # and its own functions may be helpers of further files (a service calling the data layer).
-    helper_names, module_helpers = helper_names_in(functions)
-    for _ in range(2):
-        module_helpers = frozenset(module_helpers - EXCLUDED_HELPER_NAMES)
-        callers = [(rel, data) for rel, data in others if module_helpers and calls_one_of(data, module_helpers)]
-        if not callers:
-            break
-        candidates += callers
-        taken = {rel for rel, _ in callers}
-        others = [item for item in others if item[0] not in taken]
-        functions += [d for _, data in callers for d in definitions(data, EXECUTE_CALL)]
-        helper_names, module_helpers = helper_names_in(functions)
-    helper_names = frozenset(helper_names - EXCLUDED_HELPER_NAMES)
-    extractor = Extractor(root, sinks, helper_names)
+    names = helper_names_in(functions).without(EXCLUDED_HELPER_NAMES)
+    extractor = Extractor(root, sinks, names)
     # Sinks and the project's helper functions change what is extracted from a file.
-    cache = ExtractionCache(root, enabled=use_cache, salt=repr((sinks, sorted(helper_names))))
-    for rel, data in candidates:
-        digests[rel] = content_hash(data)
-        entry = cache.get(rel, digests[rel])
-        if entry is not None and all(extractor.index.module_hash(m) == h for m, h in entry.dependencies):
-            results[rel] = Extraction(entry.calls, entry.diagnostics, entry.dependencies, entry.idioms)
-            scan.files_cached += 1
-        else:
-            pending.append((rel, data))
-    for done, ((rel, _), extraction) in enumerate(zip(pending, _extract_all(extractor, pending, jobs)), 1):
-        results[rel] = extraction
-        cache.put(rel, Entry(digests[rel], extraction.calls, extraction.diagnostics, extraction.dependencies, extraction.idioms))
-        if progress is not None and (done % 50 == 0 or done == len(pending)):
-            progress(done, len(pending))
-    scan.files_parsed = len(pending)
+    cache = ExtractionCache(root, enabled=use_cache, salt=repr((sinks, sorted(names.functions), sorted(names.methods))))
+    extract = partial(_extract_files, extractor, cache, scan, results, jobs, progress)
+    # The trees and tables kept for following helpers hold no reference cycles, and the cyclic
+    # collector's full passes over them cost more than the extraction itself on big projects.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        found = extract(candidates)
+        _extract_callers(extract, extractor, others, found)
+    finally:
+        extractor.close()  # its trees go now, by reference counting, before anything else runs
+        if collecting:
+            gc.enable()
     for rel in sorted(results):  # deterministic order, whatever ran where
         scan.calls.extend(results[rel].calls)
         scan.idioms.extend(results[rel].idioms)
         scan.diagnostics.extend(results[rel].diagnostics)
     cache.save()
     return scan
+
+
+def _extract_callers(extract, extractor: Extractor, others: list[tuple[str, bytes]], found: set[str]) -> None:
+    """A file that runs no SQL itself but calls a helper of the project is read too (a helper
+    its parse confirmed), and its own helpers may be called from further files."""
+    for _ in range(MAX_LEVELS):
+        wanted = frozenset(name.encode() for name in found)
+        callers = [(rel, data) for rel, data in others if wanted and calls_one_of(data, wanted)]
+        if not callers:
+            return
+        taken = {rel for rel, _ in callers}
+        others = [item for item in others if item[0] not in taken]
+        extractor.learn(helper_names_in([d for _, data in callers for d in definitions(data, EXECUTE_CALL)]))
+        found = extract(callers)
+
+
+def _extract_files(
+    extractor: Extractor, cache: ExtractionCache, scan: PythonScan, results: dict[str, Extraction], jobs: int,
+    progress: Callable[[int, int], None] | None, files: list[tuple[str, bytes]],
+) -> set[str]:
+    """Extract the files (from the cache where it is still right); the helpers they define."""
+    pending: list[tuple[str, bytes]] = []
+    digests: dict[str, str] = {}
+    for rel, data in files:
+        digests[rel] = content_hash(data)
+        entry = cache.get(rel, digests[rel])
+        if entry is not None and all(extractor.index.module_hash(m) == h for m, h in entry.dependencies):
+            results[rel] = Extraction(entry.calls, entry.diagnostics, entry.dependencies, entry.idioms, entry.helpers)
+            scan.files_cached += 1
+        else:
+            pending.append((rel, data))
+    for done, ((rel, _), extraction) in enumerate(zip(pending, _extract_all(extractor, pending, jobs)), 1):
+        results[rel] = extraction
+        cache.put(rel, Entry(digests[rel], extraction.calls, extraction.diagnostics, extraction.dependencies, extraction.idioms, extraction.helpers))
+        if progress is not None and (done % 50 == 0 or done == len(pending)):
+            progress(done, len(pending))
+    scan.files_parsed += len(pending)
+    return {name for rel, _ in files for name in results[rel].helpers}
 
 
 __all__ = ["PythonScan", "default_jobs", "python_files", "scan_python_files"]

@@ -29,7 +29,7 @@ def content_hash(data: bytes) -> str:
 
 # Bump whenever extraction starts finding something new (SQLAlchemy upserts: 2, Django
 # bulk_create: 3, peewee: 4, multi-statement idioms: 7, exec_driver_sql lines: 8), so a cache written by an older build of the same version is never reused.
-EXTRACTION_FORMAT = 13
+EXTRACTION_FORMAT = 14
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Entry:
     diagnostics: tuple[Diagnostic, ...]
     dependencies: tuple[tuple[str, str | None], ...]  # (dotted module, its content hash or None if absent)
     idioms: tuple[IdiomCall, ...] = ()
+    helpers: tuple[str, ...] = ()  # module-level functions of the file that are the project's SQL helpers
 
 
 class ExtractionCache:

@@ -66,16 +66,26 @@ def may_hold_execute_call(data: bytes, sink_names: re.Pattern[bytes] | None = No
 EXECUTE_CALL = re.compile(
     rb"(?:\.(?:" + b"|".join(sorted(METHOD_CALLS)) + rb")|\b(?:" + b"|".join(sorted(CALLS)) + rb"))\s*\("
 )
-_CALLED_NAME = re.compile(rb"(\.?)\b([A-Za-z_]\w*)\s*\(")
+_IMPORTED = re.compile(rb"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
 
 
-def calls_one_of(data: bytes, names: frozenset[str]) -> bool:
+def calls_one_of(data: bytes, names: frozenset[bytes]) -> bool:
     """Does the file call one of the project's module-level helper functions: `name(...)` with
-    the name imported here, or `module.name(...)`?"""
-    for match in _CALLED_NAME.finditer(data):
-        name = match.group(2)
-        if name.decode() in names and (match.group(1) or re.search(rb"\bimport\b[^\n]*\b" + name + rb"\b", data)):
-            return True
+    the name imported here, or `module.name(...)`? (Few names: a substring search for each.)"""
+    imported = None
+    for name in names:
+        index = data.find(name)
+        while index != -1:
+            end = index + len(name)
+            whole = _identifier_start(data, index) == index and not (data[end : end + 1].isalnum() or data[end : end + 1] == b"_")
+            if whole and _OPEN_PAREN.match(data, end):
+                if data[index - 1 : index] == b".":
+                    return True
+                if imported is None:
+                    imported = set(re.findall(rb"\w+", b" ".join(_IMPORTED.findall(data))))
+                if name in imported:
+                    return True
+            index = data.find(name, end)
     return False
 
 

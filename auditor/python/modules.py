@@ -29,6 +29,8 @@ class ModuleInfo:
     functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
     classes: dict[str, ast.ClassDef] = field(default_factory=dict)
     driver: str | None = None  # the database driver its imports name (auditor.python.drivers)
+    source: str = ""  # its text: the extractor's pre-filter reads it for lines worth a walk
+    hits: list[int] | None = None  # those lines, once found
 
     @property
     def package(self) -> str:
@@ -157,5 +159,6 @@ class ProjectIndex:
         relative = path.relative_to(self.root)
         info = module_info(tree, dotted, relative.as_posix(), path.name == "__init__.py")
         info.driver = module_driver(source.text)
+        info.source = source.text
         self._by_name[dotted] = info
         return info

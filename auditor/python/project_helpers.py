@@ -20,8 +20,10 @@ left alone: which class it belongs to is not known.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterator
 
 from auditor.model import Location
@@ -106,9 +108,15 @@ def bind(call: ast.Call, helper: Helper, module: ModuleInfo, scope: Scope | None
 class ProjectHelpers:
     """Finds which calls go into a helper of the project, and what SQL each such call runs."""
 
-    def __init__(self, index: ProjectIndex, folder: ConstantFolder, is_execute_call):
+    def __init__(self, index: ProjectIndex, folder: ConstantFolder, is_execute_call, calls_in, module_level: frozenset[str] | None = None):
         self.index = index
         self.folder = folder
+        # calls_in(function, module) -> the calls on the lines of the function that name an
+        # execute-like or helper name: the extractor's own pre-filter, so no whole-function walk
+        self.calls_in = calls_in
+        # Names of the module-level functions that may be helpers (None: any): a call of any
+        # other function is not looked up, so its module is not read.
+        self.module_level = module_level
         # is_execute_call(call, module) -> (api, sql argument) | None: the extractor's own test
         self.is_execute_call = is_execute_call
         self._helpers: dict[int, list | None] = {}  # id(function) -> its statements, None: not a helper
@@ -116,6 +124,11 @@ class ProjectHelpers:
         self._owners: dict[str, dict[int, ast.ClassDef]] = {}
 
     # -- which function a call goes into ---------------------------------------------------
+
+    def defined_in(self, module: ModuleInfo) -> list[str]:
+        """The module-level functions of the module that are helpers (among the candidate names)."""
+        names = module.functions.keys() if self.module_level is None else self.module_level & module.functions.keys()
+        return sorted(n for n in names if self._statements(Helper(module.functions[n], module, False)))
 
     def callee(self, call: ast.Call, module: ModuleInfo, function: ast.AST | None) -> Helper | None:
         """The project helper the call goes into, if the called function is known and is one."""
@@ -127,14 +140,14 @@ class ProjectHelpers:
 
     def _resolve(self, func: ast.expr, module: ModuleInfo, function: ast.AST | None):
         if isinstance(func, ast.Name):
-            return self._function(module, func.id)
+            return self._function(module, func.id) if self._may_be_helper(func.id) else None
         if not isinstance(func, ast.Attribute):
             return None
         receiver = func.value
         if isinstance(receiver, ast.Name) and receiver.id in ("self", "cls") and function is not None:
             owner = self.owner(module, function)
             return self._method(module, owner, func.attr, 0) if owner is not None else None
-        if isinstance(receiver, ast.Name) and receiver.id in module.imports:
+        if isinstance(receiver, ast.Name) and receiver.id in module.imports and self._may_be_helper(func.attr):
             source, attribute = module.imports[receiver.id]
             dotted = source if attribute is None else f"{source}.{attribute}"
             target = self.index.load(dotted)
@@ -142,6 +155,9 @@ class ProjectHelpers:
                 found = target.functions.get(func.attr)
                 return (found, target, False) if found is not None else None
         return None
+
+    def _may_be_helper(self, name: str) -> bool:
+        return self.module_level is None or name in self.module_level
 
     def _function(self, module: ModuleInfo, name: str, depth: int = 0):
         if name in module.functions:
@@ -195,16 +211,19 @@ class ProjectHelpers:
         if key in self._helpers:
             return self._helpers[key]
         self._helpers[key] = None  # guards recursion
-        scope = self.scope(helper.function)
-        parameters = scope.parameters
+        arguments = helper.function.args
+        named = [*arguments.posonlyargs, *arguments.args][helper.is_method:] + arguments.kwonlyargs
+        if not named and not arguments.vararg and not arguments.kwarg:
+            return None  # no parameter can reach its SQL
+        parameters = frozenset(a.arg for a in [*named, arguments.vararg, arguments.kwarg] if a)
         found = []
-        for node in ast.walk(helper.function):
-            if not isinstance(node, ast.Call):
-                continue
+        for node in self.calls_in(helper.function, helper.module):
             execute = self.is_execute_call(node, helper.module)
             if execute is not None:
                 api, argument = execute
-                if parameters_reached(self.folder.fold_all(argument, helper.module, scope)):
+                if not any(isinstance(n, ast.Name) for n in ast.walk(argument)):
+                    continue  # constant text: no parameter reaches it (and no scope to build)
+                if parameters_reached(self.folder.fold_all(argument, helper.module, self.scope(helper.function))):
                     found.append((node, api, argument))
             elif level < MAX_LEVELS and _mentions(node, parameters):
                 inner = self._resolve(node.func, helper.module, helper.function)
@@ -238,40 +257,137 @@ def _mentions(call: ast.Call, names: frozenset[str]) -> bool:
 
 # -- the names worth following, found in the bytes before any parse ---------------------------
 
-_DEF = re.compile(rb"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", re.M)
-_CALL = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
+_DEF = re.compile(rb"\bdef[ \t]+(\w+)[ \t]*\(")  # a literal prefix: far faster than anchoring at ^
+_LINE_START = re.compile(rb"[ \t]*(?:async[ \t]+)?")
+_CALL = re.compile(rb"\b([A-Za-z_]\w*+)\s*+\(")  # bytes patterns are ASCII already
 
 
-@dataclass(frozen=True)
+_WORD = re.compile(rb"[A-Za-z_]\w*+")
+_STRING_START = re.compile(rb"(?i)([rbuf]{0,2})(\"\"\"|\'\'\'|\"|\')")
+SCAN_LIMIT = 4000  # bytes of one call's argument looked at
+
+
+@dataclass
 class Definition:
     """A `def` as the bytes show it: up to the next `def` of the file."""
 
     name: str
     module_level: bool
-    runs_sql: bool  # an execute-like call in its text
-    calls: frozenset[str]  # the names it calls
+    data: bytes  # the file's bytes (shared), read only when asked
+    header: int  # where the `(` of its parameters is
+    calls: list[tuple[bytes, int]]  # the file's calls (shared): (name, where its `(` is)
+    span: tuple[int, int]  # which of `calls` are in this function
+    runs_sql: bool = False  # an execute-like call whose SQL argument may use one of its parameters
+
+    @cached_property
+    def parameters(self) -> set[bytes]:
+        return _argument_words(self.data, self.header, False)[0] - {b"self", b"cls"}
+
+    def passes_parameters(self, names: set[bytes]) -> bool:
+        """Does it call one of the names with one of its own parameters in the arguments?"""
+        return any(
+            name in names and _argument_words(self.data, at, False)[0] & self.parameters
+            for name, at in self.calls[self.span[0] : self.span[1]]
+        )
+
+
+def _argument_words(data: bytes, open_paren: int, first_only: bool) -> tuple[set[bytes], bool]:
+    """The names in a call's arguments (its first only, with `first_only`), after the `(` at
+    `open_paren`: outside string literals and inside f-strings; and whether that argument is a
+    bare name. A byte-level approximation, good enough to choose which functions to parse."""
+    words: set[bytes] = set()
+    depth, i, start = 0, open_paren + 1, open_paren + 1
+    end = min(len(data), start + SCAN_LIMIT)
+    while i < end:
+        string = _STRING_START.match(data, i) if data[i : i + 1] in b"\"'rbufRBUF" else None
+        if string is not None and (i == 0 or not (data[i - 1 : i].isalnum() or data[i - 1 : i] == b"_")):
+            quote, close = string.group(2), string.end()
+            while True:  # the closing quote, past escaped ones
+                close = data.find(quote, close)
+                if close == -1 or data[close - 1 : close] != b"\\":
+                    break
+                close += 1
+            stop = end if close == -1 else close + len(quote)
+            if b"f" in string.group(1).lower():
+                words.update(_WORD.findall(data, string.end(), stop))
+            i = stop
+            continue
+        c = data[i]
+        if c in b"([{":
+            depth += 1
+        elif c in b")]}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif c == 44 and depth == 0 and first_only:  # 44: ","
+            break
+        i += 1
+    text = data[start:i]
+    words.update(_WORD.findall(data, start, i) if b"\"" not in text and b"'" not in text else _WORD.findall(_outside_strings(text)))
+    return words, re.fullmatch(rb"\s*[A-Za-z_]\w*\s*", text) is not None
+
+
+def _outside_strings(text: bytes) -> bytes:
+    return re.sub(rb"(?s)(\"\"\".*?\"\"\"|\'\'\'.*?\'\'\'|\"(?:\\.|[^\"\\])*\"|\'(?:\\.|[^\'\\])*\')", b" ", text)
 
 
 def definitions(data: bytes, execute_call: re.Pattern[bytes]) -> list[Definition]:
-    """Every function of the file, with whether it runs SQL and what it calls. Approximate (a
-    nested def ends its parent's text): the parse decides which really are helpers."""
-    starts = [(m.start(), len(m.group(1)), m.group(2).decode()) for m in _DEF.finditer(data)]
+    """Every function of the file, with whether it may be a helper and what it calls. Approximate
+    (a nested def ends its parent's text): the parse decides which really are helpers."""
+    starts = []
+    for match in _DEF.finditer(data):
+        line = data.rfind(b"\n", 0, match.start()) + 1
+        if _LINE_START.fullmatch(data, line, match.start()):  # `def` begins the statement
+            indent = len(data[line : match.start()]) - len(data[line : match.start()].lstrip())
+            starts.append((line, indent, match.group(1).decode(), match.end() - 1))
+    if not starts:
+        return []
+    positions = [start for start, _, _, _ in starts]
+    calls = [(m.group(1), m.end() - 1) for m in _CALL.finditer(data, starts[0][0])]
+    where = [at for _, at in calls]
     found = []
-    for index, (start, indent, name) in enumerate(starts):
-        end = starts[index + 1][0] if index + 1 < len(starts) else len(data)
-        body = data[data.find(b"(", start, end) : end]
-        calls = frozenset(m.group(1).decode() for m in _CALL.finditer(body))
-        found.append(Definition(name, indent == 0, execute_call.search(body) is not None, calls))
+    for index, (start, indent, name, header) in enumerate(starts):
+        end = positions[index + 1] if index + 1 < len(starts) else len(data)
+        span = (bisect.bisect_left(where, header + 1), bisect.bisect_left(where, end))
+        found.append(Definition(name, indent == 0, data, header, calls, span))
+    for call in execute_call.finditer(data, starts[0][0]):
+        definition = found[bisect.bisect_right(positions, call.start()) - 1]
+        if not definition.runs_sql:
+            words, bare = _argument_words(data, call.end() - 1, True)
+            definition.runs_sql = bare or bool(words & definition.parameters)  # a bare name may hold SQL built from them
     return found
 
 
-def helper_names(definitions: list[Definition], levels: int = MAX_LEVELS) -> tuple[set[str], set[str]]:
-    """Names of the functions that may run SQL themselves or through other such functions, up
-    to `levels` deep: (all of them, the module-level ones)."""
+@dataclass(frozen=True)
+class HelperNames:
+    """Names of the project's functions that may run SQL: module-level functions (followed when
+    called by name or through their module) and methods (followed when called on self or cls)."""
+
+    functions: frozenset[str] = frozenset()
+    methods: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.functions or self.methods)
+
+    def __or__(self, other: "HelperNames") -> "HelperNames":
+        return HelperNames(self.functions | other.functions, self.methods | other.methods)
+
+    def without(self, names: set[str]) -> "HelperNames":
+        return HelperNames(self.functions - names, self.methods - names)
+
+    def called(self, name: str, on_self: bool) -> bool:
+        return name in self.functions or (on_self and name in self.methods)
+
+
+def helper_names(definitions: list[Definition], levels: int = MAX_LEVELS) -> HelperNames:
+    """The functions that may run SQL themselves or through other such functions, up to
+    `levels` deep."""
     names = {d.name for d in definitions if d.runs_sql}
     for _ in range(levels):
-        more = {d.name for d in definitions if d.name not in names and d.calls & names}
+        wanted = {name.encode() for name in names}
+        more = {d.name for d in definitions if d.name not in names and d.passes_parameters(wanted)}
         if not more:
             break
         names |= more
-    return names, {d.name for d in definitions if d.module_level and d.name in names}
+    functions = {d.name for d in definitions if d.module_level and d.name in names}
+    return HelperNames(frozenset(functions), frozenset(d.name for d in definitions if not d.module_level and d.name in names))
