@@ -31,7 +31,7 @@ from auditor.python.sinks import Sink, dotted_name, name_pattern, upsert_sql
 from auditor.python.django_upserts import bulk_create_sql
 from auditor.python.peewee_upserts import peewee_upsert_sql
 from auditor.python.project_helpers import Helper, HelperNames, ProjectHelpers, parameters_reached
-from auditor.python.sqlalchemy_upserts import NotAnUpsert, orm_upsert_sql
+from auditor.python.sqlalchemy_upserts import NotAnUpsert, orm_upsert_sql, upsert_call
 from auditor.sites import SqlCall
 
 # encode/databases (and aiomysql/aiopg wrappers after it): SQL first, but the names are common
@@ -238,14 +238,15 @@ def helper_sql(call: ast.Call, module: ModuleInfo, folder: ConstantFolder, scope
     return insert_sql(table, [column(c) for c in values]) + on_conflict_sql(column_list([column(c) for c in keys]), [column(c) for c in update])
 
 
-def construct_site(here: Location, api: str, driver: str | None, what: str, build) -> SqlCall | None:
+def construct_site(here: Location, api: str, driver: str | None, what: str, build, origin: Location | None = None) -> SqlCall | None:
     """An ORM upsert construct as a site: the SQL it compiles to, or unresolved with the reason;
-    None when `build` finds no upsert there."""
+    None when `build` finds no upsert there. `origin`: where the construct's target is written."""
+    origin = origin if origin != here else None
     try:
         sql = build()
     except NotAnUpsert as reason:
-        return SqlCall(here, api, None, unresolved_reason=f"{what} not read: {reason}", driver=driver)
-    return SqlCall(here, api, sql, driver=driver) if sql is not None else None
+        return SqlCall(here, api, None, unresolved_reason=f"{what} not read: {reason}", driver=driver, origin=origin)
+    return SqlCall(here, api, sql, driver=driver, origin=origin) if sql is not None else None
 
 
 def execute_like(call: ast.Call, module: ModuleInfo, sinks: tuple[Sink, ...] = ()) -> tuple[str, ast.expr] | None:
@@ -345,7 +346,9 @@ def execute_calls(
         if argument is None:
             continue
         if isinstance(argument, (ast.Call, ast.Name)):  # insert(Model)...on_conflict_do_update(...)
-            site = construct_site(here, api, driver, "SQLAlchemy upsert", lambda: orm_upsert_sql(argument, scope_of(function)))
+            target = upsert_call(argument, scope_of(function))
+            origin = location(module, target) if target is not None else None
+            site = construct_site(here, api, driver, "SQLAlchemy upsert", lambda: orm_upsert_sql(argument, scope_of(function)), origin)
             if site:
                 calls.append(site)
                 continue

@@ -59,10 +59,15 @@ def insert_sql(table: str, columns: Sequence[str], verb: str = "INSERT INTO") ->
 def on_conflict_sql(target: str, update: Sequence[str]) -> str:
     """` ON CONFLICT <target> DO UPDATE SET c = EXCLUDED.c, ...`, DO NOTHING when nothing is
     updated; `target` is `(a, b)`, `(a) WHERE p`, `ON CONSTRAINT name` or empty."""
-    head = f" ON CONFLICT {target}" if target else " ON CONFLICT"
+    head = conflict_head(target)
     if not update:
         return f"{head} DO NOTHING"
     return f"{head} DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in update)
+
+
+def conflict_head(target: str) -> str:
+    """` ON CONFLICT <target>`, or ` ON CONFLICT` without one."""
+    return f" ON CONFLICT {target}" if target else " ON CONFLICT"
 
 
 def column_list(columns: Sequence[str]) -> str:
