@@ -94,9 +94,11 @@ class Extractor:
         self.helpers = self.index = self.folder = None
 
     def learn(self, names: HelperNames) -> None:
-        """More functions that may be helpers, from files read later."""
+        """More functions that may be helpers, from files read later: what was worked out
+        without them is forgotten."""
         self.names = self.names | names.without(EXCLUDED_HELPER_NAMES)
-        self.helpers.module_level = self.names.functions
+        self.helpers.forget(self.names.functions)
+        self.index.forget_hits()
 
     def extract(self, rel: str, data: bytes) -> Extraction:
         self.index.consulted.clear()
@@ -128,7 +130,8 @@ class Extractor:
         driver = info.driver = module_driver(source.text)
         info.source = source.text
         self.index.register(info)
-        calls = execute_calls(tree, source.text, info, self.folder, driver, self.sinks, self.helpers, self.names)
+        info.hits = hit_lines(source.text, self.sinks, self.names)
+        calls = execute_calls(tree, source.text, info, self.folder, driver, self.sinks, self.helpers, self.names, info.hits)
         helpers.extend(self.helpers.defined_in(info))
         return calls, find_idioms(tree, source.text, info, calls, driver), []
 
@@ -232,7 +235,7 @@ def scan_python_files(
             functions += definitions(data, EXECUTE_CALL)
         else:
             others.append((rel, data))
-    names = helper_names_in(functions).without(EXCLUDED_HELPER_NAMES)
+    names = helper_names_in(functions, EXCLUDED_HELPER_NAMES)
     extractor = Extractor(root, sinks, names)
     # Sinks and the project's helper functions change what is extracted from a file.
     cache = ExtractionCache(root, enabled=use_cache, salt=repr((sinks, sorted(names.functions), sorted(names.methods))))
@@ -243,6 +246,13 @@ def scan_python_files(
     gc.disable()
     try:
         found = extract(candidates)
+        # Helpers the parse found beyond the names the bytes gave (a function that passes its
+        # parameters on to a helper): the files that call them are read again, knowing them.
+        new = frozenset(found - names.functions)
+        if new:
+            extractor.learn(HelperNames(functions=new))
+            wanted = frozenset(name.encode() for name in new)
+            found |= extract([(rel, data) for rel, data in candidates if calls_one_of(data, wanted)])
         _extract_callers(extract, extractor, others, found)
     finally:
         extractor.close()  # its trees go now, by reference counting, before anything else runs
@@ -266,7 +276,8 @@ def _extract_callers(extract, extractor: Extractor, others: list[tuple[str, byte
             return
         taken = {rel for rel, _ in callers}
         others = [item for item in others if item[0] not in taken]
-        extractor.learn(helper_names_in([d for _, data in callers for d in definitions(data, EXECUTE_CALL)]))
+        extractor.learn(helper_names_in([d for _, data in callers for d in definitions(data, EXECUTE_CALL)], EXCLUDED_HELPER_NAMES))
+        extractor.learn(HelperNames(functions=frozenset(found)))
         found = extract(callers)
 
 

@@ -132,6 +132,12 @@ class ProjectIndex:
                     return candidate
         return None
 
+    def forget_hits(self) -> None:
+        """The lines worth a walk depend on the helper names: found again when next asked."""
+        for info in self._by_name.values():
+            if info is not None:
+                info.hits = None
+
     def is_module(self, dotted: str) -> bool:
         self.consulted.add(dotted)
         return self._find(dotted) is not None

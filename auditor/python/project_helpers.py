@@ -125,10 +125,15 @@ class ProjectHelpers:
 
     # -- which function a call goes into ---------------------------------------------------
 
+    def forget(self, module_level: frozenset[str]) -> None:
+        """Start again with more candidate names: which functions are helpers may change."""
+        self.module_level = module_level
+        self._helpers.clear()
+
     def defined_in(self, module: ModuleInfo) -> list[str]:
-        """The module-level functions of the module that are helpers (among the candidate names)."""
-        names = module.functions.keys() if self.module_level is None else self.module_level & module.functions.keys()
-        return sorted(n for n in names if self._statements(Helper(module.functions[n], module, False)))
+        """The module-level functions of the module that are helpers: those that run SQL their
+        parameters reach, or pass their parameters on to another helper."""
+        return sorted(n for n, f in module.functions.items() if self.calls_in(f, module) and self._statements(Helper(f, module, False)))
 
     def callee(self, call: ast.Call, module: ModuleInfo, function: ast.AST | None) -> Helper | None:
         """The project helper the call goes into, if the called function is known and is one."""
@@ -275,8 +280,8 @@ class Definition:
     module_level: bool
     data: bytes  # the file's bytes (shared), read only when asked
     header: int  # where the `(` of its parameters is
-    calls: list[tuple[bytes, int]]  # the file's calls (shared): (name, where its `(` is)
-    span: tuple[int, int]  # which of `calls` are in this function
+    end: int  # where the next def begins
+    calls: "FileCalls"  # the file's calls (shared), found when first asked
     runs_sql: bool = False  # an execute-like call whose SQL argument may use one of its parameters
 
     @cached_property
@@ -285,10 +290,32 @@ class Definition:
 
     def passes_parameters(self, names: set[bytes]) -> bool:
         """Does it call one of the names with one of its own parameters in the arguments?"""
+        if not self.calls.names & names:
+            return False
         return any(
             name in names and _argument_words(self.data, at, False)[0] & self.parameters
-            for name, at in self.calls[self.span[0] : self.span[1]]
+            for name, at in self.calls.between(self.header + 1, self.end)
         )
+
+
+class FileCalls:
+    """The calls of one file: which names (one C-level scan), and where, when asked."""
+
+    def __init__(self, data: bytes, start: int):
+        self.data, self.start = data, start
+
+    @cached_property
+    def names(self) -> set[bytes]:
+        return set(_CALL.findall(self.data, self.start))
+
+    @cached_property
+    def _all(self) -> tuple[list[tuple[bytes, int]], list[int]]:
+        calls = [(m.group(1), m.end() - 1) for m in _CALL.finditer(self.data, self.start)]
+        return calls, [at for _, at in calls]
+
+    def between(self, start: int, end: int) -> list[tuple[bytes, int]]:
+        calls, where = self._all
+        return calls[bisect.bisect_left(where, start) : bisect.bisect_left(where, end)]
 
 
 def _argument_words(data: bytes, open_paren: int, first_only: bool) -> tuple[set[bytes], bool]:
@@ -343,13 +370,11 @@ def definitions(data: bytes, execute_call: re.Pattern[bytes]) -> list[Definition
     if not starts:
         return []
     positions = [start for start, _, _, _ in starts]
-    calls = [(m.group(1), m.end() - 1) for m in _CALL.finditer(data, starts[0][0])]
-    where = [at for _, at in calls]
+    calls = FileCalls(data, starts[0][0])
     found = []
     for index, (start, indent, name, header) in enumerate(starts):
         end = positions[index + 1] if index + 1 < len(starts) else len(data)
-        span = (bisect.bisect_left(where, header + 1), bisect.bisect_left(where, end))
-        found.append(Definition(name, indent == 0, data, header, calls, span))
+        found.append(Definition(name, indent == 0, data, header, end, calls))
     for call in execute_call.finditer(data, starts[0][0]):
         definition = found[bisect.bisect_right(positions, call.start()) - 1]
         if not definition.runs_sql:
@@ -379,13 +404,17 @@ class HelperNames:
         return name in self.functions or (on_self and name in self.methods)
 
 
-def helper_names(definitions: list[Definition], levels: int = MAX_LEVELS) -> HelperNames:
-    """The functions that may run SQL themselves or through other such functions, up to
-    `levels` deep."""
-    names = {d.name for d in definitions if d.runs_sql}
+BYTE_LEVELS = 0  # helpers of helpers found from the bytes; deeper chains cost more than they find
+
+
+def helper_names(definitions: list[Definition], excluded: frozenset[str] = frozenset(), levels: int = BYTE_LEVELS) -> HelperNames:
+    """The functions that may run SQL themselves or through another such function they pass
+    their parameters to, up to `levels` deep; `excluded` names (execute-like ones: write sites
+    by themselves) are none."""
+    names = {d.name for d in definitions if d.runs_sql} - excluded
     for _ in range(levels):
         wanted = {name.encode() for name in names}
-        more = {d.name for d in definitions if d.name not in names and d.passes_parameters(wanted)}
+        more = {d.name for d in definitions if d.name not in names and d.name not in excluded and d.passes_parameters(wanted)}
         if not more:
             break
         names |= more
