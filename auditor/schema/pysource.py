@@ -20,6 +20,15 @@ from auditor.python.sinks import dotted_name  # the extractor's, shared: `sa.Col
 from auditor.python.syntax import parse_module as parse_python
 
 
+class FinalName(str):
+    """A name the code marks as final (`op.f("pk_x")`, `conv("pk_x")`): a naming
+    convention does not rewrite it, as SQLAlchemy's `conv` is not rewritten."""
+
+
+# Callees that wrap a name to mark it final: Alembic's `op.f` / `batch_op.f`, SQLAlchemy's `conv`.
+FINAL_NAME_CALLS = ("f", "conv")
+
+
 class NotLiteral(Exception):
     """The expression's value is not known without running code."""
 
@@ -127,6 +136,15 @@ def literal(node: ast.expr | None, constants: dict[str, ast.expr] | None = None,
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in CONTAINERS and not node.keywords and len(node.args) <= 1:
         values = list(again(node.args[0])) if node.args else []  # makemigrations writes unique_together=set()
         return tuple(values) if node.func.id == "tuple" else values
+    if isinstance(node, ast.Call) and _final_name_call(node):
+        name = again(node.args[0])
+        if isinstance(name, str):
+            return FinalName(name)
+    if isinstance(node, ast.JoinedStr):
+        try:
+            return "".join(_formatted(part, again) for part in node.values)
+        except NotLiteral:
+            raise NotLiteral(ast.unparse(node)[:80]) from None  # name the whole f-string
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise NotLiteral("dict unpacking")
@@ -142,6 +160,27 @@ def literal(node: ast.expr | None, constants: dict[str, ast.expr] | None = None,
     if isinstance(node, ast.Name) and constants and node.id in constants and constants[node.id] is not node:
         return again(constants[node.id])
     raise NotLiteral(ast.unparse(node)[:80] if hasattr(ast, "unparse") else type(node).__name__)
+
+
+def _final_name_call(node: ast.Call) -> bool:
+    """`op.f("x")`, `batch_op.f("x")`, `conv("x")`, `sa.sql.elements.conv("x")`; a bare `f(...)` is any function."""
+    if len(node.args) != 1 or node.keywords:
+        return False
+    name = dotted_name(node.func)
+    if name is None:
+        return False
+    return name == "conv" or "." in name and name.rsplit(".", 1)[-1] in FINAL_NAME_CALLS
+
+
+def _formatted(part: ast.expr, evaluate) -> str:
+    """One piece of an f-string: its text, or a known str/int value placed without a format spec."""
+    if isinstance(part, ast.Constant):
+        return str(part.value)
+    if isinstance(part, ast.FormattedValue) and part.format_spec is None and part.conversion in (-1, ord("s")):
+        found = evaluate(part.value)
+        if isinstance(found, str) or isinstance(found, int) and not isinstance(found, bool):
+            return str(found)
+    raise NotLiteral(ast.unparse(part)[:80])
 
 
 def try_literal(node: ast.expr | None, constants: dict[str, ast.expr] | None = None, default: Any = None) -> Any:

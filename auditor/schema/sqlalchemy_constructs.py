@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
-from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, dotted_name, keyword, last_name, value
+from auditor.schema.pysource import FinalName, PythonModule, UnreadableSource, call_name, dotted_name, keyword, last_name, value
 from auditor.schema.source import quote, quote_table
 
 DIALECT_PREFIX = {POSTGRES: "postgresql_", SQLITE: "sqlite_", MYSQL: "mysql_"}
@@ -365,6 +365,8 @@ def convention_name(
 ) -> str | None:
     """The name MetaData(naming_convention=...) gives a key or (with the `referred` table and
     columns) a foreign key; None: the database names it."""
+    if isinstance(name, FinalName):
+        return name  # op.f() / conv(): already the final name
     template = convention.get(CONVENTION_KEYS[kind])
     if kind == "index" and template is None and not convention:
         template = "ix_%(column_0_label)s"  # the default MetaData's convention, for index=True
