@@ -23,6 +23,7 @@ from typing import Callable
 from auditor.model import Catalog, Diagnostic
 from auditor.schema.compare import key_drift
 from auditor.schema.ddl import apply_sql
+from auditor.schema.partial_ddl import apply_partial_ddl
 from auditor.schema.pysource import relative_path
 from auditor.schema.source import SchemaSource, apply_source, catalog_from_source
 from auditor.sites import SqlCall
@@ -118,10 +119,12 @@ def apply_embedded_ddl(catalog: Catalog, calls: list[SqlCall], skip_files: set[s
         if call.location.path in skip_files:
             continue
         where = call.origin or call.location
-        if call.holes:  # DDL with a part built at run time: which table or column is not known
-            catalog.diagnostics.append(Diagnostic(where.path, f"DDL not read: part of it is built at run time ({call.holes[0]})", where.line, "schema-source-error"))
-            continue
-        apply_sql(catalog, call.sql, where.path, where.line)
+        if call.holes:  # DDL with a part built at run time: read if that part names no key, table or column
+            if not apply_partial_ddl(catalog, call.sql, where.path, where.line):
+                catalog.diagnostics.append(Diagnostic(where.path, f"DDL not read: part of it is built at run time ({call.holes[0]})", where.line, "schema-source-error"))
+                continue
+        else:
+            apply_sql(catalog, call.sql, where.path, where.line)
         if where.path not in files:
             files.append(where.path)
     catalog.sources.extend(f for f in files if f not in catalog.sources)
