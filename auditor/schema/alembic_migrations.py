@@ -27,7 +27,7 @@ from pathlib import Path
 from auditor.dialects import MYSQL, SQLITE
 from auditor.model import Diagnostic
 from auditor.schema.alembic_flow import Scope, dialect_test, existence_guard, function_locals, is_data_construct, literal_loop, schema_operations
-from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, keyword, last_name, modules_mentioning, value
+from auditor.schema.pysource import PythonModule, with_constants, UnreadableSource, call_name, keyword, last_name, modules_mentioning, value
 from auditor.schema.source import SchemaSource, quote, quote_table
 from auditor.schema.sqlalchemy_constructs import (
     ForeignKeySpec,
@@ -244,7 +244,7 @@ class RevisionReader:
             return
         elif isinstance(statement, ast.For) and not statement.orelse and (bindings := literal_loop(statement, scope)) is not None:
             for binding in bindings:
-                self.read_statements(replace(module, constants={**module.constants, **binding}), statement.body, batch)
+                self.read_statements(replace(module, constants=with_constants(module.constants, binding)), statement.body, batch)
             return
         what = "a condition" if isinstance(statement, ast.If) else "a loop"
         self.diagnose(module, line, f"{', '.join(sorted(set(operations)))} inside {what} that depends on run-time data: not read")
@@ -397,5 +397,5 @@ def read_alembic_migrations(root: Path, files: list[Path], dialect: str) -> Sche
         if revision.upgrade is not None:
             # the function's own assignments (`bind = op.get_bind()`, `table = "t"`) are its constants too
             local = function_locals(revision.upgrade.body)
-            reader.read_statements(replace(revision.module, constants={**revision.module.constants, **local}), revision.upgrade.body)
+            reader.read_statements(replace(revision.module, constants=with_constants(revision.module.constants, local)), revision.upgrade.body)
     return source
