@@ -26,7 +26,7 @@ from pathlib import Path
 
 from auditor.dialects import MYSQL, SQLITE
 from auditor.model import Diagnostic
-from auditor.schema.alembic_flow import Scope, dialect_test, existence_guard, function_locals, is_data_construct, literal_loop, schema_operations
+from auditor.schema.alembic_flow import Scope, dialect_test, existence_guard, function_locals, is_data_construct, is_ddl_text, literal_loop, schema_operations
 from auditor.schema.pysource import PythonModule, with_constants, UnreadableSource, call_name, keyword, last_name, modules_mentioning, value
 from auditor.schema.source import SchemaSource, quote, quote_table
 from auditor.schema.sqlalchemy_constructs import (
@@ -207,6 +207,9 @@ class RevisionReader:
             if isinstance(statement, (ast.If, ast.For, ast.While, ast.Try)):
                 self.control_flow(module, statement, batch)
                 continue
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+                # `table_name = prefix + "instances"` inside a loop: later operations see it
+                module = replace(module, constants=with_constants(module.constants, {statement.targets[0].id: statement.value}))
             # `t = op.create_table(...)` (kept for op.bulk_insert) is the operation too
             call = statement.value if isinstance(statement, (ast.Expr, ast.Assign)) else None
             if isinstance(call, ast.Await):
@@ -273,8 +276,8 @@ class RevisionReader:
                 sql = module.constants[sql.id]  # stmt = text("..."), or a construct
             if isinstance(sql, ast.Call) and last_name(call_name(sql)) == "text":
                 sql = sql.args[0]
-            if is_data_construct(sql):
-                return  # table.update().values(...): rows, not schema
+            if is_data_construct(sql) or _data_text_everywhere(module, sql):
+                return  # table.update().values(...), or a name only ever bound to data statements: rows, not schema
             text = value(module, sql)
             if not isinstance(text, str):
                 raise UnreadableSource("op.execute of something other than SQL text")
@@ -367,6 +370,15 @@ class RevisionReader:
             if "new_column_name" in args:
                 new = value(module, args["new_column_name"])
                 self.emit(module, f"ALTER TABLE {qualified} RENAME COLUMN {quote(column, d)} TO {quote(new, d)}", line)
+
+
+def _data_text_everywhere(module: PythonModule, node: ast.expr | None) -> bool:
+    """A name the revision binds only to SQL text that changes no schema (`stmt = "UPDATE ..."` in each branch)."""
+    if not isinstance(node, ast.Name):
+        return False
+    values = [a.value for a in ast.walk(module.tree) if isinstance(a, ast.Assign) and any(isinstance(t, ast.Name) and t.id == node.id for t in a.targets)]
+    scope = Scope(module.constants, {})
+    return bool(values) and all(isinstance(v, ast.Constant) and isinstance(v.value, str) and not is_ddl_text(v, scope) for v in values)
 
 
 def _has_foreign_key(call: ast.Call) -> bool:

@@ -206,9 +206,11 @@ def column_spec(call: ast.Call, module: PythonModule, attribute: str | None = No
         name = args.pop(0).value
     elif args and isinstance(args[0], (ast.Name, ast.Attribute, ast.JoinedStr)) and isinstance(try_literal(args[0], module.constants), str):
         name = value(module, args.pop(0))  # a module constant, also one imported from another module
+    if name is None and keyword(call, "name") is not None:
+        name = value(module, keyword(call, "name"))  # Column(name="x", type_=...)
     if name is None:
         raise UnreadableSource("a Column without a name")
-    column_type = next((a for a in args if not (isinstance(a, ast.Call) and last_name(call_name(a)) in ("ForeignKey", "Sequence", "Identity", "Computed"))), None)
+    column_type = keyword(call, "type_") or next((a for a in args if not (isinstance(a, ast.Call) and last_name(call_name(a)) in ("ForeignKey", "Sequence", "Identity", "Computed"))), None)
     foreign_keys = [
         foreign_key_spec([name], [a.args[0] if a.args else keyword(a, "column")], module, value(module, keyword(a, "name")))
         for a in args if isinstance(a, ast.Call) and last_name(call_name(a)) == "ForeignKey"

@@ -92,6 +92,20 @@ BRANCHES = '''
         pass
 '''
 
+# nova's loop with its own assignment, quay's keyword-only Column, mealie's data statement chosen in branches
+LOOPS_AND_KEYWORDS = '''
+    for prefix in ("", "shadow_"):
+        table_name = prefix + "events"
+        with op.batch_alter_table(table_name, schema=None) as batch_op:
+            batch_op.add_column(sa.Column(name="slug", type_=sa.String(40), nullable=True))
+            batch_op.create_unique_constraint(op.f(f"{table_name}_slug"), ["slug"])
+    if op.get_bind().dialect.name == "postgresql":
+        stmt = "UPDATE accounts SET kind = 'a'"
+    else:
+        stmt = "UPDATE accounts SET kind = 'b'"
+    op.get_bind().execute(sa.text(stmt))
+'''
+
 
 def _project(tmp_path, revisions: dict) -> list:
     folder = tmp_path / "versions"
@@ -117,7 +131,7 @@ def _live_url(dialect, request, tmp_path) -> tuple[str | None, str]:
 @pytest.mark.parametrize("dialect", ["postgres", "sqlite", "mysql"])
 def test_op_f_names_and_branches_equal_alembic_upgrade(dialect, request, tmp_path):
     url, driver_url = _live_url(dialect, request, tmp_path)
-    files = _project(tmp_path, {"r1": ("r1", None, CREATE_WITH_OP_F), "r2": ("r2", "r1", BRANCHES)})
+    files = _project(tmp_path, {"r1": ("r1", None, CREATE_WITH_OP_F), "r2": ("r2", "r1", BRANCHES), "r3": ("r3", "r2", LOOPS_AND_KEYWORDS)})
     run_module(["alembic", "upgrade", "heads"], tmp_path, env={"DATABASE_URL": driver_url})
     source = read_alembic_migrations(tmp_path, files, dialect)
     assert [d for d in source.diagnostics if d.kind != "schema-assumption"] == []
@@ -128,7 +142,7 @@ def test_op_f_names_and_branches_equal_alembic_upgrade(dialect, request, tmp_pat
     assert foreign_key_set(static) == live_foreign_keys(dialect, url, tmp_path / "live.sqlite")
     if dialect == "postgres":  # the names op.f() gave, kept as written though the convention has %(constraint_name)s
         names = {k.name for t in static.tables.values() for k in t.keys}
-        assert {"pk_accounts", "accounts_email_exact", "accounts_id_email", "uq_accounts_code", "accounts_kind_created", "shadow_events_code", "uq_extras_tag"} <= names
+        assert {"pk_accounts", "accounts_email_exact", "accounts_id_email", "uq_accounts_code", "accounts_kind_created", "shadow_events_code", "uq_extras_tag", "shadow_events_slug"} <= names
 
 
 def test_schema_operations_in_a_data_loop_are_reported(tmp_path):
