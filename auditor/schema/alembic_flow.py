@@ -125,6 +125,38 @@ def dialect_test(node: ast.expr, scope: Scope, dialect: str) -> bool | None:
     return None
 
 
+def constant_test(node: ast.expr, scope: Scope) -> bool | None:
+    """A condition on values known without running code (`if not prefix` in a loop over
+    literal prefixes, `if TABLE == "x"`); None when any part is not known."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner = constant_test(node.operand, scope)
+        return None if inner is None else not inner
+    if isinstance(node, ast.BoolOp):
+        values = [constant_test(v, scope) for v in node.values]
+        if None in values:
+            return None
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in CONSTANT_COMPARISONS:
+        try:
+            left, right = literal(node.left, scope.constants), literal(node.comparators[0], scope.constants)
+        except (NotLiteral, TypeError):
+            return None
+        try:
+            return CONSTANT_COMPARISONS[type(node.ops[0])](left, right)
+        except TypeError:
+            return None
+    try:
+        found = literal(node, scope.constants)
+    except NotLiteral:
+        return None
+    return bool(found) if isinstance(found, (str, int, bool, tuple, list)) or found is None else None
+
+
+CONSTANT_COMPARISONS = {
+    ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
+}
+
+
 # --- guards and data ------------------------------------------------------------------------
 
 

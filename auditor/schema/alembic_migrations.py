@@ -26,7 +26,7 @@ from pathlib import Path
 
 from auditor.dialects import MYSQL, SQLITE
 from auditor.model import Diagnostic
-from auditor.schema.alembic_flow import Scope, dialect_test, existence_guard, function_locals, is_data_construct, is_ddl_text, literal_loop, schema_operations
+from auditor.schema.alembic_flow import Scope, constant_test, dialect_test, existence_guard, function_locals, is_data_construct, is_ddl_text, literal_loop, schema_operations
 from auditor.schema.pysource import PythonModule, with_constants, UnreadableSource, call_name, keyword, last_name, modules_mentioning, value
 from auditor.schema.source import SchemaSource, quote, quote_table
 from auditor.schema.sqlalchemy_constructs import (
@@ -233,6 +233,8 @@ class RevisionReader:
         line = statement.lineno
         if isinstance(statement, ast.If):
             taken = dialect_test(statement.test, scope, self.dialect)
+            if taken is None:
+                taken = constant_test(statement.test, scope)
             if taken is not None:
                 self.read_statements(module, statement.body if taken else statement.orelse, batch)
                 return

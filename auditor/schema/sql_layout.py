@@ -6,22 +6,23 @@ Many projects ship the current schema whole (`base.sql`, `schema.sql`, `create_t
 updates on top of the full schema replays history onto a database that already has its
 end: a constraint appears twice, a dropped table is "unknown".
 
-The rule: when SQL files of both kinds are present, and what the update scripts add (tables,
-columns, renamed columns, named keys and unique indexes) is for the most part already in the
-full schema, the full schema is the current one and the update scripts are not applied; a
+The rule: when SQL files of both kinds are present, and what the update scripts add and keep
+(tables, columns, renamed columns, named keys and unique indexes that are still there after
+the last update) is for the most part already in the full schema, the full schema is the current one and the update scripts are not applied; a
 `schema-choice` diagnostic names them. When the updates mostly add what the full schema lacks,
 the full schema is a starting point and both are applied in order, as before.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
 from sqlglot import exp
 
 from auditor.model import Catalog, Diagnostic
-from auditor.schema.ddl import table_name
+from auditor.schema.ddl import apply_sql, table_name
 from auditor.schema.discover import version_key
 from auditor.schema.pysource import relative_path
 from auditor.schema.statements import parse_statement, split_statements
@@ -53,9 +54,8 @@ def _introduced(tree: exp.Expression, dialect: str) -> list[tuple[exp.Table, str
             found.append((target.args["table"], "key", identifier_name(target.this, dialect)))
     elif isinstance(tree, exp.Alter) and isinstance(tree.this, exp.Table):
         for action in tree.args.get("actions") or []:
-            column = action.this if isinstance(action, exp.ModifyColumn) else action
-            if isinstance(column, exp.ColumnDef):
-                found.append((tree.this, "column", identifier_name(column.this, dialect)))
+            if isinstance(action, exp.ColumnDef):  # ADD COLUMN (MODIFY changes a column that was there)
+                found.append((tree.this, "column", identifier_name(action.this, dialect)))
             elif isinstance(action, exp.RenameColumn):
                 found.append((tree.this, "column", identifier_name(action.args.get("to"), dialect)))
             elif isinstance(action, exp.AddConstraint):
@@ -75,17 +75,24 @@ def _already_there(catalog: Catalog, table: exp.Table, what: str, name: str | No
 
 
 def cumulative(full: Catalog, updates: list[tuple[str, str]]) -> tuple[int, int]:
-    """(added things the full schema already has, added things it lacks) over the update texts."""
-    present = absent = 0
-    for text, _ in updates:
+    """(added things the full schema already has, added things it lacks), counting only what
+    the updates add and keep: a column a later update drops again says nothing either way."""
+    replayed = Catalog(full.dialect, copy.deepcopy(full.tables))
+    introduced = []
+    for text, path in updates:
         statements, error = split_statements(text, full.dialect)
         for statement in statements if error is None else []:
             tree = parse_statement(statement, full.dialect).tree
-            for table, what, name in _introduced(tree, full.dialect) if tree is not None else []:
-                if _already_there(full, table, what, name):
-                    present += 1
-                else:
-                    absent += 1
+            introduced += _introduced(tree, full.dialect) if tree is not None else []
+        apply_sql(replayed, text, path)
+    present = absent = 0
+    for table, what, name in introduced:
+        if not _already_there(replayed, table, what, name):
+            continue  # added, then dropped or renamed again by a later update
+        if _already_there(full, table, what, name):
+            present += 1
+        else:
+            absent += 1
     return present, absent
 
 

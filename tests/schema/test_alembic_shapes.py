@@ -99,6 +99,8 @@ LOOPS_AND_KEYWORDS = '''
         with op.batch_alter_table(table_name, schema=None) as batch_op:
             batch_op.add_column(sa.Column(name="slug", type_=sa.String(40), nullable=True))
             batch_op.create_unique_constraint(op.f(f"{table_name}_slug"), ["slug"])
+            if not prefix:  # known in each iteration
+                batch_op.create_index("events_slug_id", ["slug", "id"], unique=True)
     if op.get_bind().dialect.name == "postgresql":
         stmt = "UPDATE accounts SET kind = 'a'"
     else:
@@ -142,7 +144,7 @@ def test_op_f_names_and_branches_equal_alembic_upgrade(dialect, request, tmp_pat
     assert foreign_key_set(static) == live_foreign_keys(dialect, url, tmp_path / "live.sqlite")
     if dialect == "postgres":  # the names op.f() gave, kept as written though the convention has %(constraint_name)s
         names = {k.name for t in static.tables.values() for k in t.keys}
-        assert {"pk_accounts", "accounts_email_exact", "accounts_id_email", "uq_accounts_code", "accounts_kind_created", "shadow_events_code", "uq_extras_tag", "shadow_events_slug"} <= names
+        assert {"pk_accounts", "accounts_email_exact", "accounts_id_email", "uq_accounts_code", "accounts_kind_created", "shadow_events_code", "uq_extras_tag", "shadow_events_slug", "events_slug_id"} <= names
 
 
 def test_schema_operations_in_a_data_loop_are_reported(tmp_path):
