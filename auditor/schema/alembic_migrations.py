@@ -7,7 +7,8 @@ operation by operation, nested `with op.batch_alter_table(...)` and
 `autocommit_block()` blocks included. Every operation becomes the DDL Alembic
 emits for it, and `op.execute("...")` is its own SQL.
 
-Names: `op.f("x")` is "x"; a `None` name takes the project's naming convention
+Names: `op.f("x")` is "x", wherever it stands (constraint, index, column arguments), and no
+naming convention rewrites it; a `None` name takes the project's naming convention
 (env.py's `target_metadata` is the models' MetaData), else the database's default.
 Foreign keys (`sa.ForeignKey` on a column, `sa.ForeignKeyConstraint`, `op.create_foreign_key`)
 are named like keys: by the code, the `fk` convention, or the database's default
@@ -20,12 +21,13 @@ naming the files; every revision that can be ordered is still applied.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from auditor.dialects import MYSQL, SQLITE
 from auditor.model import Diagnostic
-from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, keyword, last_name, modules_mentioning, value
+from auditor.schema.alembic_flow import Scope, constant_test, dialect_test, existence_guard, function_locals, is_data_construct, is_ddl_text, literal_loop, schema_operations
+from auditor.schema.pysource import PythonModule, with_constants, UnreadableSource, call_name, keyword, last_name, modules_mentioning, value
 from auditor.schema.source import SchemaSource, quote, quote_table
 from auditor.schema.sqlalchemy_constructs import (
     ForeignKeySpec,
@@ -171,9 +173,7 @@ class RevisionReader:
         self.source.diagnostics.append(Diagnostic(module.relative, message, line, kind))
 
     def name(self, module: PythonModule, node: ast.expr | None) -> str | None:
-        """A literal name, or op.f("name"), or None."""
-        if isinstance(node, ast.Call) and last_name(call_name(node)) == "f" and node.args:
-            node = node.args[0]
+        """A literal name, or op.f("name") (a FinalName: no naming convention rewrites it), or None."""
         return value(module, node)
 
     def arguments(self, module: PythonModule, call: ast.Call, operation: str, batch_table: str | None) -> dict[str, ast.expr]:
@@ -205,20 +205,54 @@ class RevisionReader:
                         self.rebuilt_on_sqlite(module, statement.body, inner_batch[0], statement.lineno)
                 continue
             if isinstance(statement, (ast.If, ast.For, ast.While, ast.Try)):
-                self.diagnose(module, statement.lineno, "operations inside control flow are not read")
+                self.control_flow(module, statement, batch)
                 continue
-            call = statement.value if isinstance(statement, ast.Expr) else None
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+                # `table_name = prefix + "instances"` inside a loop: later operations see it
+                module = replace(module, constants=with_constants(module.constants, {statement.targets[0].id: statement.value}))
+            # `t = op.create_table(...)` (kept for op.bulk_insert) is the operation too
+            call = statement.value if isinstance(statement, (ast.Expr, ast.Assign)) else None
             if isinstance(call, ast.Await):
                 call = call.value
             if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute):
                 continue
             operation = call.func.attr
-            if operation not in PARAMETERS:
-                continue
+            if operation not in PARAMETERS or operation == "execute" and isinstance(statement, ast.Assign):
+                continue  # `rows = conn.execute(...)` reads data
             try:
                 self.operation(module, call, operation, batch)
             except UnreadableSource as error:
                 self.diagnose(module, call.lineno, f"op.{operation} not read ({error}); the keys it changes are not in the catalog")
+
+    def control_flow(self, module: PythonModule, statement: ast.stmt, batch: tuple[str, str | None] | None) -> None:
+        """Read the branch a replay would run (see auditor.schema.alembic_flow)."""
+        scope = Scope(module.constants, module.constants)
+        operations = schema_operations([statement], set(PARAMETERS), scope)
+        if not operations:
+            return  # a data migration: rows, not schema
+        line = statement.lineno
+        if isinstance(statement, ast.If):
+            taken = dialect_test(statement.test, scope, self.dialect)
+            if taken is None:
+                taken = constant_test(statement.test, scope)
+            if taken is not None:
+                self.read_statements(module, statement.body if taken else statement.orelse, batch)
+                return
+            guard = existence_guard(statement.test)
+            if guard is not None:
+                self.diagnose(module, line, f"`if {guard}` read as if it lets its operations run (the earlier revisions decide what is there)", "schema-assumption")
+                self.read_statements(module, statement.body, batch)
+                return
+        elif isinstance(statement, ast.Try):
+            self.diagnose(module, line, "a try block is read as if it succeeds; its except handlers are not read", "schema-assumption")
+            self.read_statements(module, statement.body + statement.orelse + statement.finalbody, batch)
+            return
+        elif isinstance(statement, ast.For) and not statement.orelse and (bindings := literal_loop(statement, scope)) is not None:
+            for binding in bindings:
+                self.read_statements(replace(module, constants=with_constants(module.constants, binding)), statement.body, batch)
+            return
+        what = "a condition" if isinstance(statement, ast.If) else "a loop"
+        self.diagnose(module, line, f"{', '.join(sorted(set(operations)))} inside {what} that depends on run-time data: not read")
 
     def emit(self, module: PythonModule, sql: str, line: int) -> None:
         self.source.emit(sql, module.relative, line)
@@ -240,6 +274,12 @@ class RevisionReader:
             sql = args.get("sqltext")
             if isinstance(sql, ast.Call) and last_name(call_name(sql)) == "text":
                 sql = sql.args[0]
+            if isinstance(sql, ast.Name) and isinstance(module.constants.get(sql.id), ast.Call):
+                sql = module.constants[sql.id]  # stmt = text("..."), or a construct
+            if isinstance(sql, ast.Call) and last_name(call_name(sql)) == "text":
+                sql = sql.args[0]
+            if is_data_construct(sql) or _data_text_everywhere(module, sql):
+                return  # table.update().values(...), or a name only ever bound to data statements: rows, not schema
             text = value(module, sql)
             if not isinstance(text, str):
                 raise UnreadableSource("op.execute of something other than SQL text")
@@ -334,6 +374,15 @@ class RevisionReader:
                 self.emit(module, f"ALTER TABLE {qualified} RENAME COLUMN {quote(column, d)} TO {quote(new, d)}", line)
 
 
+def _data_text_everywhere(module: PythonModule, node: ast.expr | None) -> bool:
+    """A name the revision binds only to SQL text that changes no schema (`stmt = "UPDATE ..."` in each branch)."""
+    if not isinstance(node, ast.Name):
+        return False
+    values = [a.value for a in ast.walk(module.tree) if isinstance(a, ast.Assign) and any(isinstance(t, ast.Name) and t.id == node.id for t in a.targets)]
+    scope = Scope(module.constants, {})
+    return bool(values) and all(isinstance(v, ast.Constant) and isinstance(v.value, str) and not is_ddl_text(v, scope) for v in values)
+
+
 def _has_foreign_key(call: ast.Call) -> bool:
     return any(isinstance(n, ast.Call) and last_name(call_name(n)) == "ForeignKey" for n in ast.walk(call))
 
@@ -360,5 +409,7 @@ def read_alembic_migrations(root: Path, files: list[Path], dialect: str) -> Sche
     for revision in graph.ordered:
         source.files.append(revision.module.relative)
         if revision.upgrade is not None:
-            reader.read_statements(revision.module, revision.upgrade.body)
+            # the function's own assignments (`bind = op.get_bind()`, `table = "t"`) are its constants too
+            local = function_locals(revision.upgrade.body)
+            reader.read_statements(replace(revision.module, constants=with_constants(revision.module.constants, local)), revision.upgrade.body)
     return source

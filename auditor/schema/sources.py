@@ -1,7 +1,8 @@
 """Every schema source of a project, merged into the one catalog the audit sees.
 
 Order and precedence (what the database really has wins):
-1. Migrations, each in its own order: SQL files (migration order), Alembic
+1. Migrations, each in its own order: SQL files (migration order; a full schema kept
+   beside its update scripts is read alone, see auditor.schema.sql_layout), Alembic
    revisions (down_revision graph), Django migrations (dependency graph).
 2. DDL embedded in application code (`executescript(SCHEMA)`, `execute("CREATE
    TABLE ...")`), in file order; files a migration reader already read are skipped
@@ -23,8 +24,10 @@ from typing import Callable
 from auditor.model import Catalog, Diagnostic
 from auditor.schema.compare import key_drift
 from auditor.schema.ddl import apply_sql
+from auditor.schema.partial_ddl import apply_partial_ddl
 from auditor.schema.pysource import relative_path
 from auditor.schema.source import SchemaSource, apply_source, catalog_from_source
+from auditor.schema.sql_layout import choose_sql_files
 from auditor.sites import SqlCall
 
 Reader = Callable[[Path, list[Path], str], SchemaSource]
@@ -118,10 +121,12 @@ def apply_embedded_ddl(catalog: Catalog, calls: list[SqlCall], skip_files: set[s
         if call.location.path in skip_files:
             continue
         where = call.origin or call.location
-        if call.holes:  # DDL with a part built at run time: which table or column is not known
-            catalog.diagnostics.append(Diagnostic(where.path, f"DDL not read: part of it is built at run time ({call.holes[0]})", where.line, "schema-source-error"))
-            continue
-        apply_sql(catalog, call.sql, where.path, where.line)
+        if call.holes:  # DDL with a part built at run time: read if that part names no key, table or column
+            if not apply_partial_ddl(catalog, call.sql, where.path, where.line):
+                catalog.diagnostics.append(Diagnostic(where.path, f"DDL not read: part of it is built at run time ({call.holes[0]})", where.line, "schema-source-error"))
+                continue
+        else:
+            apply_sql(catalog, call.sql, where.path, where.line)
         if where.path not in files:
             files.append(where.path)
     catalog.sources.extend(f for f in files if f not in catalog.sources)
@@ -151,6 +156,8 @@ def build_catalog(
     """The project's catalog; `found` (from python_schema_files) saves a second read of every file."""
     catalog = Catalog(dialect=dialect)
     project = ProjectSchema(catalog)
+    sql_files, choices = choose_sql_files(list(sql_files), root, dialect)  # a full schema beside its update scripts
+    catalog.diagnostics.extend(choices)
     apply_sql_files(catalog, sql_files, root)
     project.migration_files.update(catalog.sources)
     candidates = (found or python_schema_files(python_files)).framework

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
-from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, dotted_name, keyword, last_name, value
+from auditor.schema.pysource import FinalName, PythonModule, UnreadableSource, try_literal, call_name, dotted_name, keyword, last_name, value
 from auditor.schema.source import quote, quote_table
 
 DIALECT_PREFIX = {POSTGRES: "postgresql_", SQLITE: "sqlite_", MYSQL: "mysql_"}
@@ -116,12 +116,13 @@ def column_reference(node: ast.expr, module: PythonModule) -> str:
     """A column given as "name", Model.attr, table.c.name or a Column variable: its name."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
+    if isinstance(node, (ast.Attribute, ast.Name, ast.JoinedStr)):
+        known = try_literal(node, module.constants)  # a constant, also one imported (`constants.KEY`)
+        if isinstance(known, str):
+            return known
     if isinstance(node, ast.Attribute):
         return node.attr
     if isinstance(node, ast.Name):
-        found = module.constants.get(node.id)
-        if isinstance(found, ast.Constant) and isinstance(found.value, str):
-            return found.value
         return node.id
     raise UnreadableSource(f"column reference {ast.unparse(node)[:60]}")
 
@@ -203,11 +204,13 @@ def column_spec(call: ast.Call, module: PythonModule, attribute: str | None = No
     name = attribute
     if args and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
         name = args.pop(0).value
-    elif args and isinstance(args[0], ast.Name) and isinstance(module.constants.get(args[0].id), ast.Constant):
-        name = value(module, args.pop(0))
+    elif args and isinstance(args[0], (ast.Name, ast.Attribute, ast.JoinedStr)) and isinstance(try_literal(args[0], module.constants), str):
+        name = value(module, args.pop(0))  # a module constant, also one imported from another module
+    if name is None and keyword(call, "name") is not None:
+        name = value(module, keyword(call, "name"))  # Column(name="x", type_=...)
     if name is None:
         raise UnreadableSource("a Column without a name")
-    column_type = next((a for a in args if not (isinstance(a, ast.Call) and last_name(call_name(a)) in ("ForeignKey", "Sequence", "Identity", "Computed"))), None)
+    column_type = keyword(call, "type_") or next((a for a in args if not (isinstance(a, ast.Call) and last_name(call_name(a)) in ("ForeignKey", "Sequence", "Identity", "Computed"))), None)
     foreign_keys = [
         foreign_key_spec([name], [a.args[0] if a.args else keyword(a, "column")], module, value(module, keyword(a, "name")))
         for a in args if isinstance(a, ast.Call) and last_name(call_name(a)) == "ForeignKey"
@@ -365,6 +368,8 @@ def convention_name(
 ) -> str | None:
     """The name MetaData(naming_convention=...) gives a key or (with the `referred` table and
     columns) a foreign key; None: the database names it."""
+    if isinstance(name, FinalName):
+        return name  # op.f() / conv(): already the final name
     template = convention.get(CONVENTION_KEYS[kind])
     if kind == "index" and template is None and not convention:
         template = "ix_%(column_0_label)s"  # the default MetaData's convention, for index=True

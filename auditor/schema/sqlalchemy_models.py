@@ -8,8 +8,13 @@ module-level `Index(..., unique=True)` on a model's or a table's columns. A proj
 (`ForeignKey` on a column, `ForeignKeyConstraint`) may name their target as a string or as a
 column of any model or Table the project defines (`User.id`, `users.c.id`).
 
-Not read (each skipped with a diagnostic, never guessed): `@declared_attr` table names
-and columns, tables built in loops or functions, names that are not literals.
+A base's `@declared_attr def __tablename__(cls)` names each class that maps columns of its
+own: its body is evaluated for that class (auditor.schema.name_functions: `cls.__name__.lower()`,
+a snake_case helper, a prefix); one it cannot evaluate is a diagnostic naming the model. A
+`@declared_attr` method returning `mapped_column(...)` / `Column(...)` is a column of that name.
+
+Not read (each skipped with a diagnostic, never guessed): tables built in loops or functions,
+names that are not literals.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import re
 from pathlib import Path
 
 from auditor.model import Diagnostic
-from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, last_name, modules_mentioning, parse_module, value
+from auditor.schema.name_functions import Functions, NotEvaluable, table_name_for
+from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, dotted_name, last_name, modules_mentioning, parse_module, value
 from auditor.schema.source import SchemaSource, quote_table
 from auditor.schema.sqlalchemy_constructs import (
     ColumnSpec,
@@ -37,6 +43,8 @@ KIND = "sqlalchemy models"
 # body, or `name = Table(...)` at module level. Anchoring on the indentation skips the many
 # examples in docstrings (matching "sqlalchemy" alone parsed all of SQLAlchemy's own source).
 TABLE_HINT = re.compile(rb"^(?:    |\t)__tablename__\s*=|^\w+\s*=\s*(?:\w+\.)?Table\(", re.M)
+DECLARED_TABLENAME = b"def __tablename__"
+COLUMN_HINTS = (b"Column(", b"mapped_column(", b"Mapped[")
 
 
 def naming_convention(modules: list[PythonModule], source: SchemaSource) -> dict:
@@ -107,7 +115,8 @@ class ModelReader:
                 return statement.value
         return None
 
-    def own_columns(self, module: PythonModule, node: ast.ClassDef) -> list[ColumnSpec]:
+    def own_columns(self, module: PythonModule, node: ast.ClassDef, quiet: bool = False) -> list[ColumnSpec]:
+        """The columns a class body declares (`quiet`: only asking whether it declares any)."""
         columns = []
         for statement in node.body:
             target, annotation, call = None, None, None
@@ -115,7 +124,17 @@ class ModelReader:
                 target, call = statement.targets[0].id, statement.value
             elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
                 target, annotation, call = statement.target.id, statement.annotation, statement.value
+            elif isinstance(statement, ast.FunctionDef) and _is_declared_attr(statement):
+                # @declared_attr def owner_id(cls): return mapped_column(ForeignKey("users.id"))
+                returned = statement.body[-1] if statement.body and isinstance(statement.body[-1], ast.Return) else None
+                target, annotation, call = statement.name, statement.returns, returned.value if returned else None
+                if not is_column_call(call):
+                    continue
             if target is None or target.startswith("__"):
+                continue
+            if quiet:
+                if is_column_call(call) or call is None and annotation_type(annotation)[1] is not None:
+                    return [ColumnSpec(target, "", True)]
                 continue
             try:
                 if is_column_call(call):
@@ -140,15 +159,46 @@ class ModelReader:
                 chain.extend(self.inherited(base_node, seen))
         return chain
 
+    def declared_tablename(self, node: ast.ClassDef) -> tuple[PythonModule, ast.ClassDef, ast.FunctionDef] | None:
+        """The nearest base's `@declared_attr def __tablename__(cls)`, which names this class's table."""
+        for base_module, base in self.inherited(node, {node.name}):
+            for statement in base.body:
+                if isinstance(statement, ast.FunctionDef) and statement.name == "__tablename__" and _is_declared_attr(statement):
+                    return base_module, base, statement
+        return None
+
+    def find_function(self, module: PythonModule, dotted: str) -> ast.FunctionDef | None:
+        """A plain function a name function calls: in its own module, else the one project file defining it."""
+        name = dotted.rsplit(".", 1)[-1]
+        modules = {id(entry[0]): entry[0] for entry in self.classes.values() if entry is not None}
+        for candidate in [module] + [m for m in modules.values() if m is not module]:
+            found = next((n for n in candidate.tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+            if found is not None:
+                return found
+        pattern = re.compile(rb"^def\s+" + re.escape(name.encode()) + rb"\s*\(", re.M)
+        for path in self.others:
+            try:
+                if pattern.search(path.read_bytes()):
+                    other, _ = parse_module(path, self.root)
+                    return next((n for n in other.tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None) if other else None
+            except OSError:
+                continue
+        return None
+
     def read_class(self, module: PythonModule, node: ast.ClassDef) -> None:
         tablename = self.class_attribute(node, "__tablename__")
-        if tablename is None or self.class_attribute(node, "__abstract__") is not None:
+        if self.class_attribute(node, "__abstract__") is not None:
             return
-        try:
-            name = value(module, tablename)
-        except UnreadableSource:
-            self.diagnose(module, node.lineno, f"model {node.name}: __tablename__ is not a literal; its keys are not in the catalog")
-            return
+        if tablename is None:
+            name = self.derived_tablename(module, node)
+            if name is None:
+                return
+        else:
+            try:
+                name = value(module, tablename)
+            except UnreadableSource:
+                self.diagnose(module, node.lineno, f"model {node.name}: __tablename__ is not a literal; its keys are not in the catalog")
+                return
         columns: dict[str, ColumnSpec] = {}
         for base_module, base in reversed(self.inherited(node, {node.name})):
             for column in self.own_columns(base_module, base):
@@ -159,6 +209,18 @@ class ModelReader:
         self.table_args(module, node, spec)
         self.tables.append((module, spec))
         self.by_class[node.name] = spec
+
+    def derived_tablename(self, module: PythonModule, node: ast.ClassDef) -> str | None:
+        """The table a base's declared_attr `__tablename__` gives a class that maps columns of its own."""
+        declared = self.declared_tablename(node)
+        if declared is None or not (self.own_columns(module, node, quiet=True) or self.class_attribute(node, "__table_args__")):
+            return None
+        base_module, base, function = declared
+        try:
+            return table_name_for(function, node.name, Functions(lambda dotted: self.find_function(base_module, dotted)))
+        except NotEvaluable as error:
+            self.diagnose(module, node.lineno, f"model {node.name}: {base.name}.__tablename__ (a declared_attr) not evaluated ({error}); its keys are not in the catalog")
+            return None
 
     def table_args(self, module: PythonModule, node: ast.ClassDef, spec: TableSpec) -> None:
         args = self.class_attribute(node, "__table_args__")
@@ -248,12 +310,20 @@ class ModelReader:
 
 def read_sqlalchemy_models(root: Path, files: list[Path], dialect: str) -> SchemaSource:
     source = SchemaSource(KIND, is_migration=False)
-    model_files, others = [], []
+    model_files, others, declared = [], [], False
+    contents: dict[Path, bytes] = {}
     for path in files:
         try:
-            (model_files if TABLE_HINT.search(path.read_bytes()) else others).append(path)
+            data = path.read_bytes()
         except OSError:
             continue
+        (model_files if TABLE_HINT.search(data) else others).append(path)
+        declared = declared or DECLARED_TABLENAME in data
+        contents[path] = data
+    if declared:  # models named by a base's declared_attr write no `__tablename__ =` of their own
+        mapped = [p for p in others if any(hint in contents[p] for hint in COLUMN_HINTS)]
+        model_files += mapped
+        others = [p for p in others if p not in set(mapped)]
     modules, diagnostics = modules_mentioning(root, model_files, (b"sqlalchemy",))
     source.diagnostics.extend(diagnostics)
     modules = [m for m in modules if _defines_models(m)]
@@ -282,6 +352,11 @@ def read_sqlalchemy_models(root: Path, files: list[Path], dialect: str) -> Schem
         if module.relative not in source.files:
             source.files.append(module.relative)
     return source
+
+
+def _is_declared_attr(function: ast.FunctionDef) -> bool:
+    """@declared_attr, @declared_attr.directive, @declared_attr.cascading, @sa.orm.declared_attr."""
+    return any("declared_attr" in (dotted_name(d.func if isinstance(d, ast.Call) else d) or "").split(".") for d in function.decorator_list)
 
 
 def _defines_models(module: PythonModule) -> bool:
