@@ -196,7 +196,7 @@ def score_tree(result: TreeResult, report: dict, labels: list[Label]) -> None:
         if kind == "internal-error" and result.crashed is None:
             result.crashed = f"internal-error: {diagnostic.get('message', '')[:200]}"
     for site in report.get("sites", []):
-        if site["status"] not in ("checked", "not an upsert"):
+        if site["status"] not in ("checked", "checked at its calls", "not an upsert"):
             what = "statement" if site["kind"] == "statement" else "idiom"
             result.unresolved_reasons[f"{what} {site['status']}: {reason_group(site['detail'] or '')}"] += 1
         label = flagged_label(site, labels)
