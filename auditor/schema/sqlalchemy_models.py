@@ -67,6 +67,8 @@ def naming_convention(modules: list[PythonModule], source: SchemaSource) -> dict
     return conventions[0] if conventions else {}
 
 
+CLASS_LINE = re.compile(rb"^[ \t]*class[ \t]+(\w+)", re.M)  # where a base class may be defined
+
 class ModelReader:
     """Collects TableSpecs from every module; classes are looked up by name across modules."""
 
@@ -74,6 +76,7 @@ class ModelReader:
         self.dialect = dialect
         self.source = source
         self.root, self.others = root, others  # files that may hold mixins and bases, parsed on demand
+        self._class_files: dict[str, Path] | None = None
         self.classes: dict[str, tuple[PythonModule, ast.ClassDef]] = {}
         for module in modules:
             self.index(module)
@@ -90,20 +93,27 @@ class ModelReader:
                 self.classes.setdefault(node.name, (module, node))
 
     def find_class(self, name: str) -> tuple[PythonModule, ast.ClassDef] | None:
-        """A base class by name: from the model modules, else the one other file defining it."""
+        """A base class by name: from the model modules, else the first other file defining it."""
         if name not in self.classes:
-            pattern = re.compile(rb"^\s*class\s+" + re.escape(name.encode()) + rb"\b", re.M)
-            for path in self.others:
-                try:
-                    if pattern.search(path.read_bytes()):
-                        module, _ = parse_module(path, self.root)
-                        if module is not None:
-                            self.index(module)
-                        break
-                except OSError:
-                    continue
+            path = self.class_files().get(name)
+            module = parse_module(path, self.root)[0] if path is not None else None
+            if module is not None:
+                self.index(module)
             self.classes.setdefault(name, None)
         return self.classes[name]
+
+    def class_files(self) -> dict[str, Path]:
+        """Which other file first defines each class name: one read of each file, when first asked."""
+        if self._class_files is None:
+            self._class_files = {}
+            for path in self.others:
+                try:
+                    data = path.read_bytes()
+                except OSError:
+                    continue
+                for found in CLASS_LINE.findall(data):
+                    self._class_files.setdefault(found.decode(), path)
+        return self._class_files
 
     # -- declarative classes ----------------------------------------------------------
 
@@ -212,8 +222,10 @@ class ModelReader:
 
     def derived_tablename(self, module: PythonModule, node: ast.ClassDef) -> str | None:
         """The table a base's declared_attr `__tablename__` gives a class that maps columns of its own."""
+        if not (self.own_columns(module, node, quiet=True) or self.class_attribute(node, "__table_args__")):
+            return None  # not a mapped class: its bases are not looked up
         declared = self.declared_tablename(node)
-        if declared is None or not (self.own_columns(module, node, quiet=True) or self.class_attribute(node, "__table_args__")):
+        if declared is None:
             return None
         base_module, base, function = declared
         try:
