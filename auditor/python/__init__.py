@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 
 from auditor.model import Diagnostic
-from auditor.python.cache import Entry, ExtractionCache, content_hash
+from auditor.python.cache import Entry, ExtractionCache, HelperNameCache, content_hash
 from auditor.python.calls import EXECUTE_NAMES, HELPER_NAMES, candidate_calls, execute_calls, execute_like, hit_lines
 from auditor.python.constants import ConstantFolder
 from auditor.python.drivers import module_driver
@@ -27,9 +27,8 @@ from auditor.python.files import EXECUTE_CALL, calls_one_of, decode_source, may_
 from auditor.python.idioms import find_idioms
 from auditor.python.modules import ModuleInfo, ProjectIndex, module_info, module_name_for
 from auditor.python.project_helpers import MAX_LEVELS, ProjectHelpers
-from auditor.python.project_helpers import definitions
+from auditor.python.project_helpers import file_helper_names
 from auditor.python.project_helpers import HelperNames
-from auditor.python.project_helpers import helper_names as helper_names_in
 from auditor.python.sinks import Sink, name_pattern
 from auditor.python.syntax import parse_module
 from auditor.sites import IdiomCall, SqlCall
@@ -217,7 +216,7 @@ def scan_python_files(
     scan = PythonScan(files_seen=len(files))
     results: dict[str, Extraction] = {}
     candidates, others = [], []  # files that may run SQL themselves; the rest
-    functions = []  # every function of the candidate files, as the bytes show them
+    names, name_cache, digests = HelperNames(), HelperNameCache(root, use_cache), {}
     for path in files:
         rel = Path(path).resolve().relative_to(root).as_posix()
         try:
@@ -232,10 +231,10 @@ def scan_python_files(
             scan.suppressions.extend(find_suppressions(rel, data))
         if may_hold_execute_call(data, sink_names):
             candidates.append((rel, data))
-            functions += definitions(data, EXECUTE_CALL)
+            names |= name_cache.names(rel, digests.setdefault(rel, content_hash(data)), lambda: file_helper_names(data, EXECUTE_CALL, EXCLUDED_HELPER_NAMES))
         else:
             others.append((rel, data))
-    names = helper_names_in(functions, EXCLUDED_HELPER_NAMES)
+    name_cache.save()
     extractor = Extractor(root, sinks, names)
     # Sinks and the project's helper functions change what is extracted from a file.
     cache = ExtractionCache(root, enabled=use_cache, salt=repr((sinks, sorted(names.functions), sorted(names.methods))))
@@ -276,7 +275,7 @@ def _extract_callers(extract, extractor: Extractor, others: list[tuple[str, byte
             return
         taken = {rel for rel, _ in callers}
         others = [item for item in others if item[0] not in taken]
-        extractor.learn(helper_names_in([d for _, data in callers for d in definitions(data, EXECUTE_CALL)], EXCLUDED_HELPER_NAMES))
+        extractor.learn(HelperNames().union(file_helper_names(data, EXECUTE_CALL, EXCLUDED_HELPER_NAMES) for _, data in callers))
         extractor.learn(HelperNames(functions=frozenset(found)))
         found = extract(callers)
 

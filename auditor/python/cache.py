@@ -42,6 +42,47 @@ class Entry:
     helpers: tuple[str, ...] = ()  # module-level functions of the file that are the project's SQL helpers
 
 
+class HelperNameCache:
+    """Which functions of each file may be the project's SQL helpers, by the file's content:
+    read from the bytes on every run otherwise, before the extraction cache can be chosen
+    (its folder depends on these names)."""
+
+    def __init__(self, root: Path, enabled: bool = True):
+        self.path = root / CACHE_DIR / f"{__version__}-{EXTRACTION_FORMAT}-helper-names.pickle"
+        self.enabled, self.dirty = enabled, False
+        self.entries: dict[str, tuple[str, object]] = {}
+        if enabled:
+            try:
+                with open(self.path, "rb") as handle:
+                    loaded = pickle.load(handle)
+                self.entries = loaded if isinstance(loaded, dict) else {}
+            except Exception:  # noqa: BLE001 - missing or corrupt: start empty
+                self.entries = {}
+
+    def names(self, path: str, digest: str, compute):
+        """The file's names, from the cache when its content is the same, else `compute()`."""
+        cached = self.entries.get(path)
+        if cached is not None and cached[0] == digest:
+            return cached[1]
+        value = compute()
+        if self.enabled:
+            self.entries[path] = (digest, value)
+            self.dirty = True
+        return value
+
+    def save(self) -> None:
+        if not (self.enabled and self.dirty):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            with open(tmp, "wb") as handle:
+                pickle.dump(self.entries, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(self.path)
+        except OSError:
+            pass
+
+
 class ExtractionCache:
     def __init__(self, root: Path, enabled: bool = True, salt: str = ""):
         # Results depend on the tool and on extraction settings (sinks): each gets its own folder.

@@ -23,7 +23,6 @@ import ast
 import bisect
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Iterator
 
 from auditor.model import Location
@@ -264,58 +263,11 @@ def _mentions(call: ast.Call, names: frozenset[str]) -> bool:
 
 _DEF = re.compile(rb"\bdef[ \t]+(\w+)[ \t]*\(")  # a literal prefix: far faster than anchoring at ^
 _LINE_START = re.compile(rb"[ \t]*(?:async[ \t]+)?")
-_CALL = re.compile(rb"\b([A-Za-z_]\w*+)\s*+\(")  # bytes patterns are ASCII already
 
 
 _WORD = re.compile(rb"[A-Za-z_]\w*+")
 _STRING_START = re.compile(rb"(?i)([rbuf]{0,2})(\"\"\"|\'\'\'|\"|\')")
 SCAN_LIMIT = 4000  # bytes of one call's argument looked at
-
-
-@dataclass
-class Definition:
-    """A `def` as the bytes show it: up to the next `def` of the file."""
-
-    name: str
-    module_level: bool
-    data: bytes  # the file's bytes (shared), read only when asked
-    header: int  # where the `(` of its parameters is
-    end: int  # where the next def begins
-    calls: "FileCalls"  # the file's calls (shared), found when first asked
-    runs_sql: bool = False  # an execute-like call whose SQL argument may use one of its parameters
-
-    @cached_property
-    def parameters(self) -> set[bytes]:
-        return _argument_words(self.data, self.header, False)[0] - {b"self", b"cls"}
-
-    def passes_parameters(self, names: set[bytes]) -> bool:
-        """Does it call one of the names with one of its own parameters in the arguments?"""
-        if not self.calls.names & names:
-            return False
-        return any(
-            name in names and _argument_words(self.data, at, False)[0] & self.parameters
-            for name, at in self.calls.between(self.header + 1, self.end)
-        )
-
-
-class FileCalls:
-    """The calls of one file: which names (one C-level scan), and where, when asked."""
-
-    def __init__(self, data: bytes, start: int):
-        self.data, self.start = data, start
-
-    @cached_property
-    def names(self) -> set[bytes]:
-        return set(_CALL.findall(self.data, self.start))
-
-    @cached_property
-    def _all(self) -> tuple[list[tuple[bytes, int]], list[int]]:
-        calls = [(m.group(1), m.end() - 1) for m in _CALL.finditer(self.data, self.start)]
-        return calls, [at for _, at in calls]
-
-    def between(self, start: int, end: int) -> list[tuple[bytes, int]]:
-        calls, where = self._all
-        return calls[bisect.bisect_left(where, start) : bisect.bisect_left(where, end)]
 
 
 def _argument_words(data: bytes, open_paren: int, first_only: bool) -> tuple[set[bytes], bool]:
@@ -358,29 +310,14 @@ def _outside_strings(text: bytes) -> bytes:
     return re.sub(rb"(?s)(\"\"\".*?\"\"\"|\'\'\'.*?\'\'\'|\"(?:\\.|[^\"\\])*\"|\'(?:\\.|[^\'\\])*\')", b" ", text)
 
 
-def definitions(data: bytes, execute_call: re.Pattern[bytes]) -> list[Definition]:
-    """Every function of the file, with whether it may be a helper and what it calls. Approximate
-    (a nested def ends its parent's text): the parse decides which really are helpers."""
-    starts = []
-    for match in _DEF.finditer(data):
-        line = data.rfind(b"\n", 0, match.start()) + 1
-        if _LINE_START.fullmatch(data, line, match.start()):  # `def` begins the statement
-            indent = len(data[line : match.start()]) - len(data[line : match.start()].lstrip())
-            starts.append((line, indent, match.group(1).decode(), match.end() - 1))
-    if not starts:
-        return []
-    positions = [start for start, _, _, _ in starts]
-    calls = FileCalls(data, starts[0][0])
-    found = []
-    for index, (start, indent, name, header) in enumerate(starts):
-        end = positions[index + 1] if index + 1 < len(starts) else len(data)
-        found.append(Definition(name, indent == 0, data, header, end, calls))
-    for call in execute_call.finditer(data, starts[0][0]):
-        definition = found[bisect.bisect_right(positions, call.start()) - 1]
-        if not definition.runs_sql:
-            words, bare = _argument_words(data, call.end() - 1, True)
-            definition.runs_sql = bare or bool(words & definition.parameters)  # a bare name may hold SQL built from them
-    return found
+def _assigned_words(data: bytes, names: set[bytes], start: int, end: int) -> set[bytes]:
+    """The name itself and the words on the lines that assign it (`sql = ...`, `sql += ...`)
+    between `start` and `end`: a parameter among them may reach the SQL."""
+    words = set(names)
+    for name in names:
+        for line in re.finditer(rb"^[ \t]*" + re.escape(name) + rb"[ \t]*[+]?=(?!=)([^\n]*)", data[start:end], re.M):
+            words.update(_WORD.findall(line.group(1)))
+    return words
 
 
 @dataclass(frozen=True)
@@ -397,6 +334,12 @@ class HelperNames:
     def __or__(self, other: "HelperNames") -> "HelperNames":
         return HelperNames(self.functions | other.functions, self.methods | other.methods)
 
+    def union(self, others) -> "HelperNames":
+        result = self
+        for other in others:
+            result = result | other
+        return result
+
     def without(self, names: set[str]) -> "HelperNames":
         return HelperNames(self.functions - names, self.methods - names)
 
@@ -404,19 +347,35 @@ class HelperNames:
         return name in self.functions or (on_self and name in self.methods)
 
 
-BYTE_LEVELS = 0  # helpers of helpers found from the bytes; deeper chains cost more than they find
-
-
-def helper_names(definitions: list[Definition], excluded: frozenset[str] = frozenset(), levels: int = BYTE_LEVELS) -> HelperNames:
-    """The functions that may run SQL themselves or through another such function they pass
-    their parameters to, up to `levels` deep; `excluded` names (execute-like ones: write sites
-    by themselves) are none."""
-    names = {d.name for d in definitions if d.runs_sql} - excluded
-    for _ in range(levels):
-        wanted = {name.encode() for name in names}
-        more = {d.name for d in definitions if d.name not in names and d.name not in excluded and d.passes_parameters(wanted)}
-        if not more:
-            break
-        names |= more
-    functions = {d.name for d in definitions if d.module_level and d.name in names}
-    return HelperNames(frozenset(functions), frozenset(d.name for d in definitions if not d.module_level and d.name in names))
+def file_helper_names(data: bytes, execute_call: re.Pattern[bytes], excluded: frozenset[str] = frozenset()) -> HelperNames:
+    """The functions of one file whose own execute-like call's SQL may take one of their
+    parameters (helpers of helpers are found by the parse). Only the defs that hold an
+    execute-like call are looked at."""
+    calls = list(execute_call.finditer(data))
+    if not calls:
+        return HelperNames()
+    defs = list(_DEF.finditer(data, 0, calls[-1].start()))
+    positions = [d.start() for d in defs]
+    functions, methods, seen = set(), set(), set()
+    for call in calls:
+        index = bisect.bisect_right(positions, call.start()) - 1
+        if index < 0 or index in seen:
+            continue
+        seen.add(index)
+        match = defs[index]
+        line = data.rfind(b"\n", 0, match.start()) + 1
+        if not _LINE_START.fullmatch(data, line, match.start()):
+            continue  # "def" in a string or comment
+        end = positions[index + 1] if index + 1 < len(positions) else len(data)
+        parameters = _argument_words(data, match.end() - 1, False)[0] - {b"self", b"cls"}
+        for inner in execute_call.finditer(data, match.end(), end):
+            words, bare = _argument_words(data, inner.end() - 1, True)
+            if bare:
+                words = _assigned_words(data, words, match.end(), inner.start())
+            if words & parameters:
+                name = match.group(1).decode()
+                if name not in excluded:
+                    prefix = data[line : match.start()]  # "", "async ", or indentation: a method
+                    (functions if prefix == prefix.lstrip(b" \t") else methods).add(name)
+                break
+    return HelperNames(frozenset(functions), frozenset(methods))

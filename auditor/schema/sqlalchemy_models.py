@@ -43,7 +43,9 @@ KIND = "sqlalchemy models"
 # body, or `name = Table(...)` at module level. Anchoring on the indentation skips the many
 # examples in docstrings (matching "sqlalchemy" alone parsed all of SQLAlchemy's own source).
 TABLE_HINT = re.compile(rb"^(?:    |\t)__tablename__\s*=|^\w+\s*=\s*(?:\w+\.)?Table\(", re.M)
-DECLARED_TABLENAME = b"def __tablename__"
+# A module-level class's `@declared_attr def __tablename__`: one indentation level, so the
+# examples in docstrings (SQLAlchemy's own source) do not make every file a model candidate.
+DECLARED_TABLENAME = re.compile(rb"^(?:    |\t)@declared_attr[^\n]*\n(?:(?:    |\t)@[^\n]*\n)*(?:    |\t)def __tablename__", re.M)
 COLUMN_HINTS = (b"Column(", b"mapped_column(", b"Mapped[")
 
 
@@ -330,7 +332,7 @@ def read_sqlalchemy_models(root: Path, files: list[Path], dialect: str) -> Schem
         except OSError:
             continue
         (model_files if TABLE_HINT.search(data) else others).append(path)
-        declared = declared or DECLARED_TABLENAME in data
+        declared = declared or (b"__tablename__" in data and DECLARED_TABLENAME.search(data) is not None)
         contents[path] = data
     if declared:  # models named by a base's declared_attr write no `__tablename__ =` of their own
         mapped = [p for p in others if any(hint in contents[p] for hint in COLUMN_HINTS)]
