@@ -72,7 +72,7 @@ class Extractor:
     """Parses files and folds their SQL. One per process: its index caches project modules."""
 
     def __init__(
-        self, root: Path, sinks: tuple[Sink, ...] = (), names: HelperNames = HelperNames()
+        self, root: Path, sinks: tuple[Sink, ...] = (), names: HelperNames = HelperNames(), sql_files: frozenset[str] | None = None
     ):
         self.root = root
         self.sinks = sinks
@@ -81,6 +81,7 @@ class Extractor:
         self.index = ProjectIndex(root)
         self.folder = ConstantFolder(self.index)
         self.helpers = ProjectHelpers(self.index, self.folder, partial(execute_like, sinks=sinks), self._calls_in, names.functions)
+        self.helpers.sql_files = self.sql_files = sql_files
 
     def _calls_in(self, function: ast.AST, module: ModuleInfo) -> list[ast.Call]:
         """The calls of a function that are on lines naming an execute-like or helper name."""
@@ -91,6 +92,11 @@ class Extractor:
     def close(self) -> None:
         """Drop the project's trees and tables (the helper finder refers back to this extractor)."""
         self.helpers = self.index = self.folder = None
+
+    def read_too(self, files: list[str]) -> None:
+        """More files that can define a helper (they call one)."""
+        if self.sql_files is not None:
+            self.helpers.sql_files = self.sql_files = self.sql_files | frozenset(files)
 
     def learn(self, names: HelperNames) -> None:
         """More functions that may be helpers, from files read later: what was worked out
@@ -143,10 +149,10 @@ EXCLUDED_HELPER_NAMES = EXECUTE_NAMES | HELPER_NAMES | {"__init__", "__call__", 
 _worker: Extractor | None = None
 
 
-def _start_worker(root: Path, sinks: tuple[Sink, ...], names: HelperNames) -> None:
+def _start_worker(root: Path, sinks: tuple[Sink, ...], names: HelperNames, sql_files: frozenset[str] | None) -> None:
     global _worker
     gc.disable()  # see scan_python_files
-    _worker = Extractor(root, sinks, names)
+    _worker = Extractor(root, sinks, names, sql_files)
 
 
 def _extract_in_worker(item: tuple[str, bytes]) -> Extraction:
@@ -190,7 +196,7 @@ def _extract_all(extractor: Extractor, pending: list[tuple[str, bytes]], jobs: i
     if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks, extractor.names)) as pool:
+        with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks, extractor.names, extractor.sql_files)) as pool:
             yield from pool.map(_extract_in_worker, pending, chunksize=8)
     else:
         for rel, data in pending:
@@ -235,7 +241,7 @@ def scan_python_files(
         else:
             others.append((rel, data))
     name_cache.save()
-    extractor = Extractor(root, sinks, names)
+    extractor = Extractor(root, sinks, names, frozenset(rel for rel, _ in candidates))
     # Sinks and the project's helper functions change what is extracted from a file.
     cache = ExtractionCache(root, enabled=use_cache, salt=repr((sinks, sorted(names.functions), sorted(names.methods))))
     extract = partial(_extract_files, extractor, cache, scan, results, jobs, progress)
@@ -275,6 +281,7 @@ def _extract_callers(extract, extractor: Extractor, others: list[tuple[str, byte
             return
         taken = {rel for rel, _ in callers}
         others = [item for item in others if item[0] not in taken]
+        extractor.read_too(sorted(taken))
         extractor.learn(HelperNames().union(file_helper_names(data, EXECUTE_CALL, EXCLUDED_HELPER_NAMES) for _, data in callers))
         extractor.learn(HelperNames(functions=frozenset(found)))
         found = extract(callers)

@@ -132,6 +132,11 @@ class ProjectIndex:
                     return candidate
         return None
 
+    def relative_path(self, dotted: str) -> str | None:
+        """The module's file, relative to the root (POSIX), if the project has it."""
+        path = self._find(dotted)
+        return path.relative_to(self.root).as_posix() if path is not None else None
+
     def forget_hits(self) -> None:
         """The lines worth a walk depend on the helper names: found again when next asked."""
         for info in self._by_name.values():

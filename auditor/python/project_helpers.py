@@ -113,6 +113,9 @@ class ProjectHelpers:
         # calls_in(function, module) -> the calls on the lines of the function that name an
         # execute-like or helper name: the extractor's own pre-filter, so no whole-function walk
         self.calls_in = calls_in
+        # The files that can define a helper (they run SQL, or call a helper): a module outside
+        # them is not read to look for one, but a package's __init__ may re-export one.
+        self.sql_files: frozenset[str] | None = None
         # Names of the module-level functions that may be helpers (None: any): a call of any
         # other function is not looked up, so its module is not read.
         self.module_level = module_level
@@ -154,11 +157,18 @@ class ProjectHelpers:
         if isinstance(receiver, ast.Name) and receiver.id in module.imports and self._may_be_helper(func.attr):
             source, attribute = module.imports[receiver.id]
             dotted = source if attribute is None else f"{source}.{attribute}"
-            target = self.index.load(dotted)
+            target = self.index.load(dotted) if self._may_define(dotted, True) else None
             if target is not None:
                 found = target.functions.get(func.attr)
                 return (found, target, False) if found is not None else None
         return None
+
+    def _may_define(self, dotted: str, defines: bool) -> bool:
+        """Can this module hold the helper (`defines`) or re-export it (a package)?"""
+        if self.sql_files is None:
+            return True
+        relative = self.index.relative_path(dotted)
+        return relative is not None and (relative in self.sql_files or (not defines and relative.endswith("__init__.py")))
 
     def _may_be_helper(self, name: str) -> bool:
         return self.module_level is None or name in self.module_level
@@ -168,7 +178,7 @@ class ProjectHelpers:
             return module.functions[name], module, False
         if name in module.imports and depth < 3:
             source, attribute = module.imports[name]
-            target = self.index.load(source) if attribute is not None else None
+            target = self.index.load(source) if attribute is not None and self._may_define(source, False) else None
             if target is not None:
                 return self._function(target, attribute, depth + 1)  # re-exported through a package
         return None
@@ -193,7 +203,7 @@ class ProjectHelpers:
                 found = self._method(module, module.classes[base.id], name, depth + 1)
             elif isinstance(base, ast.Name) and base.id in module.imports and module.imports[base.id][1]:
                 source, attribute = module.imports[base.id]
-                target = self.index.load(source)
+                target = self.index.load(source) if self._may_define(source, True) else None
                 found = self._method(target, target.classes[attribute], name, depth + 1) if target and attribute in target.classes else None
             else:
                 found = None
