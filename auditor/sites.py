@@ -65,7 +65,8 @@ class ConflictClause:
     # EXCLUDED are in scope there), outside subqueries; folded, in order of appearance.
     unqualified_columns: tuple[str, ...] = ()
     # Columns of the proposed row read by DO UPDATE / ODKU (`EXCLUDED.c`, MySQL `VALUES(c)`
-    # or `<row alias>.c`), and the assigned columns set to their own proposed value.
+    # or `<row alias>.c`), and the assigned columns set to their own proposed value (or to the
+    # same named bind parameter the row inserts into them: `VALUES (:k) ... SET k = :k`).
     proposed_columns: tuple[str, ...] = ()
     identity_updates: tuple[str, ...] = ()
     update_where: bool = False  # DO UPDATE ... WHERE: a conflicting row may be left alone

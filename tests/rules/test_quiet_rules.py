@@ -1,0 +1,64 @@
+"""Rules that stay quiet where the code is right (issue 17), beyond what each rule's own
+examples show: facts the statement reader gives them and the words of their messages.
+The database side of each case is in the rule's VALID / INVALID examples."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.engine import write_sites
+from auditor.model import Location
+from auditor.rulebook import builtin_rules
+from auditor.schema import catalog_from_sql
+from auditor.sites import SqlCall
+from auditor.sql.statement import parse_write_statements, same_parameter_updates
+
+
+def rule(rule_id: str):
+    return next(r for r in builtin_rules() if r.id == rule_id)
+
+
+def findings(rule_id: str, schema: str, sql: str, dialect: str = "postgres"):
+    catalog = catalog_from_sql(schema, dialect)
+    [site] = write_sites(SqlCall(Location("app.py", 1), "execute", sql), dialect, catalog)
+    return list(rule(rule_id).findings(site, catalog.lookup(site.statement.table)))
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "same"),
+    [
+        ("INSERT INTO t (k, n) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET k = $1, n = $2", "postgres", ("k", "n")),
+        ("INSERT INTO t (k, n) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET k = $2", "postgres", ()),
+        ("INSERT INTO t (k, n) VALUES (:k, :n) ON CONFLICT (k) DO UPDATE SET k = :k", "sqlite", ("k",)),
+        ("INSERT INTO t (k, n) VALUES (%(k)s, 1) ON DUPLICATE KEY UPDATE k = %(k)s", "mysql", ("k",)),
+        # each positional placeholder is a value of its own
+        ("INSERT INTO t (k, n) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET k = ?", "sqlite", ()),
+        ("INSERT INTO t (k, n) VALUES (%s, %s) ON CONFLICT (k) DO UPDATE SET k = %s", "postgres", ()),
+        # a parameter in a CTE comes first in the text: positions, not tree order, name them
+        ("WITH x AS (SELECT %(a)s) INSERT INTO t (k, n) VALUES (%(k)s::int, %(n)s) ON CONFLICT (k) DO UPDATE SET k = %(k)s",
+         "postgres", ("k",)),
+        ("INSERT INTO t (k, n) VALUES (:k, '?') ON CONFLICT (k) DO UPDATE SET k = :other", "postgres", ()),
+        # two rows that insert different parameters into k: not the row's own value
+        ("INSERT INTO t (k) VALUES (:a), (:b) ON CONFLICT (k) DO UPDATE SET k = :a", "postgres", ()),
+    ],
+)
+def test_same_parameter_in_values_and_set_is_the_rows_own_value(sql, dialect, same):
+    assert same_parameter_updates(sql, dialect) == same
+    [statement], _ = parse_write_statements(sql, dialect)
+    assert set(same) <= set(statement.conflict.identity_updates)
+
+
+def test_ups013_quiet_on_the_same_named_parameter_and_loud_on_another():
+    schema = "CREATE TABLE slots (k int NOT NULL UNIQUE, n int);"
+    same = "INSERT INTO slots (k, n) VALUES (%(k)s, %(n)s) ON CONFLICT (k) DO UPDATE SET k = %(k)s, n = %(n)s"
+    assert findings("UPS013", schema, same) == []
+    assert len(findings("UPS013", schema, same.replace("SET k = %(k)s", "SET k = %(n)s"))) == 1
+
+
+def test_ups010_on_do_nothing_says_skipped_not_updated():
+    schema = "CREATE TABLE prefs (tenant_id int, key text NOT NULL, UNIQUE (tenant_id, key));"
+    insert = "INSERT INTO prefs (tenant_id, key) VALUES (%s, %s) ON CONFLICT (tenant_id, key) "
+    [skip] = findings("UPS010", schema, insert + "DO NOTHING")
+    assert "instead of skipping it" in skip.message and "updating" not in skip.message
+    [update] = findings("UPS010", schema, insert + "DO UPDATE SET key = EXCLUDED.key")
+    assert "instead of updating" in update.message
