@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.engine import write_sites
+from auditor.config import load_config
+from auditor.engine import run_audit, write_sites
 from auditor.model import Location
 from auditor.rulebook import builtin_rules
 from auditor.schema import catalog_from_sql
@@ -62,3 +63,47 @@ def test_ups010_on_do_nothing_says_skipped_not_updated():
     assert "instead of skipping it" in skip.message and "updating" not in skip.message
     [update] = findings("UPS010", schema, insert + "DO UPDATE SET key = EXCLUDED.key")
     assert "instead of updating" in update.message
+
+
+# A project's own relation field, which the peewee reader does not know as a relation: it
+# takes the field `robot` as a column of that name, while the table stores robot_id.
+OWN_FIELD_MODELS = '''
+from peewee import CharField, ForeignKeyField, Model
+
+class UserField(ForeignKeyField):
+    pass
+
+class RobotMeta(Model):
+    robot = UserField()
+    note = CharField()
+
+    class Meta:
+        table_name = "robotmeta"
+
+def metadata(robot):
+    return RobotMeta.get_or_create(robot=robot, defaults={"note": ""})
+'''
+OWN_FIELD_SCHEMA = """
+CREATE TABLE users (id integer PRIMARY KEY);
+CREATE TABLE robotmeta (id integer PRIMARY KEY, robot_id integer NOT NULL REFERENCES users (id), note text NOT NULL);
+"""
+
+
+@pytest.mark.parametrize("unique", [True, False])
+def test_ups201_reads_an_unknown_relation_field_as_its_id_column(unique, make_project):
+    schema = OWN_FIELD_SCHEMA + ("CREATE UNIQUE INDEX robotmeta_robot_id ON robotmeta (robot_id);" if unique else "")
+    files = {"app/models.py": OWN_FIELD_MODELS, "schema.sql": schema, "pyproject.toml": '[tool.upsert-audit]\ndialect = "sqlite"\n'}
+    result = run_audit(load_config(make_project(files)))
+    found = [f for f in result.findings if f.rule == "UPS201"]
+    if unique:
+        assert found == []
+    else:
+        [finding] = found
+        assert "(robot_id)" in finding.message
+
+
+def test_ups201_is_quiet_on_a_field_the_schema_has_no_column_for(make_project):
+    models = OWN_FIELD_MODELS.replace("get_or_create(robot=robot,", "get_or_create(owner=robot,")
+    files = {"app/models.py": models, "schema.sql": OWN_FIELD_SCHEMA, "pyproject.toml": '[tool.upsert-audit]\ndialect = "sqlite"\n'}
+    result = run_audit(load_config(make_project(files)))
+    assert [f for f in result.findings if f.rule == "UPS201"] == []
