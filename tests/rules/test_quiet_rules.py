@@ -107,3 +107,38 @@ def test_ups201_is_quiet_on_a_field_the_schema_has_no_column_for(make_project):
     files = {"app/models.py": models, "schema.sql": OWN_FIELD_SCHEMA, "pyproject.toml": '[tool.upsert-audit]\ndialect = "sqlite"\n'}
     result = run_audit(load_config(make_project(files)))
     assert [f for f in result.findings if f.rule == "UPS201"] == []
+
+
+DEFAULTS_DDL = """
+CREATE TABLE stats (
+    k varchar(20) PRIMARY KEY, v int, n int NOT NULL DEFAULT 0, seen timestamp DEFAULT now(),
+    touched timestamp DEFAULT CURRENT_TIMESTAMP, note text, later text
+);
+ALTER TABLE stats ALTER COLUMN later SET DEFAULT 'x';
+ALTER TABLE stats ALTER COLUMN n DROP DEFAULT;
+"""
+
+
+def test_column_defaults_read_from_ddl_match_the_live_database(pg_database):
+    """Which columns have a DEFAULT (what UPS015 needs): the SQL reader and the live
+    PostgreSQL reader agree after the same DDL (the texts differ: 'x' is 'x'::text there)."""
+    import psycopg
+
+    from auditor.schema.live_postgres import introspect_postgres
+
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(DEFAULTS_DDL)
+    [static] = catalog_from_sql(DEFAULTS_DDL, "postgres").tables.values()
+    [live] = introspect_postgres(pg_database).tables.values()
+    has_default = {c.name: c.default is not None for c in static.columns.values()}
+    assert has_default == {c.name: c.default is not None for c in live.columns.values()}
+    assert [c for c, known in has_default.items() if known] == ["seen", "touched", "later"]
+
+
+def test_ups015_reports_only_columns_without_a_default():
+    schema = DEFAULTS_DDL
+    upsert = "INSERT INTO stats (k, v) VALUES (%s, %s) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v, {}"
+    touch = upsert.format("seen = EXCLUDED.seen, touched = EXCLUDED.touched, later = EXCLUDED.later")
+    assert findings("UPS015", schema, touch) == []
+    [lost] = findings("UPS015", schema, upsert.format("seen = EXCLUDED.seen, n = EXCLUDED.n, note = EXCLUDED.note"))
+    assert "n, note" in lost.message and "NULL" in lost.message and "seen" not in lost.message
