@@ -142,3 +142,31 @@ def test_ups015_reports_only_columns_without_a_default():
     assert findings("UPS015", schema, touch) == []
     [lost] = findings("UPS015", schema, upsert.format("seen = EXCLUDED.seen, n = EXCLUDED.n, note = EXCLUDED.note"))
     assert "n, note" in lost.message and "NULL" in lost.message and "seen" not in lost.message
+
+
+ACCOUNTS = """
+CREATE TABLE accounts (id int PRIMARY KEY, email text, handle text, name text, CONSTRAINT accounts_email_key UNIQUE (email));
+CREATE UNIQUE INDEX accounts_handle_live ON accounts (handle) WHERE name IS NOT NULL;
+"""
+
+
+@pytest.mark.parametrize(
+    ("sql", "reported"),
+    [
+        ("INSERT INTO accounts (id, email) VALUES (%s, %s) ON CONFLICT ON CONSTRAINT accounts_pkey DO NOTHING", True),
+        ("INSERT INTO accounts (id, email) VALUES (%s, %s) ON CONFLICT (email) DO UPDATE SET id = accounts.id", True),
+        ("INSERT INTO accounts (id, handle) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING", False),  # partial: unknown
+        ("INSERT INTO accounts (email, name) VALUES (%s, %s) ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name", False),
+        ("INSERT INTO accounts (id, email) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING", False),  # no arbiter: UPS001
+    ],
+)
+def test_ups017_only_where_another_whole_key_is_written(sql, reported):
+    found = findings("UPS017", ACCOUNTS, sql)
+    assert len(found) == (1 if reported else 0)
+    if reported:
+        assert "23505" in found[0].message
+
+
+def test_ups017_says_skipping_for_do_nothing():
+    [finding] = findings("UPS017", ACCOUNTS, "INSERT INTO accounts (id, email) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING", "sqlite")
+    assert "instead of skipping" in finding.message and "UNIQUE constraint failed" in finding.message
