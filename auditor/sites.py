@@ -106,6 +106,9 @@ class WriteStatement:
     returning: bool = False  # has a RETURNING clause
     merge_inserts: bool = False  # MERGE ... WHEN NOT MATCHED THEN INSERT
     merge_key: tuple[str, ...] = ()  # MERGE: target columns its ON condition pins
+    # INSERT ... SELECT ... WHERE NOT EXISTS (SELECT 1 FROM <same table> WHERE k = ...): the
+    # columns that check pins, a check-then-insert inside one statement.
+    not_exists_key: tuple[str, ...] = ()
     unknown: frozenset[str] = frozenset()  # parts built at run time (auditor.sql.holes): rules needing them skip
 
     def literal_values(self, column: str) -> list[str | None]:

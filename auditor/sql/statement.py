@@ -182,6 +182,57 @@ def _select_ends_in_from(tree: exp.Insert) -> bool:
     return not any(source.args.get(clause) for clause in _AFTER_FROM)
 
 
+def _terms(node: exp.Expression | None) -> list[exp.Expression]:
+    """The AND-ed terms of a condition."""
+    if isinstance(node, exp.Paren):
+        return _terms(node.this)
+    if isinstance(node, exp.And):
+        return _terms(node.left) + _terms(node.right)
+    return [] if node is None else [node]
+
+
+def _pinned_by_subquery(select: exp.Select, names: set[str], dialect: str) -> tuple[str, ...]:
+    """Columns of the subquery's table (named or aliased `names`, or unqualified) its WHERE
+    pins by `column = value`, where the value reads none of that table's columns."""
+    def own(node: exp.Expression) -> bool:
+        return isinstance(node, exp.Column) and (not node.table or node.table in names)
+
+    where = select.args.get("where")
+    pinned = []
+    for term in _terms(where.this if where is not None else None):
+        if not isinstance(term, exp.EQ):
+            continue
+        for column, value in ((term.left, term.right), (term.right, term.left)):
+            if own(column) and not any(own(c) for c in value.find_all(exp.Column)):
+                pinned.append(identifier_name(column.this, dialect))
+                break
+    return tuple(dict.fromkeys(pinned))
+
+
+def _not_exists_key(tree: exp.Insert, table: TableName, dialect: str) -> tuple[str, ...]:
+    """`INSERT INTO t ... SELECT ... WHERE NOT EXISTS (SELECT 1 FROM t WHERE k = ...)`: the
+    columns of t the NOT EXISTS looks up, the key the statement checks before it inserts."""
+    source = tree.expression
+    where = source.args.get("where") if isinstance(source, exp.Select) else None
+    for term in _terms(where.this if where is not None else None):
+        inner = term.this if isinstance(term, exp.Not) else None
+        subquery = inner.this if isinstance(inner, exp.Exists) else None
+        if not isinstance(subquery, exp.Select) or subquery.args.get("joins"):
+            continue
+        read = subquery.args.get("from_") or subquery.args.get("from")
+        checked = read.this if read is not None else None
+        if not isinstance(checked, exp.Table) or not isinstance(checked.this, exp.Identifier):
+            continue
+        schema = identifier_name(checked.args.get("db"), dialect) if checked.args.get("db") else None
+        if identifier_name(checked.this, dialect) != table.name or (schema and table.schema and schema != table.schema):
+            continue
+        names = {checked.name} | ({checked.alias} if checked.alias else set())
+        pinned = _pinned_by_subquery(subquery, names, dialect)
+        if pinned:
+            return pinned
+    return ()
+
+
 def _insert(tree: exp.Insert, dialect: str, sql: str) -> WriteStatement:
     target = tree.this
     columns = tuple(identifier_name(c, dialect) for c in target.expressions) if isinstance(target, exp.Schema) else ()
@@ -192,9 +243,10 @@ def _insert(tree: exp.Insert, dialect: str, sql: str) -> WriteStatement:
     kind = WriteKind.REPLACE if alternative == "REPLACE" else WriteKind.INSERT
     alias = tree.expression.args.get("alias") if isinstance(tree.expression, exp.Values) else None
     row_alias = identifier_name(alias.this, dialect) if alias is not None and alias.this is not None else None
+    table = _table(target, dialect)
     return WriteStatement(
         kind=kind,
-        table=_table(target, dialect),
+        table=table,
         columns=columns,
         conflict=conflict_clause(conflict, dialect, row_alias) if conflict is not None else None,
         or_action=alternative,
@@ -203,6 +255,7 @@ def _insert(tree: exp.Insert, dialect: str, sql: str) -> WriteStatement:
         null_columns=_null_columns(tree, columns),
         select_ends_in_from=_select_ends_in_from(tree),
         returning=tree.args.get("returning") is not None,
+        not_exists_key=_not_exists_key(tree, table, dialect),
     )
 
 

@@ -170,3 +170,28 @@ def test_ups017_only_where_another_whole_key_is_written(sql, reported):
 def test_ups017_says_skipping_for_do_nothing():
     [finding] = findings("UPS017", ACCOUNTS, "INSERT INTO accounts (id, email) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING", "sqlite")
     assert "instead of skipping" in finding.message and "UNIQUE constraint failed" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "key"),
+    [
+        ("INSERT INTO tags (name, note) SELECT %s, %s WHERE NOT EXISTS (SELECT 1 FROM tags WHERE name = %s)", "postgres", ("name",)),
+        ("INSERT INTO tags (name, kind) SELECT v.name, 2 FROM (VALUES (%s)) AS v(name) "
+         "WHERE NOT EXISTS (SELECT 1 FROM tags t WHERE t.name = v.name AND t.kind = 2)", "postgres", ("name", "kind")),
+        ("INSERT INTO tags (name) SELECT %s FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM tags WHERE name = %s)", "mysql", ("name",)),
+        ("INSERT INTO tags (name) SELECT %s WHERE NOT EXISTS (SELECT 1 FROM other WHERE name = %s)", "postgres", ()),
+        ("INSERT INTO tags (name) SELECT %s WHERE EXISTS (SELECT 1 FROM tags WHERE name = %s)", "postgres", ()),
+        ("INSERT INTO tags (name) VALUES (%s)", "postgres", ()),
+    ],
+)
+def test_not_exists_key_is_what_the_check_compares_on_the_same_table(sql, dialect, key):
+    [statement], _ = parse_write_statements(sql, dialect)
+    assert statement.not_exists_key == key
+
+
+def test_ups107_quiet_with_the_key_or_an_on_conflict_clause():
+    racy = "INSERT INTO tags (name, note) SELECT %s, %s WHERE NOT EXISTS (SELECT 1 FROM tags WHERE name = %s)"
+    bare = "CREATE TABLE tags (id serial PRIMARY KEY, name text NOT NULL, note text);"
+    assert len(findings("UPS107", bare, racy)) == 1
+    assert findings("UPS107", bare.replace("name text NOT NULL", "name text NOT NULL UNIQUE"), racy) == []
+    assert findings("UPS107", bare, racy + " ON CONFLICT DO NOTHING") == []
