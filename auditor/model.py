@@ -123,6 +123,9 @@ class Column:
     type: str
     nullable: bool
     origin: Location
+    # The database's DEFAULT as SQL, what an INSERT that omits the column stores; None when
+    # no source said (read from SQL DDL and live PostgreSQL; not from ORM models yet).
+    default: str | None = None
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,8 @@ class ConflictClause:
     # EXCLUDED are in scope there), outside subqueries; folded, in order of appearance.
     unqualified_columns: tuple[str, ...] = ()
     # Columns of the proposed row read by DO UPDATE / ODKU (`EXCLUDED.c`, MySQL `VALUES(c)`
-    # or `<row alias>.c`), and the assigned columns set to their own proposed value.
+    # or `<row alias>.c`), and the assigned columns set to their own proposed value (or to the
+    # same named bind parameter the row inserts into them: `VALUES (:k) ... SET k = :k`).
     proposed_columns: tuple[str, ...] = ()
     identity_updates: tuple[str, ...] = ()
     update_where: bool = False  # DO UPDATE ... WHERE: a conflicting row may be left alone
@@ -114,6 +115,9 @@ class WriteStatement:
     returning: bool = False  # has a RETURNING clause
     merge_inserts: bool = False  # MERGE ... WHEN NOT MATCHED THEN INSERT
     merge_key: tuple[str, ...] = ()  # MERGE: target columns its ON condition pins
+    # INSERT ... SELECT ... WHERE NOT EXISTS (SELECT 1 FROM <same table> WHERE k = ...): the
+    # columns that check pins, a check-then-insert inside one statement.
+    not_exists_key: tuple[str, ...] = ()
     unknown: frozenset[str] = frozenset()  # parts built at run time (auditor.sql.holes): rules needing them skip
 
     def literal_values(self, column: str) -> list[str | None]:

@@ -13,6 +13,7 @@ UPSERT = (
     "INSERT INTO prefs (tenant_id, key, value) VALUES ({tenant}, 'theme', 'dark') "
     "ON CONFLICT (tenant_id, key) DO UPDATE SET value = EXCLUDED.value"
 )
+SKIP = "INSERT INTO prefs (tenant_id, key, value) VALUES (NULL, 'theme', 'dark') ON CONFLICT (tenant_id, key) DO NOTHING"
 
 
 def _null_rows_keyed(table, key, nullable: list[str], dialect: str) -> bool:
@@ -62,6 +63,7 @@ targeted by a separate upsert does the same.
 
     examples = (
         Invalid(SCHEMA, UPSERT.format(tenant="NULL"), dialects=("postgres", "sqlite"), note="a NULL key value never conflicts"),
+        Invalid(SCHEMA, SKIP, dialects=("postgres", "sqlite"), note="DO NOTHING: the duplicate is inserted instead of skipped"),
         Valid(SCHEMA.replace("tenant_id int,", "tenant_id int NOT NULL,"), UPSERT.format(tenant="1"), dialects=("postgres", "sqlite")),
         Valid(SCHEMA, UPSERT.format(tenant="1"), dialects=("postgres", "sqlite"), note="the statement's own literal is not NULL"),
         Valid(
@@ -93,6 +95,8 @@ targeted by a separate upsert does the same.
                 continue
             name = sql_table_name(table, site.dialect)
             columns = ", ".join(dict.fromkeys(nullable))
+            # DO NOTHING means "skip the duplicate": say that it is inserted instead of skipped.
+            instead = "skipping it" if conflict.action is ConflictAction.NOTHING else "updating"
             fix = (
                 f"Make {columns} NOT NULL (after a backfill), or declare the key UNIQUE NULLS NOT DISTINCT (PostgreSQL 15+)."
                 if site.dialect == "postgres"
@@ -101,7 +105,7 @@ targeted by a separate upsert does the same.
             yield Violation(
                 message=(
                     f"the conflict key {key.describe()} of {name} has nullable column(s) {columns}: a row whose key holds NULL "
-                    f"never conflicts, so this upsert inserts a duplicate every time instead of updating"
+                    f"never conflicts, so this upsert inserts a duplicate every time instead of {instead}"
                 ),
                 fix=fix,
                 evidence=(key_evidence(key),) + tuple(

@@ -12,6 +12,10 @@ SCHEMA = "CREATE TABLE slots (k int NOT NULL UNIQUE, n int);"
 SETUP = "INSERT INTO slots (k, n) VALUES (1, 0), (2, 0)"
 UPSERT = "INSERT INTO slots (k, n) VALUES (1, 1) ON CONFLICT (k) DO UPDATE SET {}"
 ODKU = "INSERT INTO slots (k, n) VALUES (1, 1) ON DUPLICATE KEY UPDATE {}"
+# The same named bind parameter in VALUES and SET is one value: the key the row already has.
+NAMED = "INSERT INTO slots (k, n) VALUES ({k}, 1) ON CONFLICT (k) DO UPDATE SET k = {k}, n = EXCLUDED.n"
+ODKU_NAMED = "INSERT INTO slots (k, n) VALUES (%(k)s, 1) ON DUPLICATE KEY UPDATE k = %(k)s, n = n + 1"
+POSITIONAL = "INSERT INTO slots (k, n) VALUES (%s, 1) ON CONFLICT (k) DO UPDATE SET k = %s"
 TAKEN = {"sqlstate": "23505", "sqlite_error": "UNIQUE constraint failed", "mysql_error": 1062}
 
 
@@ -27,7 +31,9 @@ class UpdatesConflictKey(Rule):
 Checks the assignments of `ON CONFLICT ... DO UPDATE SET` and `ON DUPLICATE KEY UPDATE` for
 a column of the unique key whose conflict fires the update (the conflict target; on MySQL any
 unique key the inserted row can hit). `SET k = EXCLUDED.k` (or `k = VALUES(k)`) assigns the
-value the row already has and is not reported.
+value the row already has and is not reported, and so does `SET k = :k` when the row inserts
+the same named or numbered bind parameter into `k` (`:k`, `%(k)s`, `$1`). A positional `?` or
+`%s` is a new value each time, so `SET k = %s` is still reported.
 """
     why = """
 The update runs because a row with this key already exists, and then moves that row to another
@@ -58,6 +64,14 @@ ON CONFLICT (k) DO UPDATE SET n = slots.n + 1;
         Valid(SCHEMA, UPSERT.format("k = EXCLUDED.k, n = EXCLUDED.n"), setup=SETUP, dialects=("postgres", "sqlite"),
               note="assigning the key its own value changes nothing"),
         Valid(SCHEMA, ODKU.format("n = n + 1, k = VALUES(k)"), setup=SETUP, dialects=("mysql",)),
+        Valid(SCHEMA, NAMED.format(k="%(k)s"), setup=SETUP, params={"k": 1}, dialects=("postgres",),
+              note="the same parameter the row inserts into k: the value it already has"),
+        Valid(SCHEMA, NAMED.format(k=":k"), setup=SETUP, params={"k": 1}, dialects=("sqlite",)),
+        Valid(SCHEMA, ODKU_NAMED, setup=SETUP, params={"k": 1}, dialects=("mysql",)),
+        Invalid(SCHEMA, NAMED.format(k="%(k)s").replace("SET k = %(k)s", "SET k = %(new)s"), setup=SETUP,
+                params={"k": 1, "new": 2}, dialects=("postgres",), note="another parameter: the key moves", **TAKEN),
+        Invalid(SCHEMA, POSITIONAL, setup=SETUP, params=(1, 2), dialects=("postgres", "sqlite"),
+                note="each positional placeholder is a value of its own", **TAKEN),
     )
 
     def check(self, site, table):

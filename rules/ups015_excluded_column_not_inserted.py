@@ -6,12 +6,20 @@ from auditor.model import Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sql.holes import COLUMNS, UPDATE
 
-SCHEMA = "CREATE TABLE stats (k varchar(20) PRIMARY KEY, v int, n int NOT NULL DEFAULT 0);"
+SCHEMA = "CREATE TABLE stats (k varchar(20) PRIMARY KEY, v int, n int);"
+# The same column with a default: EXCLUDED.n resets it on purpose ("reset to default", "touch").
+DEFAULTED = SCHEMA.replace("n int", "n int NOT NULL DEFAULT 0")
+TOUCHED = "CREATE TABLE stats (k varchar(20) PRIMARY KEY, v int, n int, seen timestamp DEFAULT CURRENT_TIMESTAMP);"
 SETUP = "INSERT INTO stats (k, v, n) VALUES ('a', 1, 42)"
-OBSERVE = "SELECT n FROM stats WHERE k = 'a'"
+OBSERVE = "SELECT n IS NULL FROM stats WHERE k = 'a'"  # the stored value lost to NULL
+SEEN = "SELECT seen IS NULL FROM stats WHERE k = 'a'"
 UPSERT = "INSERT INTO stats (k, v) VALUES ('a', 2) ON CONFLICT (k) DO UPDATE SET {}"
 ODKU = "INSERT INTO stats (k, v) VALUES ('a', 2) ON DUPLICATE KEY UPDATE {}"
 BOTH = ("postgres", "sqlite")
+
+
+def has_default(column) -> bool:
+    return column.default is not None and column.default.strip().upper() != "NULL"
 
 
 class ExcludedColumnNotInserted(Rule):
@@ -26,19 +34,24 @@ class ExcludedColumnNotInserted(Rule):
 
     what = """
 Checks `ON CONFLICT ... DO UPDATE` for `EXCLUDED.c` (and MySQL's `VALUES(c)` or row alias
-`new.c` in `ON DUPLICATE KEY UPDATE`) where `c` is not in the INSERT's column list.
+`new.c` in `ON DUPLICATE KEY UPDATE`) where `c` is not in the INSERT's column list and has no
+default in the schema. A column with a default (`now()`, `CURRENT_TIMESTAMP`, a constant) is
+the deliberate "reset to default" / "touch" idiom (`SET updated_at = EXCLUDED.updated_at`)
+and is not reported. Defaults are read from SQL DDL and a live PostgreSQL; a default that only
+an ORM model declares (`server_default=`, `db_default=`) is not known yet.
 """
     why = """
 The proposed row holds a value for every column: the ones the INSERT lists, and the column
-default for all the others. `SET n = EXCLUDED.n` for a column the INSERT leaves out therefore
-overwrites the stored value with the default (a counter of 42 becomes 0, `created_at` becomes
-now, an owner becomes NULL) every time the row already exists, without any error. This is the
-usual result of a generated "set every column" update.
+default for all the others, which is NULL where the column has none. `SET n = EXCLUDED.n` for
+such a column therefore overwrites the stored value with NULL (a counter of 42, an owner, a
+note are lost) every time the row already exists, without any error. This is the usual
+result of a generated "set every column" update.
 """
     example = """
 ```sql
+-- stats: k PRIMARY KEY, v int, n int (no default)
 INSERT INTO stats (k, v) VALUES (%s, %s)
-ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v, n = EXCLUDED.n;  -- n is reset to its default
+ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v, n = EXCLUDED.n;  -- n becomes NULL
 ```
 """
     use_instead = """
@@ -57,6 +70,12 @@ ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v;
         Valid(SCHEMA, UPSERT.format("v = EXCLUDED.v + stats.n"), setup=SETUP, observe=OBSERVE, dialects=BOTH,
               note="the stored value of a column left out is fine to read"),
         Valid(SCHEMA, ODKU.format("v = VALUES(v)"), setup=SETUP, observe=OBSERVE, dialects=("mysql",)),
+        Valid(DEFAULTED, UPSERT.format("v = EXCLUDED.v, n = EXCLUDED.n"), setup=SETUP, observe=OBSERVE, dialects=BOTH,
+              note="n has a default: the update resets it to 0 on purpose, nothing becomes NULL"),
+        Valid(DEFAULTED, ODKU.format("v = VALUES(v), n = VALUES(n)"), setup=SETUP, observe=OBSERVE, dialects=("mysql",)),
+        Valid(TOUCHED, UPSERT.format("v = EXCLUDED.v, seen = EXCLUDED.seen"), setup=SETUP,
+              observe=SEEN, dialects=BOTH, note="the touch idiom: seen is set to the current time"),
+        Valid(TOUCHED, ODKU.format("v = VALUES(v), seen = VALUES(seen)"), setup=SETUP, observe=SEEN, dialects=("mysql",)),
     )
 
     def check(self, site, table):
@@ -64,7 +83,10 @@ ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v;
         conflict = statement.conflict
         if conflict is None or not statement.columns:
             return
-        missing = [c for c in conflict.proposed_columns if c not in statement.columns and c in table.columns]
+        missing = [
+            c for c in conflict.proposed_columns
+            if c not in statement.columns and c in table.columns and not has_default(table.columns[c])
+        ]
         if not missing:
             return
         name = sql_table_name(table, site.dialect)
@@ -72,9 +94,9 @@ ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v;
         yield Violation(
             message=(
                 f"the conflict update reads {read} for {', '.join(missing)}, which the INSERT into {name} does not "
-                f"supply: it overwrites the stored value with the column default every time the row exists"
+                f"supply and that has no default: it overwrites the stored value with NULL every time the row exists"
             ),
-            fix=f"Leave {', '.join(missing)} out of the update, or add {'it' if len(missing) == 1 else 'them'} to the INSERT's columns.",
+            fix=f"Leave {', '.join(missing)} out of the update, or add {'it' if len(missing) == 1 else 'them'} to the INSERT's columns (or give the column the default the update means).",
             evidence=tuple(Evidence(f"column {c} {table.columns[c].type}", table.columns[c].origin) for c in missing)
             or table_keys_evidence(table),
         )

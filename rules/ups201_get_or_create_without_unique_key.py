@@ -30,6 +30,11 @@ def save(email, persona):
     Avatar.objects.get_or_create(email=email, defaults={"persona": persona})
 '''
 
+KEY_PLUS_FILTERS = DJANGO_MODELS + '''
+def save(email, account_id):
+    Avatar.objects.get_or_create(email=email, account_id=account_id, persona__startswith="o")
+'''
+
 IEXACT = DJANGO_MODELS + '''
 def save(email):
     Avatar.objects.get_or_create(email__iexact=email)
@@ -74,6 +79,19 @@ def lookup(registry, name):
 '''
 
 
+def lookup_columns(fields: tuple[str, ...], table) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the table's columns the lookup pins, the fields the table has no column for). A field
+    the model reader did not know is taken as its own name; a relation it missed (a project's
+    own ForeignKeyField subclass) is stored as `<field>_id`, as Django and peewee name it."""
+    if not table.columns:
+        return fields, ()
+    known, unknown = [], []
+    for field in fields:
+        column = field if field in table.columns else f"{field}_id" if f"{field}_id" in table.columns else None
+        (known if column is not None else unknown).append(column or field)
+    return tuple(dict.fromkeys(known)), tuple(unknown)
+
+
 class GetOrCreateWithoutUniqueKey(IdiomRule):
     id = "UPS201"
     name = "get-or-create-without-unique-key"
@@ -93,6 +111,12 @@ database enforces uniqueness of the lookup (Django's docs say so). Without a uni
 concurrent calls both insert, and from then on every call raises `MultipleObjectsReturned`.
 A lookup that is not an exact match (`email__iexact`) is not backed by a plain unique key
 either.
+
+Not reported: a lookup that holds a whole unique key, whatever else it filters by (the loser
+of a race gets IntegrityError, or Django reads the winner's row: never a duplicate); a field
+the schema has no column for (not even `<field>_id`), since which key it belongs to is not
+known. A nullable column in the key is not reported either: only a lookup that passes NULL
+there (`parent=None`) can duplicate, and the audit does not see the values the code passes.
 """
     example = """
 ```python
@@ -113,25 +137,30 @@ handles by reading the winner's row.
         Invalid("", "", python=PEEWEE, dialects=("sqlite",)),
         Invalid("", "", python=CLASSMETHOD, dialects=("postgres",), note="`cls` in a model's classmethod is the model"),
         Valid("", "", python=UNIQUE, dialects=("postgres",)),
+        Valid("", "", python=KEY_PLUS_FILTERS, dialects=("postgres", "sqlite"),
+              note="the whole unique key (email) plus other filters: at worst the loser's IntegrityError"),
         Valid("", "", python=NOT_A_MODEL, dialects=("postgres",), note="not an ORM model: not a finding"),
     )
 
     def check(self, site, table):
-        if covering_key(table, site.key_columns) is not None and not site.inexact_lookup:
-            return
+        known, unknown = lookup_columns(site.key_columns, table)
+        if covering_key(table, known) is not None:
+            return  # a whole unique key pins the row: at worst the loser's IntegrityError, never a duplicate
+        if unknown:
+            return  # which column a field is, the schema does not say: no claim about its keys
         name = sql_table_name(table, site.dialect)
-        if not site.key_columns:
+        if not known:
             lookup = "a lookup that is not an exact match on columns"
         else:
-            lookup = f"the lookup {key_list(site.key_columns)}" + (" plus filters that are not exact matches" if site.inexact_lookup else "")
+            lookup = f"the lookup {key_list(known)}" + (" plus filters that are not exact matches" if site.inexact_lookup else "")
         yield Violation(
             message=(
                 f"{site.call.api}() on {name} with {lookup}, which no unique key covers: two concurrent calls both insert, "
                 f"and every later call raises MultipleObjectsReturned"
             ),
             fix=(
-                f"Add a unique key on {key_list(site.key_columns)} to {name} (`upsert-audit migrate` writes the migration), or look up by a unique field."
-                if site.key_columns and not site.inexact_lookup
+                f"Add a unique key on {key_list(known)} to {name} (`upsert-audit migrate` writes the migration), or look up by a unique field."
+                if known and not site.inexact_lookup
                 else "Look up by an exact match on a unique field (or add a unique key on what the lookup means, e.g. lower(email))."
             ),
             evidence=table_keys_evidence(table),

@@ -217,7 +217,8 @@ def column_record(ctx: _Context, column: exp.ColumnDef) -> Column:
     kinds = [c.args.get("kind") for c in column.args.get("constraints") or []]
     not_null = any(isinstance(k, (exp.NotNullColumnConstraint, exp.PrimaryKeyColumnConstraint)) and not k.args.get("allow_null") for k in kinds)
     type_sql = column.args["kind"].sql(dialect="postgres") if column.args.get("kind") else ""
-    return Column(identifier_name(column.this, ctx.dialect), type_sql, not not_null, ctx.location(column))
+    default = next((k.this.sql(dialect="postgres") for k in kinds if isinstance(k, exp.DefaultColumnConstraint) and k.this is not None), None)
+    return Column(identifier_name(column.this, ctx.dialect), type_sql, not not_null, ctx.location(column), default)
 
 
 # --- statements --------------------------------------------------------------
@@ -390,6 +391,12 @@ def apply_alter_action(ctx: _Context, table: Table, action: exp.Expression) -> N
         column = table.columns.get(column_name)
         if column:
             table.columns[column_name] = replace(column, nullable=bool(action.args["allow_null"]))
+    elif isinstance(action, exp.AlterColumn) and (action.args.get("default") is not None or action.args.get("drop")):
+        column_name = identifier_name(action.this, d)  # SET DEFAULT x / DROP DEFAULT
+        column = table.columns.get(column_name)
+        if column:
+            default = action.args.get("default")
+            table.columns[column_name] = replace(column, default=default.sql(dialect="postgres") if default is not None else None)
     elif isinstance(action, exp.AlterRename):
         rename_table(ctx, table, TableName(table.name.schema, identifier_name(action.this.this, d)))
     elif isinstance(action, exp.RenameColumn):

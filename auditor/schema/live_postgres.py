@@ -16,10 +16,12 @@ from auditor.schema.driver import import_driver
 from auditor.sql.normalize import key_element, predicate_text
 
 COLUMNS = """
-SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull
+SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
 WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s)
 ORDER BY n.nspname, c.relname, a.attnum
 """
@@ -107,10 +109,10 @@ def introspect_postgres(conninfo: str, schemas: list[str] | None = None) -> Cata
             )]
         version = conn.info.server_version
         params = {"schemas": schemas}
-        for schema, table, column, type_, nullable in conn.execute(COLUMNS, params):
+        for schema, table, column, type_, nullable, default in conn.execute(COLUMNS, params):
             name = TableName(schema, table)
             record = catalog.tables.setdefault(name, Table(name, LIVE))
-            record.columns[column] = Column(column, type_, nullable, LIVE)
+            record.columns[column] = Column(column, type_, nullable, LIVE, default)
         nnd = "i.indnullsnotdistinct" if version >= 150000 else "false"
         for row in conn.execute(KEYS.format(nnd=nnd), params):
             name, key = _key(row)

@@ -43,6 +43,20 @@ class NormalizedSql:
 
 
 def normalize_placeholders(sql: str) -> NormalizedSql:
+    return _rewrite(sql, lambda index: "?")
+
+
+# A placeholder that keeps its position through parsing: sqlglot reads `:name` in every dialect.
+MARKER = "ua_p"
+
+
+def marked_placeholders(sql: str) -> NormalizedSql:
+    """`normalize_placeholders`, but the i-th placeholder is written `:ua_p<i>` (0-based), so the
+    parsed tree says which bind parameter each node is (`parameters[i]` names it)."""
+    return _rewrite(sql, lambda index: f":{MARKER}{index}")
+
+
+def _rewrite(sql: str, mark) -> NormalizedSql:
     out: list[str] = []
     params: list[str] = []
     styles: set[str] = set()
@@ -60,9 +74,10 @@ def normalize_placeholders(sql: str) -> NormalizedSql:
         else:
             styles.add(kind)
             value = match.group(kind)
+            marker = mark(len(params))
             params.append(value if value and kind != "format" and kind != "qmark" else str(len(params) + 1))
             # sqlglot cannot read `?::int`; `(?)::int` is the same cast.
-            out.append("(?)" if sql.startswith("::", pos) else "?")
+            out.append(f"({marker})" if sql.startswith("::", pos) else marker)
     out.append(sql[pos:])
     return NormalizedSql("".join(out), tuple(params), frozenset(styles))
 

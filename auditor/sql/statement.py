@@ -22,7 +22,7 @@ from auditor.model import TableName
 from auditor.sites import ConflictAction, ConflictClause, WriteKind, WriteStatement
 from auditor.sql.holes import parseable, unknown_parts
 from auditor.sql.normalize import SQLGLOT_DIALECT, conjuncts, identifier_name, key_element, predicate_text
-from auditor.sql.placeholders import normalize_placeholders
+from auditor.sql.placeholders import MARKER, marked_placeholders, normalize_placeholders
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # opaque-Command warnings are ours to handle
 
@@ -182,6 +182,57 @@ def _select_ends_in_from(tree: exp.Insert) -> bool:
     return not any(source.args.get(clause) for clause in _AFTER_FROM)
 
 
+def _terms(node: exp.Expression | None) -> list[exp.Expression]:
+    """The AND-ed terms of a condition."""
+    if isinstance(node, exp.Paren):
+        return _terms(node.this)
+    if isinstance(node, exp.And):
+        return _terms(node.left) + _terms(node.right)
+    return [] if node is None else [node]
+
+
+def _pinned_by_subquery(select: exp.Select, names: set[str], dialect: str) -> tuple[str, ...]:
+    """Columns of the subquery's table (named or aliased `names`, or unqualified) its WHERE
+    pins by `column = value`, where the value reads none of that table's columns."""
+    def own(node: exp.Expression) -> bool:
+        return isinstance(node, exp.Column) and (not node.table or node.table in names)
+
+    where = select.args.get("where")
+    pinned = []
+    for term in _terms(where.this if where is not None else None):
+        if not isinstance(term, exp.EQ):
+            continue
+        for column, value in ((term.left, term.right), (term.right, term.left)):
+            if own(column) and not any(own(c) for c in value.find_all(exp.Column)):
+                pinned.append(identifier_name(column.this, dialect))
+                break
+    return tuple(dict.fromkeys(pinned))
+
+
+def _not_exists_key(tree: exp.Insert, table: TableName, dialect: str) -> tuple[str, ...]:
+    """`INSERT INTO t ... SELECT ... WHERE NOT EXISTS (SELECT 1 FROM t WHERE k = ...)`: the
+    columns of t the NOT EXISTS looks up, the key the statement checks before it inserts."""
+    source = tree.expression
+    where = source.args.get("where") if isinstance(source, exp.Select) else None
+    for term in _terms(where.this if where is not None else None):
+        inner = term.this if isinstance(term, exp.Not) else None
+        subquery = inner.this if isinstance(inner, exp.Exists) else None
+        if not isinstance(subquery, exp.Select) or subquery.args.get("joins"):
+            continue
+        read = subquery.args.get("from_") or subquery.args.get("from")
+        checked = read.this if read is not None else None
+        if not isinstance(checked, exp.Table) or not isinstance(checked.this, exp.Identifier):
+            continue
+        schema = identifier_name(checked.args.get("db"), dialect) if checked.args.get("db") else None
+        if identifier_name(checked.this, dialect) != table.name or (schema and table.schema and schema != table.schema):
+            continue
+        names = {checked.name} | ({checked.alias} if checked.alias else set())
+        pinned = _pinned_by_subquery(subquery, names, dialect)
+        if pinned:
+            return pinned
+    return ()
+
+
 def _insert(tree: exp.Insert, dialect: str, sql: str) -> WriteStatement:
     target = tree.this
     columns = tuple(identifier_name(c, dialect) for c in target.expressions) if isinstance(target, exp.Schema) else ()
@@ -192,9 +243,10 @@ def _insert(tree: exp.Insert, dialect: str, sql: str) -> WriteStatement:
     kind = WriteKind.REPLACE if alternative == "REPLACE" else WriteKind.INSERT
     alias = tree.expression.args.get("alias") if isinstance(tree.expression, exp.Values) else None
     row_alias = identifier_name(alias.this, dialect) if alias is not None and alias.this is not None else None
+    table = _table(target, dialect)
     return WriteStatement(
         kind=kind,
-        table=_table(target, dialect),
+        table=table,
         columns=columns,
         conflict=conflict_clause(conflict, dialect, row_alias) if conflict is not None else None,
         or_action=alternative,
@@ -203,6 +255,7 @@ def _insert(tree: exp.Insert, dialect: str, sql: str) -> WriteStatement:
         null_columns=_null_columns(tree, columns),
         select_ends_in_from=_select_ends_in_from(tree),
         returning=tree.args.get("returning") is not None,
+        not_exists_key=_not_exists_key(tree, table, dialect),
     )
 
 
@@ -253,6 +306,63 @@ def write_statement(tree: exp.Expression, dialect: str, sql: str) -> WriteStatem
     return None
 
 
+def _assigns_parameter(tree: exp.Expression) -> bool:
+    """Does the conflict update assign some column a bare bind parameter (`SET k = :k`)?"""
+    conflict = tree.args.get("conflict") if isinstance(tree, exp.Insert) else None
+    return conflict is not None and any(
+        isinstance(a, exp.EQ) and any(True for _ in a.expression.find_all(exp.Placeholder)) for a in conflict.expressions
+    )
+
+
+def _marker_parameter(node: exp.Expression, parameters: tuple[str, ...]) -> str | None:
+    """The bind parameter a marked placeholder (`:ua_p3`) stands for; a cast of it is the same value."""
+    while isinstance(node, (exp.Paren, exp.Cast)):
+        node = node.this
+    if not isinstance(node, exp.Placeholder) or not node.name.startswith(MARKER):
+        return None
+    index = node.name[len(MARKER):]
+    return parameters[int(index)] if index.isdigit() and int(index) < len(parameters) else None
+
+
+def same_parameter_updates(sql: str, dialect: str) -> tuple[str, ...]:
+    """Columns the conflict update assigns the very bind parameter the row inserts into them
+    (`VALUES (:k, ...) ... SET k = :k`, `%(k)s`, `$1`): the value the row already has. A
+    positional `?` / `%s` is a new parameter each time, so it never counts. The statement is
+    parsed again with each placeholder marked by its position, which only the parse can tell."""
+    marked = marked_placeholders(sql)
+    try:
+        tree = sqlglot.parse_one(parseable(marked.sql), read=SQLGLOT_DIALECT.get(dialect, dialect))
+    except Exception:  # noqa: BLE001 - the first parse succeeded; a failure here only loses this fact
+        return ()
+    target = tree.this if isinstance(tree, exp.Insert) else None
+    values = tree.expression if isinstance(tree, exp.Insert) else None
+    if not isinstance(target, exp.Schema) or not isinstance(values, exp.Values):
+        return ()
+    columns = [identifier_name(c, dialect) for c in target.expressions]
+    rows = [row.expressions if isinstance(row, exp.Tuple) else [row] for row in values.expressions]
+    inserted: dict[str, str] = {}
+    for i, column in enumerate(columns):
+        names = {_marker_parameter(row[i], marked.parameters) if i < len(row) else None for row in rows}
+        if len(names) == 1 and None not in names:
+            inserted[column] = names.pop()
+    same = []
+    for assignment in tree.args["conflict"].expressions:
+        if isinstance(assignment, exp.EQ):
+            column = identifier_name(assignment.this, dialect)
+            if column in inserted and _marker_parameter(assignment.expression, marked.parameters) == inserted[column]:
+                same.append(column)
+    return tuple(same)
+
+
+def _with_same_parameter_updates(statement: WriteStatement, tree: exp.Expression, sql: str, dialect: str) -> WriteStatement:
+    if statement.conflict is None or not _assigns_parameter(tree):
+        return statement
+    same = [c for c in same_parameter_updates(sql, dialect) if c not in statement.conflict.identity_updates]
+    if not same:
+        return statement
+    return replace(statement, conflict=replace(statement.conflict, identity_updates=statement.conflict.identity_updates + tuple(same)))
+
+
 # Text the parser cannot read is reported as unparsed only if it could be a write; `XA BEGIN
 # :xid` or a log message handed to execute() writes no row and is not a write site.
 _WRITE_WORD = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE|REPLACE|UPSERT)\b", re.I)
@@ -276,6 +386,8 @@ def parse_write_statements(sql: str, dialect: str) -> tuple[list[WriteStatement]
         try:
             text = normalized.strip().rstrip(";").strip() if single else tree.sql(dialect=read)
             statement = write_statement(tree, dialect, text)
+            if statement is not None and single:
+                statement = _with_same_parameter_updates(statement, tree, sql, dialect)
         except Exception as error:  # noqa: BLE001 - one statement we cannot read must not end the audit
             return [], f"the statement could not be read ({type(error).__name__}: {error})"
         if statement is not None:

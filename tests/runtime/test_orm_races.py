@@ -60,7 +60,7 @@ def meet_after_the_lookup(execute, sql, params, many, context):
 def request(persona):
     try:
         with connections["default"].execute_wrapper(meet_after_the_lookup):
-            Avatar.objects.%(method)s(account_id=7, defaults={"persona": persona})
+            Avatar.objects.%(method)s(%(lookup)s, defaults={"persona": persona})
     except Exception as error:
         errors.append(type(error).__name__)
     finally:
@@ -75,18 +75,20 @@ for t in threads:
 print("rows", Avatar.objects.filter(account_id=7).count())
 print("errors", sorted(errors))
 try:
-    Avatar.objects.%(method)s(account_id=7, defaults={"persona": "cat"})
+    Avatar.objects.%(method)s(%(lookup)s, defaults={"persona": "cat"})
     print("later call ok")
 except Avatar.MultipleObjectsReturned:
     print("later call MultipleObjectsReturned")
+except IntegrityError:
+    print("later call IntegrityError")
 '''
 
 
-def django_race(pg_database: str, method: str, unique: bool) -> str:
+def django_race(pg_database: str, method: str, unique: bool, lookup: str = "account_id=7") -> str:
     url = urlparse(pg_database)
     database = {"ENGINE": "django.db.backends.postgresql", "NAME": url.path[1:], "USER": url.username or "",
                 "HOST": url.hostname, "PORT": str(url.port or 5432)}
-    script = DJANGO_RACE % {"database": database, "unique": unique, "method": method}
+    script = DJANGO_RACE % {"database": database, "unique": unique, "method": method, "lookup": lookup}
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     return run.stdout
@@ -103,6 +105,17 @@ def test_get_or_create_without_a_unique_key_duplicates_then_always_fails(method,
 def test_get_or_create_with_the_unique_key_stays_one_row(method, pg_database):
     out = django_race(pg_database, method, unique=True)
     assert "rows 1\n" in out and "errors []\n" in out and "later call ok" in out
+
+
+@pytest.mark.parametrize("unique", [True, False], ids=["unique-key", "no-key"])
+def test_get_or_create_on_the_whole_key_plus_other_filters_never_duplicates(unique, pg_database):
+    """UPS201 stays quiet here: the unique account_id stops the second insert. Django reads
+    again with the whole lookup, which the winner's row (persona "owl" or "fox") may not match:
+    then the loser gets the IntegrityError, never a second row. Without the key: two rows."""
+    out = django_race(pg_database, "get_or_create", unique=unique, lookup='account_id=7, persona__startswith="o"')
+    assert ("rows 1\n" if unique else "rows 2\n") in out
+    if unique:
+        assert "later call MultipleObjectsReturned" not in out
 
 
 @pytest.mark.parametrize("unique", [False, True], ids=["no-key", "unique-key"])

@@ -695,3 +695,35 @@ def test_upsert_record_refuses_a_table_without_the_key(request, name):
     assert outcome.rows == 0
     assert [f.kind for f in outcome.failures] == [MissingUniqueKey.__name__] * WRITERS
     assert all("(user_id) is not a unique key of table avatars" in f.message for f in outcome.failures)
+
+
+# --- one statement: INSERT ... SELECT ... WHERE NOT EXISTS (UPS107) --------------------------------
+
+
+def race_not_exists(target: Target, unique: bool) -> Summary:
+    target.create(unique=unique)
+    return race(target, "insert_where_not_exists").summary
+
+
+def test_postgres_insert_where_not_exists_is_a_check_then_insert(postgres):
+    """One statement, still a check then an insert: under READ COMMITTED each writer's NOT
+    EXISTS reads a snapshot without the others' uncommitted rows, so all four insert. With the
+    key, the losers wait on the winner's index entry (serialised) and fail with 23505."""
+    assert race_not_exists(postgres, unique=False) == ALL_INSERT
+    assert race_not_exists(postgres, unique=True) == losers("23505", PG_DUPLICATE, serialised=True)
+
+
+def test_mariadb_read_committed_insert_where_not_exists_duplicates(mariadb_rc):
+    """MariaDB, READ COMMITTED (Django's setting): the NOT EXISTS is a consistent read that
+    takes no lock, so all four insert; with the key the losers fail with 1062."""
+    assert race_not_exists(mariadb_rc, unique=False) == ALL_INSERT
+    assert race_not_exists(mariadb_rc, unique=True) == losers(1062, MARIADB_DUPLICATE, serialised=True)
+
+
+def test_mariadb_repeatable_read_insert_where_not_exists(mariadb):
+    """MariaDB, REPEATABLE READ (InnoDB's default): the SELECT of an INSERT ... SELECT locks
+    what it reads, gaps included, so no duplicate is left, but the losers do not save either:
+    each fails with 1467, with or without the key."""
+    lost = Summary(1, (1467,) * LOSERS, ("Failed to read auto-increment value from storage engine",))
+    assert race_not_exists(mariadb, unique=False) == lost
+    assert race_not_exists(mariadb, unique=True) == lost

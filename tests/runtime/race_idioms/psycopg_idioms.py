@@ -62,3 +62,13 @@ def merge_upsert(conn, user_id, persona):
         (user_id, persona),
     )
     conn.commit()
+
+
+def insert_where_not_exists(conn, user_id, persona):
+    cur = conn.cursor()
+    cur.execute(
+        "INSERT INTO avatars (user_id, persona) SELECT %s, %s "
+        "WHERE NOT EXISTS (SELECT 1 FROM avatars WHERE user_id = %s)",
+        (user_id, persona, user_id),
+    )
+    conn.commit()

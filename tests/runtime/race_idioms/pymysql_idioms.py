@@ -48,3 +48,13 @@ def delete_then_insert(conn, user_id, persona):
 def upsert_record_save(conn, user_id, persona):
     upsert_record(conn, "avatars", {"user_id": user_id, "persona": persona}, conflict=["user_id"])
     conn.commit()
+
+
+def insert_where_not_exists(conn, user_id, persona):
+    cur = conn.cursor()
+    cur.execute(
+        "INSERT INTO avatars (user_id, persona) SELECT %s, %s "
+        "WHERE NOT EXISTS (SELECT 1 FROM avatars WHERE user_id = %s)",
+        (user_id, persona, user_id),
+    )
+    conn.commit()
