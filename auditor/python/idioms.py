@@ -35,11 +35,11 @@ from auditor.python.operations import (
     DELETE,
     INSERT,
     Lookup,
+    Names,
     READ,
     UPDATE,
     Operation,
     _call_name,
-    _model,
     field_names,
     django_lookup,
     insert_sql,
@@ -47,7 +47,7 @@ from auditor.python.operations import (
     operation,
     select_sql,
 )
-from auditor.python.neutral_sql import PARENT_FIELD, RELATED
+from auditor.python.neutral_sql import PARENT_FIELD, RELATED, manager_model, peewee_class_model
 from auditor.sites import IdiomCall, IdiomKind, SqlCall
 
 # Every idiom writes a row: a function is analysed only if one of its lines inserts (an
@@ -65,13 +65,13 @@ SAVEPOINT_CALLS = {"transaction", "atomic", "begin_nested", "savepoint"}
 _ENDS_PATH = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 
 
-def _functions(statements: list[ast.stmt], hits: list[int], owner: str | None = None) -> Iterator[tuple[ast.AST, str | None]]:
+def _functions(statements: list[ast.stmt], hits: list[int], owner: ast.ClassDef | None = None) -> Iterator[tuple[ast.AST, ast.ClassDef | None]]:
     """Functions (methods and nested ones too) whose lines hold a hint, each with the class it
     is defined in (a classmethod's `cls` is that class)."""
     for statement in statements:
         if not spans_hit(statement, hits):
             continue
-        inner = statement.name if isinstance(statement, ast.ClassDef) else owner
+        inner = statement if isinstance(statement, ast.ClassDef) else owner
         if isinstance(statement, FUNCTION_NODES):
             yield statement, owner
         for _field, value in ast.iter_fields(statement):
@@ -148,11 +148,11 @@ def _is_empty_test(node: ast.expr) -> bool | None:
 class FunctionIdioms:
     """The idioms in one function."""
 
-    def __init__(self, function: ast.AST, module: ModuleInfo, known_sql: dict, driver: str | None, owner: str | None = None,
+    def __init__(self, function: ast.AST, module: ModuleInfo, known_sql: dict, driver: str | None, owner: ast.ClassDef | None = None,
                  helpers: dict | None = None):
         self.function, self.module, self.known_sql, self.driver = function, module, known_sql, driver
         self.helpers: dict[str, Operation] = helpers or {}  # module functions that insert, by name
-        self.owner = owner  # the class the function is defined in
+        self.names = _names_of(function, owner)  # what `cls` / `self` stand for
         self._scope: Scope | None = None
         self._ops: dict[int, Operation | None] = {}
 
@@ -167,7 +167,7 @@ class FunctionIdioms:
 
     def op(self, call: ast.Call) -> Operation | None:
         if id(call) not in self._ops:
-            self._ops[id(call)] = operation(call, self.known_sql) or self._helper_insert(call) or self._add_of_local(call)
+            self._ops[id(call)] = operation(call, self.known_sql, self.names) or self._helper_insert(call) or self._add_of_local(call)
         return self._ops[id(call)]
 
     def _helper_insert(self, call: ast.Call) -> Operation | None:
@@ -190,7 +190,7 @@ class FunctionIdioms:
             return None
         values = self.scope.reaching(local.id, local) or ()
         built = [v for v in values if isinstance(v, ast.Call)]
-        models = {_model(v.func) for v in built}
+        models = {self.names.model(v.func) for v in built}
         if not built or len(built) != len(values) or len(models) != 1 or None in models:
             return None
         model = models.pop()
@@ -341,20 +341,24 @@ class FunctionIdioms:
                     return True
         return False
 
-    def _model(self, node: ast.AST | None) -> str | None:
-        """A model class as code names it; `cls` in a classmethod is the class it is defined in."""
-        if isinstance(node, ast.Name) and node.id == "cls" and self.owner and _is_classmethod(self.function):
-            return self.owner
-        return _model(node)
+    def _get_or_create_model(self, receiver: ast.expr | None) -> tuple[str | None, bool]:
+        """Which model an ORM get_or_create writes, and whether through a reverse accessor (the
+        parent's key then joins the lookup); None when the call is not the ORM's."""
+        if isinstance(receiver, ast.Attribute) and receiver.attr == "objects":
+            return self.names.model(receiver.value), False  # Model.objects.get_or_create
+        if self.names.is_manager(receiver):
+            return self.names.manager, False  # self.get_or_create in a custom manager
+        if (model := self.names.model(receiver)) is not None:
+            return peewee_class_model(model), False  # Model.get_or_create: peewee's, or the project's own
+        if isinstance(receiver, ast.Attribute) and receiver.attr.islower():
+            return RELATED + receiver.attr, True  # basket.items.get_or_create(sku=s)
+        return None, False
 
     def _single_call(self, call: ast.Call) -> IdiomCall | None:
         name = _call_name(call)
         receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
         if name in GET_OR_CREATE:
-            model = self._model(receiver.value) if isinstance(receiver, ast.Attribute) and receiver.attr == "objects" else self._model(receiver)
-            parent = model is None and isinstance(receiver, ast.Attribute) and receiver.attr.islower()
-            if parent:  # basket.items.get_or_create(sku=s): the child model, with the parent in the lookup
-                model = RELATED + receiver.attr
+            model, parent = self._get_or_create_model(receiver)
             if model is None:
                 return None
             call = self._spread(call)
@@ -372,7 +376,7 @@ class FunctionIdioms:
             built = self._constructed(call.args[0])
             if built is None:
                 return None
-            model = _model(built.func)
+            model = self.names.model(built.func)
             return IdiomCall(IdiomKind.SESSION_MERGE, self.where(call), name, None, insert_sql(model, field_names(built)), None, self.driver)
         return None
 
@@ -404,13 +408,44 @@ class FunctionIdioms:
         """`Model(...)` inline, or a local bound once to it."""
         if isinstance(node, ast.Name) and self.scope.assigned_once:
             node = self.scope.assigned_once.get(node.id, node)
-        if isinstance(node, ast.Call) and _model(node.func):
+        if isinstance(node, ast.Call) and self.names.model(node.func):
             return node
         return None
 
 
 def _is_classmethod(function: ast.AST) -> bool:
     return any(isinstance(d, ast.Name) and d.id == "classmethod" for d in getattr(function, "decorator_list", ()))
+
+
+MANAGER_BASES = ("Manager", "QuerySet")
+
+
+def _is_manager_class(node: ast.ClassDef) -> bool:
+    """A custom manager or queryset: a base named `...Manager` / `...QuerySet`
+    (`models.Manager["Profile"]` too), or `Manager.from_queryset(...)`."""
+    for base in node.bases:
+        base = base.value if isinstance(base, ast.Subscript) else base
+        if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and base.func.attr == "from_queryset":
+            return True
+        name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else ""
+        if name.endswith(MANAGER_BASES):
+            return True
+    return False
+
+
+def _names_of(function: ast.AST, owner: ast.ClassDef | None) -> Names:
+    """In a classmethod `cls` is the class; in a plain method of a custom manager or queryset
+    `self` is the manager of the model that places the class."""
+    if owner is None:
+        return Names()
+    if _is_classmethod(function):
+        return Names(cls=owner.name)
+    arguments = getattr(function, "args", None)
+    first = arguments.args[0].arg if arguments is not None and arguments.args else None
+    decorators = {d.id if isinstance(d, ast.Name) else getattr(d, "attr", None) for d in getattr(function, "decorator_list", ())}
+    if first == "self" and not decorators & {"staticmethod", "property", "cached_property"} and _is_manager_class(owner):
+        return Names(manager=manager_model(owner.name))
+    return Names()
 
 
 def _defaults_fields(call: ast.Call) -> tuple[str, ...] | None:
