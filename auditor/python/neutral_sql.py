@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from auditor.dialects import MYSQL
+
 MODEL_PLACEHOLDER = re.compile(r'"<(?P<kind>model|field|values):(?P<name>~?[A-Za-z_][\w.~:]*)>"')
 # A Django reverse accessor (`basket.items.get_or_create(sku=s)`) is written as the model
 # `~items` with the field `~fk`, its relation to the parent: `related_models` says which
@@ -83,10 +85,12 @@ def column_list(columns: Sequence[str]) -> str:
     return f"({', '.join(columns)})"
 
 
-def resolve_models(sql: str, tables: dict[str, str], columns: dict[str, str] | None = None) -> tuple[str | None, str | None]:
+def resolve_models(sql: str, tables: dict[str, str], columns: dict[str, str] | None = None, dialect: str | None = None) -> tuple[str | None, str | None]:
     """Fill in the model (table) and field (column) placeholders; (sql, None), or (None, why)
-    if a model is unknown. A field the reader does not know is taken as its own column."""
+    if a model is unknown. A field the reader does not know is taken as its own column, quoted
+    as the dialect quotes names (on MySQL "name" would be a string)."""
     columns = columns or {}
+    quote = "`" if dialect == MYSQL else '"'
     missing = [m["name"] for m in MODEL_PLACEHOLDER.finditer(sql) if m["kind"] == "model" and m["name"] not in tables]
     if missing:
         return None, f"model {missing[0]} is not among the project's models"
@@ -97,7 +101,7 @@ def resolve_models(sql: str, tables: dict[str, str], columns: dict[str, str] | N
         if match["kind"] == "values":
             written = columns.get(writable_key(match["name"]))
             return f"({written}) VALUES ({', '.join('?' for _ in written.split(', '))})" if written else "DEFAULT VALUES"
-        return columns.get(match["name"], '"' + match["name"].split(".")[-1] + '"')
+        return columns.get(match["name"], quote + match["name"].split(".")[-1] + quote)
 
     return MODEL_PLACEHOLDER.sub(name, sql), None
 
