@@ -48,6 +48,7 @@ from auditor.python.operations import (
     select_sql,
 )
 from auditor.python.neutral_sql import PARENT_FIELD, RELATED, manager_model, peewee_class_model
+from auditor.python.project_helpers import ModuleHelpers
 from auditor.sites import IdiomCall, IdiomKind, SqlCall
 
 # Every idiom writes a row: a function is analysed only if one of its lines inserts (an
@@ -149,9 +150,10 @@ class FunctionIdioms:
     """The idioms in one function."""
 
     def __init__(self, function: ast.AST, module: ModuleInfo, known_sql: dict, driver: str | None, owner: ast.ClassDef | None = None,
-                 helpers: dict | None = None):
+                 helpers: ModuleHelpers | None = None):
         self.function, self.module, self.known_sql, self.driver = function, module, known_sql, driver
-        self.helpers: dict[str, Operation] = helpers or {}  # module functions that insert, by name
+        self.helpers = helpers  # the module's functions and methods, read one level deep
+        self.owner = owner
         self.names = _names_of(function, owner)  # what `cls` / `self` stand for
         self._scope: Scope | None = None
         self._ops: dict[int, Operation | None] = {}
@@ -167,15 +169,35 @@ class FunctionIdioms:
 
     def op(self, call: ast.Call) -> Operation | None:
         if id(call) not in self._ops:
-            self._ops[id(call)] = operation(call, self.known_sql, self.names) or self._helper_insert(call) or self._add_of_local(call)
+            self._ops[id(call)] = operation(call, self.known_sql, self.names) or self._helper_call(call) or self._add_of_local(call)
         return self._ops[id(call)]
 
-    def _helper_insert(self, call: ast.Call) -> Operation | None:
-        """A helper of this module that inserts (`_make_user(email)`) is that insert, read one level deep."""
-        name = _call_name(call)
-        if isinstance(call.func, ast.Name) and name in self.helpers and name != getattr(self.function, "name", None):
-            return Operation(INSERT, self.helpers[name].sql, call, name)
-        return None
+    def _helper_call(self, call: ast.Call) -> Operation | None:
+        """A function or method of this module that inserts (`_make_user(email)`,
+        `repo.insert(k)`) or returns a lookup (`repo.exists(k)`) is that insert or lookup."""
+        return self.helpers.operation(call, self.function, self.owner) if self.helpers is not None else None
+
+    def as_helper(self) -> Operation | None:
+        """What calling this function does: its first insert (if its SQL is known), else the
+        lookup whose result it returns, when true means found (`return row`, `return
+        q.exists()`, `return row is not None`; never `return row is None`)."""
+        insert = self.first_insert(self.function.body)
+        if insert is not None:
+            return insert if insert.sql is not None else None
+        nodes = list(_walk_local(self.function))
+        bound: dict[str, Operation] = {}
+        for node in nodes:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                reads = self.ops_in(node.value, (READ,))
+                for name in _targets(node) if reads else ():
+                    bound[name] = reads[-1]
+        returned: list[Operation] = []
+        for node in nodes:
+            if isinstance(node, ast.Return) and node.value is not None and _is_empty_test(node.value) is False:
+                reads = self.ops_in(node.value, (READ,))
+                returned += reads[-1:] or [bound[n] for n in sorted(_names(node.value)) if n in bound]
+        sqls = {r.sql for r in returned}
+        return returned[0] if len(sqls) == 1 and None not in sqls else None
 
     def _add_of_local(self, call: ast.Call) -> Operation | None:
         """`obj = Model(k=v)` (perhaps `obj.other = x`), then `session.add(obj)` or `obj.save()`:
@@ -483,23 +505,11 @@ def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: li
     hits = sorted(inserts.union(matching_lines(WRITE_HINT, source)))
     if not hits:
         return []
-    helpers = _inserting_helpers(tree, hits, module, known_sql, driver)
-    if helpers:  # functions that call one are read too
-        hits = sorted(set(hits).union(matching_lines(re.compile(r"\b(?:" + "|".join(map(re.escape, helpers)) + r")\s*\("), source)))
+    helpers = ModuleHelpers(tree, lambda function, owner: FunctionIdioms(function, module, known_sql, driver, owner).as_helper())
+    inserting = helpers.inserting_names(lambda function: spans_hit(function, hits))
+    if inserting:  # functions that call one are read too
+        hits = sorted(set(hits).union(matching_lines(re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(inserting))) + r")\s*\("), source)))
     found: list[IdiomCall] = []
     for function, owner in _functions(tree.body, hits):
         found.extend(FunctionIdioms(function, module, known_sql, driver, owner, helpers).find())
     return sorted(found, key=lambda i: (i.location.line, i.location.column))
-
-
-def _inserting_helpers(tree: ast.Module, hits: list[int], module: ModuleInfo, known_sql: dict, driver: str | None) -> dict[str, Operation]:
-    """Module-level functions whose body inserts a row, by name, with that insert: a caller that
-    looks a row up and then calls one is a check-then-insert through a helper."""
-    helpers = {}
-    for statement in tree.body:
-        if isinstance(statement, FUNCTION_NODES) and spans_hit(statement, hits):
-            reader = FunctionIdioms(statement, module, known_sql, driver)
-            insert = reader.first_insert(statement.body)
-            if insert is not None and insert.sql is not None:
-                helpers[statement.name] = insert
-    return helpers
