@@ -396,10 +396,13 @@ class FunctionIdioms:
             )
         if name == "merge" and is_session(receiver) and len(call.args) == 1:
             built = self._constructed(call.args[0])
-            if built is None:
+            if built is not None:
+                model, fields = self.names.model(built.func), field_names(built)
+            elif (model := self._annotated_model(call.args[0])) is not None:
+                fields = None  # an instance from elsewhere: which fields (its primary key?) it carries is not known
+            else:
                 return None
-            model = self.names.model(built.func)
-            return IdiomCall(IdiomKind.SESSION_MERGE, self.where(call), name, None, insert_sql(model, field_names(built)), None, self.driver)
+            return IdiomCall(IdiomKind.SESSION_MERGE, self.where(call), name, None, insert_sql(model, fields), None, self.driver)
         return None
 
     def _spread(self, call: ast.Call) -> ast.Call:
@@ -426,6 +429,17 @@ class FunctionIdioms:
             return list(node.keywords) if all(k.arg for k in node.keywords) else None
         return None
 
+    def _annotated_model(self, node: ast.expr) -> str | None:
+        """The model class a parameter or local is annotated with: `tag: Tag`, `tag: "Tag"`,
+        `tag: Optional[Tag]`, `tag: Tag | None`."""
+        if not isinstance(node, ast.Name):
+            return None
+        arguments = getattr(self.function, "args", None)
+        annotations = [a.annotation for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs] if a.arg == node.id] if arguments else []
+        annotations += [n.annotation for n in _walk_local(self.function) if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.target.id == node.id]
+        models = {_annotation_model(a) for a in annotations if a is not None}
+        return models.pop() if len(models) == 1 else None
+
     def _constructed(self, node: ast.expr) -> ast.Call | None:
         """`Model(...)` inline, or a local bound once to it."""
         if isinstance(node, ast.Name) and self.scope.assigned_once:
@@ -433,6 +447,19 @@ class FunctionIdioms:
         if isinstance(node, ast.Call) and self.names.model(node.func):
             return node
         return None
+
+
+def _annotation_model(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(node, ast.Subscript) and isinstance(node.value, (ast.Name, ast.Attribute)) and getattr(node.value, "id", getattr(node.value, "attr", "")) == "Optional":
+        node = node.slice
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr) and isinstance(node.right, ast.Constant) and node.right.value is None:
+        node = node.left
+    return Names().model(node)
 
 
 def _is_classmethod(function: ast.AST) -> bool:
