@@ -279,7 +279,7 @@ class FunctionIdioms:
         for index, statement in enumerate(block):
             if isinstance(statement, ast.If):
                 guard = self._guard_of(statement.test, last, bound)
-                empty = _is_empty_test(statement.test) if guard else None
+                empty = self._empty_when(statement.test, guard, last, bound) if guard else None
                 if guard is not None and empty is not None:
                     if empty:
                         branch = statement.body
@@ -302,6 +302,14 @@ class FunctionIdioms:
             elif last is not None and self._fetches(statement):
                 for name in _targets(statement):  # cur.execute(...) then row = cur.fetchone()
                     bound[name] = last
+
+    def _empty_when(self, test: ast.expr, guard: Operation, last: Operation | None, bound: dict[str, Operation]) -> bool | None:
+        """As _is_empty_test; in `if authed() and X.query...first() is None:` the body runs only
+        when the guard found nothing (the other way round, or with `or`, nothing is certain)."""
+        if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And)):
+            return _is_empty_test(test)
+        parts = [v for v in test.values if self._guard_of(v, last, bound) is guard]
+        return True if len(parts) == 1 and _is_empty_test(parts[0]) is True else None
 
     def _fetches(self, statement: ast.stmt) -> bool:
         return any(isinstance(n, ast.Call) and _call_name(n) in ROW_FETCHES for n in _walk_local(statement))
