@@ -195,7 +195,7 @@ def resolve_model_names(call: SqlCall, table_names: dict[str, str], column_names
     Their SQL is written in one neutral form, turned into what the ORM emits on `dialect`."""
     if not names_models(call.sql):
         return call
-    sql, reason = resolve_models(call.sql, table_names, column_names)
+    sql, reason = resolve_models(call.sql, table_names, column_names, dialect)
     return replace(call, sql=for_dialect(sql, dialect) if sql else None, unresolved_reason=reason)
 
 

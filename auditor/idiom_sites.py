@@ -17,11 +17,11 @@ from auditor.sql.statement import parse_write_statements
 SELF_PAIRED = (IdiomKind.GET_OR_CREATE, IdiomKind.SESSION_MERGE)
 
 
-def _resolved(sql: str | None, table_names: dict[str, str], column_names: dict[str, str]) -> tuple[str | None, str | None]:
+def _resolved(sql: str | None, table_names: dict[str, str], column_names: dict[str, str], dialect: str) -> tuple[str | None, str | None]:
     """The SQL with model placeholders replaced by tables and columns, or (None, why not)."""
     if sql is None or not names_models(sql):
         return sql, None
-    return resolve_models(sql, table_names, column_names)
+    return resolve_models(sql, table_names, column_names, dialect)
 
 
 def _unknown_accessor(why: str | None) -> bool:
@@ -35,7 +35,7 @@ def idiom_site(
 ) -> IdiomSite | IdiomUnchecked:
     """The idiom's table and key; or why no rule can judge it: its statements are unknown,
     name a table the catalog does not have, or are not one upsert after all."""
-    write_sql, why = _resolved(call.write_sql, table_names, column_names)
+    write_sql, why = _resolved(call.write_sql, table_names, column_names, dialect)
     if write_sql is None:
         return IdiomUnchecked(call, why or "the insert's SQL was built at run time", upsert=not _unknown_accessor(why))
     statements, error = parse_write_statements(write_sql, dialect)
@@ -50,7 +50,7 @@ def idiom_site(
         return IdiomUnchecked(call, f"table {insert.table} is not in the schema")
     if call.kind is IdiomKind.SESSION_MERGE:
         return IdiomSite(call, dialect, table.name, (), insert)
-    guard_sql, why = _resolved(call.guard_sql, table_names, column_names)
+    guard_sql, why = _resolved(call.guard_sql, table_names, column_names, dialect)
     lookup = read_lookup(guard_sql, dialect) if guard_sql else None
     if lookup is None:
         return IdiomUnchecked(call, why or "the lookup's SQL was not read", upsert=not _unknown_accessor(why))

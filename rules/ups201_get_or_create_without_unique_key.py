@@ -69,6 +69,45 @@ class DailyHits(models.Model):
         return hits
 '''
 
+MANAGER = '''
+from django.db import models
+
+
+class TagManager(models.Manager):
+    def ensure(self, name):
+        return self.get_or_create(name=name)[0]
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50)
+    objects = TagManager()
+'''
+
+PROJECT_METHOD = '''
+from sqlalchemy import Column, Integer, String
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(50), nullable=False, unique=True)
+
+    @classmethod
+    def get_or_create(cls, session, **fields):
+        tag = session.query(cls).filter_by(**fields).first()
+        if tag is None:
+            tag = cls(**fields)
+            session.add(tag)
+        return tag
+
+
+def tag(session, name):
+    return Tag.get_or_create(session, name=name)
+'''
+
 NOT_A_MODEL = '''
 class Registry:
     def get_or_create(self, name):
@@ -104,6 +143,10 @@ class GetOrCreateWithoutUniqueKey(IdiomRule):
 Checks Django `get_or_create` / `update_or_create` (and `aget_or_create` /
 `aupdate_or_create`) and peewee `get_or_create` whose lookup fields (everything but
 `defaults` / `create_defaults`) are not covered by a unique key of the model's table.
+Also `self.get_or_create(...)` in a custom manager or queryset, on the model that places it
+(`objects = TagManager()`, `TagQuerySet.as_manager()`). A `get_or_create` the project
+defines itself (a classmethod on a SQLAlchemy model) is not the ORM's and not judged here:
+its body is read as the code it is (UPS101).
 """
     why = """
 These methods SELECT, then INSERT when nothing was found; they are atomic only when the
@@ -139,7 +182,9 @@ handles by reading the winner's row.
         Valid("", "", python=UNIQUE, dialects=("postgres",)),
         Valid("", "", python=KEY_PLUS_FILTERS, dialects=("postgres", "sqlite"),
               note="the whole unique key (email) plus other filters: at worst the loser's IntegrityError"),
+        Invalid("", "", python=MANAGER, dialects=("postgres", "sqlite", "mysql"), note="`self` in a custom manager is the model's manager"),
         Valid("", "", python=NOT_A_MODEL, dialects=("postgres",), note="not an ORM model: not a finding"),
+        Valid("", "", python=PROJECT_METHOD, dialects=("postgres",), note="the model's own get_or_create, not the ORM's"),
     )
 
     def check(self, site, table):

@@ -26,8 +26,8 @@ CALLS = {b"execute", b"execute_values", b"execute_batch", b"upsert_record", b"au
 _WORD = re.compile(rb"\w*")
 _OPEN_PAREN = re.compile(rb"\s*\(")
 # ORM idioms (get_or_create, session.merge/add, Model.objects.create) need no execute call:
-# plain substring tests.
-ORM_NEEDLES = (b"_or_create(", b"session.add(", b"session.merge(", b".objects.create(", b".objects.acreate(")
+# plain substring tests (`self.create(` is a custom manager's insert).
+ORM_NEEDLES = (b"_or_create(", b"session.add(", b"session.merge(", b".objects.create(", b".objects.acreate(", b"self.create(", b"self.acreate(")
 
 
 def _identifier_start(data: bytes, index: int) -> int:

@@ -35,11 +35,11 @@ from auditor.python.operations import (
     DELETE,
     INSERT,
     Lookup,
+    Names,
     READ,
     UPDATE,
     Operation,
     _call_name,
-    _model,
     field_names,
     django_lookup,
     insert_sql,
@@ -47,7 +47,8 @@ from auditor.python.operations import (
     operation,
     select_sql,
 )
-from auditor.python.neutral_sql import PARENT_FIELD, RELATED
+from auditor.python.neutral_sql import PARENT_FIELD, RELATED, manager_model, peewee_class_model
+from auditor.python.module_helpers import ModuleHelpers
 from auditor.sites import IdiomCall, IdiomKind, SqlCall
 
 # Every idiom writes a row: a function is analysed only if one of its lines inserts (an
@@ -65,13 +66,13 @@ SAVEPOINT_CALLS = {"transaction", "atomic", "begin_nested", "savepoint"}
 _ENDS_PATH = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 
 
-def _functions(statements: list[ast.stmt], hits: list[int], owner: str | None = None) -> Iterator[tuple[ast.AST, str | None]]:
+def _functions(statements: list[ast.stmt], hits: list[int], owner: ast.ClassDef | None = None) -> Iterator[tuple[ast.AST, ast.ClassDef | None]]:
     """Functions (methods and nested ones too) whose lines hold a hint, each with the class it
     is defined in (a classmethod's `cls` is that class)."""
     for statement in statements:
         if not spans_hit(statement, hits):
             continue
-        inner = statement.name if isinstance(statement, ast.ClassDef) else owner
+        inner = statement if isinstance(statement, ast.ClassDef) else owner
         if isinstance(statement, FUNCTION_NODES):
             yield statement, owner
         for _field, value in ast.iter_fields(statement):
@@ -148,11 +149,12 @@ def _is_empty_test(node: ast.expr) -> bool | None:
 class FunctionIdioms:
     """The idioms in one function."""
 
-    def __init__(self, function: ast.AST, module: ModuleInfo, known_sql: dict, driver: str | None, owner: str | None = None,
-                 helpers: dict | None = None):
+    def __init__(self, function: ast.AST, module: ModuleInfo, known_sql: dict, driver: str | None, owner: ast.ClassDef | None = None,
+                 helpers: ModuleHelpers | None = None):
         self.function, self.module, self.known_sql, self.driver = function, module, known_sql, driver
-        self.helpers: dict[str, Operation] = helpers or {}  # module functions that insert, by name
-        self.owner = owner  # the class the function is defined in
+        self.helpers = helpers  # the module's functions and methods, read one level deep
+        self.owner = owner
+        self.names = _names_of(function, owner)  # what `cls` / `self` stand for
         self._scope: Scope | None = None
         self._ops: dict[int, Operation | None] = {}
 
@@ -167,15 +169,35 @@ class FunctionIdioms:
 
     def op(self, call: ast.Call) -> Operation | None:
         if id(call) not in self._ops:
-            self._ops[id(call)] = operation(call, self.known_sql) or self._helper_insert(call) or self._add_of_local(call)
+            self._ops[id(call)] = operation(call, self.known_sql, self.names) or self._helper_call(call) or self._add_of_local(call)
         return self._ops[id(call)]
 
-    def _helper_insert(self, call: ast.Call) -> Operation | None:
-        """A helper of this module that inserts (`_make_user(email)`) is that insert, read one level deep."""
-        name = _call_name(call)
-        if isinstance(call.func, ast.Name) and name in self.helpers and name != getattr(self.function, "name", None):
-            return Operation(INSERT, self.helpers[name].sql, call, name)
-        return None
+    def _helper_call(self, call: ast.Call) -> Operation | None:
+        """A function or method of this module that inserts (`_make_user(email)`,
+        `repo.insert(k)`) or returns a lookup (`repo.exists(k)`) is that insert or lookup."""
+        return self.helpers.operation(call, self.function, self.owner) if self.helpers is not None else None
+
+    def as_helper(self) -> Operation | None:
+        """What calling this function does: its first insert (if its SQL is known), else the
+        lookup whose result it returns, when true means found (`return row`, `return
+        q.exists()`, `return row is not None`; never `return row is None`)."""
+        insert = self.first_insert(self.function.body)
+        if insert is not None:
+            return insert if insert.sql is not None else None
+        nodes = list(_walk_local(self.function))
+        bound: dict[str, Operation] = {}
+        for node in nodes:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                reads = self.ops_in(node.value, (READ,))
+                for name in _targets(node) if reads else ():
+                    bound[name] = reads[-1]
+        returned: list[Operation] = []
+        for node in nodes:
+            if isinstance(node, ast.Return) and node.value is not None and _is_empty_test(node.value) is False:
+                reads = self.ops_in(node.value, (READ,))
+                returned += reads[-1:] or [bound[n] for n in sorted(_names(node.value)) if n in bound]
+        sqls = {r.sql for r in returned}
+        return returned[0] if len(sqls) == 1 and None not in sqls else None
 
     def _add_of_local(self, call: ast.Call) -> Operation | None:
         """`obj = Model(k=v)` (perhaps `obj.other = x`), then `session.add(obj)` or `obj.save()`:
@@ -190,7 +212,7 @@ class FunctionIdioms:
             return None
         values = self.scope.reaching(local.id, local) or ()
         built = [v for v in values if isinstance(v, ast.Call)]
-        models = {_model(v.func) for v in built}
+        models = {self.names.model(v.func) for v in built}
         if not built or len(built) != len(values) or len(models) != 1 or None in models:
             return None
         model = models.pop()
@@ -257,7 +279,7 @@ class FunctionIdioms:
         for index, statement in enumerate(block):
             if isinstance(statement, ast.If):
                 guard = self._guard_of(statement.test, last, bound)
-                empty = _is_empty_test(statement.test) if guard else None
+                empty = self._empty_when(statement.test, guard, last, bound) if guard else None
                 if guard is not None and empty is not None:
                     if empty:
                         branch = statement.body
@@ -280,6 +302,14 @@ class FunctionIdioms:
             elif last is not None and self._fetches(statement):
                 for name in _targets(statement):  # cur.execute(...) then row = cur.fetchone()
                     bound[name] = last
+
+    def _empty_when(self, test: ast.expr, guard: Operation, last: Operation | None, bound: dict[str, Operation]) -> bool | None:
+        """As _is_empty_test; in `if authed() and X.query...first() is None:` the body runs only
+        when the guard found nothing (the other way round, or with `or`, nothing is certain)."""
+        if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And)):
+            return _is_empty_test(test)
+        parts = [v for v in test.values if self._guard_of(v, last, bound) is guard]
+        return True if len(parts) == 1 and _is_empty_test(parts[0]) is True else None
 
     def _fetches(self, statement: ast.stmt) -> bool:
         return any(isinstance(n, ast.Call) and _call_name(n) in ROW_FETCHES for n in _walk_local(statement))
@@ -341,20 +371,24 @@ class FunctionIdioms:
                     return True
         return False
 
-    def _model(self, node: ast.AST | None) -> str | None:
-        """A model class as code names it; `cls` in a classmethod is the class it is defined in."""
-        if isinstance(node, ast.Name) and node.id == "cls" and self.owner and _is_classmethod(self.function):
-            return self.owner
-        return _model(node)
+    def _get_or_create_model(self, receiver: ast.expr | None) -> tuple[str | None, bool]:
+        """Which model an ORM get_or_create writes, and whether through a reverse accessor (the
+        parent's key then joins the lookup); None when the call is not the ORM's."""
+        if isinstance(receiver, ast.Attribute) and receiver.attr == "objects":
+            return self.names.model(receiver.value), False  # Model.objects.get_or_create
+        if self.names.is_manager(receiver):
+            return self.names.manager, False  # self.get_or_create in a custom manager
+        if (model := self.names.model(receiver)) is not None:
+            return peewee_class_model(model), False  # Model.get_or_create: peewee's, or the project's own
+        if isinstance(receiver, ast.Attribute) and receiver.attr.islower():
+            return RELATED + receiver.attr, True  # basket.items.get_or_create(sku=s)
+        return None, False
 
     def _single_call(self, call: ast.Call) -> IdiomCall | None:
         name = _call_name(call)
         receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
         if name in GET_OR_CREATE:
-            model = self._model(receiver.value) if isinstance(receiver, ast.Attribute) and receiver.attr == "objects" else self._model(receiver)
-            parent = model is None and isinstance(receiver, ast.Attribute) and receiver.attr.islower()
-            if parent:  # basket.items.get_or_create(sku=s): the child model, with the parent in the lookup
-                model = RELATED + receiver.attr
+            model, parent = self._get_or_create_model(receiver)
             if model is None:
                 return None
             call = self._spread(call)
@@ -370,10 +404,13 @@ class FunctionIdioms:
             )
         if name == "merge" and is_session(receiver) and len(call.args) == 1:
             built = self._constructed(call.args[0])
-            if built is None:
+            if built is not None:
+                model, fields = self.names.model(built.func), field_names(built)
+            elif (model := self._annotated_model(call.args[0])) is not None:
+                fields = None  # an instance from elsewhere: which fields (its primary key?) it carries is not known
+            else:
                 return None
-            model = _model(built.func)
-            return IdiomCall(IdiomKind.SESSION_MERGE, self.where(call), name, None, insert_sql(model, field_names(built)), None, self.driver)
+            return IdiomCall(IdiomKind.SESSION_MERGE, self.where(call), name, None, insert_sql(model, fields), None, self.driver)
         return None
 
     def _spread(self, call: ast.Call) -> ast.Call:
@@ -400,17 +437,72 @@ class FunctionIdioms:
             return list(node.keywords) if all(k.arg for k in node.keywords) else None
         return None
 
+    def _annotated_model(self, node: ast.expr) -> str | None:
+        """The model class a parameter or local is annotated with: `tag: Tag`, `tag: "Tag"`,
+        `tag: Optional[Tag]`, `tag: Tag | None`."""
+        if not isinstance(node, ast.Name):
+            return None
+        arguments = getattr(self.function, "args", None)
+        annotations = [a.annotation for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs] if a.arg == node.id] if arguments else []
+        annotations += [n.annotation for n in _walk_local(self.function) if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.target.id == node.id]
+        models = {_annotation_model(a) for a in annotations if a is not None}
+        return models.pop() if len(models) == 1 else None
+
     def _constructed(self, node: ast.expr) -> ast.Call | None:
         """`Model(...)` inline, or a local bound once to it."""
         if isinstance(node, ast.Name) and self.scope.assigned_once:
             node = self.scope.assigned_once.get(node.id, node)
-        if isinstance(node, ast.Call) and _model(node.func):
+        if isinstance(node, ast.Call) and self.names.model(node.func):
             return node
         return None
 
 
+def _annotation_model(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(node, ast.Subscript) and isinstance(node.value, (ast.Name, ast.Attribute)) and getattr(node.value, "id", getattr(node.value, "attr", "")) == "Optional":
+        node = node.slice
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr) and isinstance(node.right, ast.Constant) and node.right.value is None:
+        node = node.left
+    return Names().model(node)
+
+
 def _is_classmethod(function: ast.AST) -> bool:
     return any(isinstance(d, ast.Name) and d.id == "classmethod" for d in getattr(function, "decorator_list", ()))
+
+
+MANAGER_BASES = ("Manager", "QuerySet")
+
+
+def _is_manager_class(node: ast.ClassDef) -> bool:
+    """A custom manager or queryset: a base named `...Manager` / `...QuerySet`
+    (`models.Manager["Profile"]` too), or `Manager.from_queryset(...)`."""
+    for base in node.bases:
+        base = base.value if isinstance(base, ast.Subscript) else base
+        if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and base.func.attr == "from_queryset":
+            return True
+        name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else ""
+        if name.endswith(MANAGER_BASES):
+            return True
+    return False
+
+
+def _names_of(function: ast.AST, owner: ast.ClassDef | None) -> Names:
+    """In a classmethod `cls` is the class; in a plain method of a custom manager or queryset
+    `self` is the manager of the model that places the class."""
+    if owner is None:
+        return Names()
+    if _is_classmethod(function):
+        return Names(cls=owner.name)
+    arguments = getattr(function, "args", None)
+    first = arguments.args[0].arg if arguments is not None and arguments.args else None
+    decorators = {d.id if isinstance(d, ast.Name) else getattr(d, "attr", None) for d in getattr(function, "decorator_list", ())}
+    if first == "self" and not decorators & {"staticmethod", "property", "cached_property"} and _is_manager_class(owner):
+        return Names(manager=manager_model(owner.name))
+    return Names()
 
 
 def _defaults_fields(call: ast.Call) -> tuple[str, ...] | None:
@@ -448,23 +540,11 @@ def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: li
     hits = sorted(inserts.union(matching_lines(WRITE_HINT, source)))
     if not hits:
         return []
-    helpers = _inserting_helpers(tree, hits, module, known_sql, driver)
-    if helpers:  # functions that call one are read too
-        hits = sorted(set(hits).union(matching_lines(re.compile(r"\b(?:" + "|".join(map(re.escape, helpers)) + r")\s*\("), source)))
+    helpers = ModuleHelpers(tree, lambda function, owner: FunctionIdioms(function, module, known_sql, driver, owner).as_helper())
+    inserting = helpers.inserting_names(lambda function: spans_hit(function, hits))
+    if inserting:  # functions that call one are read too
+        hits = sorted(set(hits).union(matching_lines(re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(inserting))) + r")\s*\("), source)))
     found: list[IdiomCall] = []
     for function, owner in _functions(tree.body, hits):
         found.extend(FunctionIdioms(function, module, known_sql, driver, owner, helpers).find())
     return sorted(found, key=lambda i: (i.location.line, i.location.column))
-
-
-def _inserting_helpers(tree: ast.Module, hits: list[int], module: ModuleInfo, known_sql: dict, driver: str | None) -> dict[str, Operation]:
-    """Module-level functions whose body inserts a row, by name, with that insert: a caller that
-    looks a row up and then calls one is a check-then-insert through a helper."""
-    helpers = {}
-    for statement in tree.body:
-        if isinstance(statement, FUNCTION_NODES) and spans_hit(statement, hits):
-            reader = FunctionIdioms(statement, module, known_sql, driver)
-            insert = reader.first_insert(statement.body)
-            if insert is not None and insert.sql is not None:
-                helpers[statement.name] = insert
-    return helpers

@@ -17,11 +17,19 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-MODEL_PLACEHOLDER = re.compile(r'"<(?P<kind>model|field|values):(?P<name>~?[A-Za-z_][\w.~]*)>"')
+from auditor.dialects import MYSQL
+
+MODEL_PLACEHOLDER = re.compile(r'"<(?P<kind>model|field|values):(?P<name>~?[A-Za-z_][\w.~:]*)>"')
 # A Django reverse accessor (`basket.items.get_or_create(sku=s)`) is written as the model
 # `~items` with the field `~fk`, its relation to the parent: `related_models` says which
 # model and column they are, where exactly one model of the project has that accessor.
 RELATED, PARENT_FIELD = "~", "~fk"
+# Other names a model is reached by, resolved the same way (the schema readers list them
+# with the reverse accessors): `self` in a custom manager or queryset class is the manager of
+# the model that places it (`objects = ThatManager()`), `~manager:ThatManager`; and
+# `Model.get_or_create(...)` called on the class is peewee's only on a peewee model,
+# `~peewee:Model` (anywhere else the class method is the project's own).
+MANAGER, PEEWEE_CLASS = "manager:", "peewee:"
 # `"<values:Model>"` stands for the row an ORM bulk insert writes when the code does not say
 # which fields: every column but a generated primary key (the schema readers list them under
 # "Model.*"), as `(a, b) VALUES (?, ?)`; DEFAULT VALUES when the reader does not know them.
@@ -43,6 +51,14 @@ def model_values(model: str) -> str:
 def writable_key(model: str) -> str:
     """Where the schema readers list the columns `model_values(model)` stands for."""
     return f"{model}.{WRITABLE}"
+
+
+def manager_model(manager_class: str) -> str:
+    return f"{RELATED}{MANAGER}{manager_class}"
+
+
+def peewee_class_model(model: str) -> str:
+    return f"{RELATED}{PEEWEE_CLASS}{model}"
 
 
 def names_models(sql: str | None) -> bool:
@@ -74,10 +90,12 @@ def column_list(columns: Sequence[str]) -> str:
     return f"({', '.join(columns)})"
 
 
-def resolve_models(sql: str, tables: dict[str, str], columns: dict[str, str] | None = None) -> tuple[str | None, str | None]:
+def resolve_models(sql: str, tables: dict[str, str], columns: dict[str, str] | None = None, dialect: str | None = None) -> tuple[str | None, str | None]:
     """Fill in the model (table) and field (column) placeholders; (sql, None), or (None, why)
-    if a model is unknown. A field the reader does not know is taken as its own column."""
+    if a model is unknown. A field the reader does not know is taken as its own column, quoted
+    as the dialect quotes names (on MySQL "name" would be a string)."""
     columns = columns or {}
+    quote = "`" if dialect == MYSQL else '"'
     missing = [m["name"] for m in MODEL_PLACEHOLDER.finditer(sql) if m["kind"] == "model" and m["name"] not in tables]
     if missing:
         return None, f"model {missing[0]} is not among the project's models"
@@ -88,7 +106,7 @@ def resolve_models(sql: str, tables: dict[str, str], columns: dict[str, str] | N
         if match["kind"] == "values":
             written = columns.get(writable_key(match["name"]))
             return f"({written}) VALUES ({', '.join('?' for _ in written.split(', '))})" if written else "DEFAULT VALUES"
-        return columns.get(match["name"], '"' + match["name"].split(".")[-1] + '"')
+        return columns.get(match["name"], quote + match["name"].split(".")[-1] + quote)
 
     return MODEL_PLACEHOLDER.sub(name, sql), None
 
@@ -96,7 +114,8 @@ def resolve_models(sql: str, tables: dict[str, str], columns: dict[str, str] | N
 def related_models(
     tables: dict[str, str], columns: dict[str, str], related: dict[str, list[tuple[str, str]]]
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """The model maps with each unambiguous reverse accessor added as a model of its own."""
+    """The model maps with each unambiguous reverse accessor (or manager class, or peewee
+    model's class) added as a model of its own."""
     tables, columns = dict(tables), dict(columns)
     for name, children in related.items():
         if len(children) != 1 or children[0][0] not in tables:

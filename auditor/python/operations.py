@@ -66,6 +66,35 @@ def _model(node: ast.AST | None) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Names:
+    """What a function's own names stand for: in a model's classmethod `cls` is that model; in
+    a method of a custom manager or queryset, `self` is the manager and `self.model` the model
+    of whichever model places it (`objects = ThatManager()`), an alias the engine resolves
+    (`neutral_sql.manager_model`)."""
+
+    cls: str | None = None
+    manager: str | None = None
+
+    def model(self, node: ast.AST | None) -> str | None:
+        if self.cls and isinstance(node, ast.Name) and node.id == "cls":
+            return self.cls
+        if self.manager and isinstance(node, ast.Attribute) and node.attr == "model" and self.is_manager(node.value):
+            return self.manager
+        return _model(node)
+
+    def is_manager(self, node: ast.AST | None) -> bool:
+        """`self` in a manager's method, or `super()` in one that overrides a manager method."""
+        if self.manager is None:
+            return False
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super":
+            return True
+        return isinstance(node, ast.Name) and node.id == "self"
+
+
+PLAIN = Names()
+
+
 def is_session(node: ast.AST | None) -> bool:
     """A SQLAlchemy session as code usually names it: `session`, `db.session`, `self.dbsession`."""
     name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
@@ -103,7 +132,7 @@ def django_lookup(call: ast.Call) -> Lookup:
     return Lookup(tuple(exact), tuple(inexact))
 
 
-def sqlalchemy_lookup(call: ast.Call, model: str) -> Lookup:
+def sqlalchemy_lookup(call: ast.Call, model: str, names: Names = PLAIN) -> Lookup:
     """`filter_by(user_id=u)` or `filter(Avatar.user_id == u, ...)` / `where(...)`."""
     if _call_name(call) == "filter_by":
         return Lookup(tuple(k.arg for k in call.keywords if k.arg), ("?",) * sum(1 for k in call.keywords if not k.arg))
@@ -114,7 +143,7 @@ def sqlalchemy_lookup(call: ast.Call, model: str) -> Lookup:
             and len(argument.ops) == 1
             and isinstance(argument.ops[0], ast.Eq)
             and isinstance(argument.left, ast.Attribute)
-            and _model(argument.left.value) == model
+            and names.model(argument.left.value) == model
         ):
             exact.append(argument.left.attr)
         else:
@@ -171,17 +200,19 @@ def _chain_base(call: ast.Call) -> ast.AST:
     return node
 
 
-def _django(call: ast.Call) -> Operation | None:
+def _django(call: ast.Call, names: Names = PLAIN) -> Operation | None:
     """`Model.objects.<filter...>.<terminal>()`, or the same through a reverse accessor,
     `team.invites.filter(...).exists()` / `team.invites.create(...)`: the child model, with
     the parent's foreign key pinned (neutral_sql.RELATED)."""
     base = _chain_base(call)
     calls = _chain(call)
-    names = [_call_name(c) for c in calls]
+    called = [_call_name(c) for c in calls]
     parent = False
-    if isinstance(base, ast.Attribute) and base.attr == "objects" and (model := _model(base.value)):
+    if isinstance(base, ast.Attribute) and base.attr == "objects" and (model := names.model(base.value)):
         pass
-    elif isinstance(base, ast.Attribute) and base.attr.islower() and names and names[0] in ACCESSOR_FIRST_CALLS:
+    elif names.is_manager(base) and called:  # self.filter(...).exists() in a custom manager
+        model = names.manager
+    elif isinstance(base, ast.Attribute) and base.attr.islower() and called and called[0] in ACCESSOR_FIRST_CALLS:
         model, parent = RELATED + base.attr, True
     else:
         return None
@@ -189,43 +220,43 @@ def _django(call: ast.Call) -> Operation | None:
     for step in calls:
         if _call_name(step) in DJANGO_FILTERS:
             lookup = lookup + django_lookup(step)
-    last = names[-1]
-    if names == ["create"] or names == ["acreate"]:
+    last = called[-1]
+    if called == ["create"] or called == ["acreate"]:
         fields = field_names(call)
         fields = (*fields, PARENT_FIELD) if parent and fields is not None else fields
         return Operation(INSERT, insert_sql(model, fields), call, last)
-    if last in ("update", "aupdate") and len(names) > 1:
+    if last in ("update", "aupdate") and len(called) > 1:
         fields = _update_fields(call) or ("pk",)
         sets = ", ".join(f"{column(model, f)} = ?" for f in fields)
         return Operation(UPDATE, f"UPDATE {table(model)} SET {sets}{lookup.where(model)}", call, last)
-    if last in ("delete", "adelete") and len(names) > 1:
+    if last in ("delete", "adelete") and len(called) > 1:
         return Operation(DELETE, f"DELETE FROM {table(model)}{lookup.where(model)}", call, last)
     if last in DJANGO_READS:
         return Operation(READ, select_sql(model, lookup), call, last)
     return None
 
 
-def _query_model(calls: list[ast.Call]) -> str | None:
+def _query_model(calls: list[ast.Call], names: Names = PLAIN) -> str | None:
     """`session.query(Avatar)...` or `select(Avatar)...` -> Avatar."""
     first = calls[0] if calls else None
     if first is not None and _call_name(first) in ("query", "select") and first.args:
         selected = first.args[0]
-        if isinstance(selected, ast.Attribute) and _model(selected.value):
-            return _model(selected.value)  # select(Avatar.id): a column of the model
-        return _model(selected)
+        if isinstance(selected, ast.Attribute) and names.model(selected.value):
+            return names.model(selected.value)  # select(Avatar.id): a column of the model
+        return names.model(selected)
     return None
 
 
-def _chain_lookup(steps: list[ast.Call], model: str) -> Lookup:
+def _chain_lookup(steps: list[ast.Call], model: str, names: Names = PLAIN) -> Lookup:
     """The lookup of a query's filter / filter_by / where steps, AND-ed."""
     lookup = Lookup(())
     for step in steps:
         if _call_name(step) in ("filter", "filter_by", "where"):
-            lookup = lookup + sqlalchemy_lookup(step, model)
+            lookup = lookup + sqlalchemy_lookup(step, model, names)
     return lookup
 
 
-def _sqlalchemy_query(call: ast.Call) -> Operation | None:
+def _sqlalchemy_query(call: ast.Call, names: Names = PLAIN) -> Operation | None:
     """`session.query(M).filter_by(...).first()` (or Flask-SQLAlchemy's `M.query...`) and
     friends, `.update({...})`, `.delete()`."""
     calls = _chain(call)
@@ -233,14 +264,14 @@ def _sqlalchemy_query(call: ast.Call) -> Operation | None:
     if not calls:
         return None
     if is_session(base):
-        model, steps = _query_model(calls), calls[1:]
+        model, steps = _query_model(calls, names), calls[1:]
     elif isinstance(base, ast.Attribute) and base.attr == "query":  # Flask-SQLAlchemy: Avatar.query.filter_by(...)
-        model, steps = _model(base.value), calls
+        model, steps = names.model(base.value), calls
     else:
         return None
     if model is None:
         return None
-    lookup = _chain_lookup(steps, model)
+    lookup = _chain_lookup(steps, model, names)
     last = _call_name(calls[-1])
     if last == "update":
         sets = ", ".join(f"{column(model, f)} = ?" for f in (_update_fields(call) or ("id",)))
@@ -252,7 +283,7 @@ def _sqlalchemy_query(call: ast.Call) -> Operation | None:
     return None
 
 
-def _select_statement(node: ast.AST) -> tuple[str, Lookup] | None:
+def _select_statement(node: ast.AST, names: Names = PLAIN) -> tuple[str, Lookup] | None:
     """`select(M).where(M.k == x)` / `.filter_by(k=x)` -> (M, lookup)."""
     if not isinstance(node, ast.Call):
         return None
@@ -262,35 +293,35 @@ def _select_statement(node: ast.AST) -> tuple[str, Lookup] | None:
         calls = [root, *calls]
     elif _call_name(node) == "select":
         calls = [node]
-    model = _query_model(calls)
+    model = _query_model(calls, names)
     if model is None:
         return None
-    return model, _chain_lookup(calls[1:], model)
+    return model, _chain_lookup(calls[1:], model, names)
 
 
-def _sqlalchemy_session(call: ast.Call) -> Operation | None:
+def _sqlalchemy_session(call: ast.Call, names: Names = PLAIN) -> Operation | None:
     """`session.add(M(...))`, `session.scalar(select(M)...)`, `session.execute(select(M)...).first()`."""
     name = _call_name(call)
     receiver = _receiver(call)
     if name == "add" and is_session(receiver) and len(call.args) == 1 and isinstance(call.args[0], ast.Call):
-        model = _model(call.args[0].func)
+        model = names.model(call.args[0].func)
         return Operation(INSERT, insert_sql(model, field_names(call.args[0])), call, name) if model else None
     inner = call
     if name in SQLALCHEMY_READS and isinstance(receiver, ast.Call):  # session.execute(select(...)).first()
         inner = receiver
     if _call_name(inner) in SESSION_READS and is_session(_receiver(inner)) and inner.args:
-        selected = _select_statement(inner.args[0])
+        selected = _select_statement(inner.args[0], names)
         if selected:
             return Operation(READ, select_sql(*selected), call, name)
     return None
 
 
-def _peewee(call: ast.Call) -> Operation | None:
+def _peewee(call: ast.Call, names: Names = PLAIN) -> Operation | None:
     """peewee: `Model.get_or_none(Model.k == x)`."""
     name = _call_name(call)
-    model = _model(_receiver(call))
+    model = names.model(_receiver(call))
     if model and name == "get_or_none":
-        return Operation(READ, select_sql(model, sqlalchemy_lookup(call, model)), call, name)
+        return Operation(READ, select_sql(model, sqlalchemy_lookup(call, model, names)), call, name)
     return None
 
 
@@ -315,14 +346,14 @@ OPERATION_NAMES = (
 )
 
 
-def operation(call: ast.Call, known_sql: Mapping[tuple[int, int], str | None]) -> Operation | None:
-    """What one call does to rows, if it is a call we know."""
+def operation(call: ast.Call, known_sql: Mapping[tuple[int, int], str | None], names: Names = PLAIN) -> Operation | None:
+    """What one call does to rows, if it is a call we know; `names` says what `cls` / `self` are."""
     if _call_name(call) not in OPERATION_NAMES:
         return None
     return (
         raw_sql_operation(call, known_sql)
-        or _django(call)
-        or _sqlalchemy_query(call)
-        or _sqlalchemy_session(call)
-        or _peewee(call)
+        or _django(call, names)
+        or _sqlalchemy_query(call, names)
+        or _sqlalchemy_session(call, names)
+        or _peewee(call, names)
     )

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from auditor.model import Diagnostic
 from auditor.schema.django_apps import AppLabels
-from auditor.python.neutral_sql import writable_key
+from auditor.python.neutral_sql import MANAGER, writable_key
 from auditor.schema.django_state import (
     FieldState,
     ModelState,
@@ -30,6 +30,7 @@ from auditor.schema.django_state import (
     link_relation,
     through_table,
 )
+from auditor.python.sinks import dotted_name
 from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, last_name, modules_mentioning, value
 from auditor.schema.source import SchemaSource, quote
 
@@ -129,6 +130,29 @@ class DjangoModels:
                     found[target.id] = (model, target.id, call)
         return list(found.values())
 
+    def managers(self, model: ModelClass) -> list[str]:
+        """The classes whose methods run as this model's manager: `objects = ThatManager()`,
+        `ThatQuerySet.as_manager()`, `Manager.from_queryset(ThatQuerySet)()`, also from an
+        abstract base. In their methods `self.get_or_create(...)` writes this model."""
+        found: list[str] = []
+        for base in self.bases(model):
+            if self.is_abstract(base):
+                found += self.managers(base)
+        for statement in model.node.body:
+            call = statement.value if isinstance(statement, (ast.Assign, ast.AnnAssign)) else None
+            if not isinstance(call, ast.Call):
+                continue
+            if isinstance(call.func, ast.Call) and isinstance(call.func.func, ast.Attribute) and call.func.func.attr == "from_queryset":
+                made = [call.func.func.value, *call.func.args[:1]]  # Manager.from_queryset(QuerySet)()
+            elif isinstance(call.func, ast.Attribute) and call.func.attr == "as_manager":
+                made = [call.func.value]  # QuerySet.as_manager()
+            elif not (last_name(call_name(call)) or "").endswith(FIELD_SUFFIXES):
+                made = [call.func]  # ThatManager()
+            else:
+                continue
+            found += [n for n in map(last_name, map(dotted_name, made)) if n and n[:1].isupper()]
+        return found
+
     def state(self, model: ModelClass) -> ModelState | None:
         options = self.options(model)
         module, d = model.module, self.dialect
@@ -203,6 +227,8 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
         for f in state.fields.values():  # parent.<related name>.get_or_create(...) writes this model
             if f.target and f.column and not (f.related_name or "").endswith("+"):
                 source.related_names.setdefault(f.related_name or f"{state.name.lower()}_set", []).append((state.name, f.name))
+        for manager in dict.fromkeys(reader.managers(model)):  # self.get_or_create(...) in ThatManager writes this model
+            source.related_names.setdefault(MANAGER + manager, []).append((state.name, ""))
         primary = next((f for f in state.fields.values() if f.primary_key and f.column), None)
         if primary is not None:  # `pk` is Django's name for the primary key, whatever its field is called
             source.column_names[f"{state.name}.pk"] = quote(primary.column, dialect)

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 
 from auditor.model import Diagnostic
-from auditor.python.neutral_sql import writable_key
+from auditor.python.neutral_sql import PEEWEE_CLASS, writable_key
 from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, keyword, last_name, modules_mentioning, value
 from auditor.schema.source import SchemaSource, quote
 
@@ -203,6 +203,10 @@ def truncated(name: str, maxlen: int = 64) -> str:
     return name
 
 
+def _defines(node: ast.ClassDef, method: str) -> bool:
+    return any(isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == method for s in node.body)
+
+
 def read_peewee_models(root: Path, files: list[Path], dialect: str) -> SchemaSource:
     source = SchemaSource(KIND, is_migration=False)
     modules, diagnostics = modules_mentioning(root, files, NEEDLES)
@@ -224,6 +228,8 @@ def read_peewee_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
         table, columns = reader.names(module, node)
         source.table_names[node.name] = quote(table, dialect)
         source.column_names.update({f"{node.name}.{field}": quote(column, dialect) for field, column in columns.items()})
+        if not _defines(node, "get_or_create"):  # Model.get_or_create(...) is peewee's, not the project's own
+            source.related_names.setdefault(PEEWEE_CLASS + node.name, []).append((node.name, ""))
         generated = {name for name, (_m, call) in reader.fields(module, node).items() if (last_name(call_name(call)) or "").endswith("AutoField")}
         # What a bulk insert of model objects writes: every column but the generated primary key.
         source.column_names[writable_key(node.name)] = ", ".join(quote(c, dialect) for f, c in columns.items() if f not in generated)

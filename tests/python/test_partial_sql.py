@@ -10,7 +10,7 @@ import pytest
 
 from auditor.cli import main
 
-SCHEMA = "CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNIQUE, name text, seen int NOT NULL DEFAULT 0);\n"
+SCHEMA = "CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNIQUE, name text, seen int NOT NULL DEFAULT 0, visits int);\n"
 
 # A typical project helper: the columns, the placeholders and the SET list are built from a dict.
 GENERIC_UPSERT = '''
@@ -79,9 +79,9 @@ def test_every_way_of_building_text_keeps_its_known_parts(make_project, capsys, 
 
 def test_a_join_of_a_literal_list_of_constants_is_known_whole(make_project, capsys):
     app = ('import psycopg\nCOLS = ("email", "name")\ndef save(cur, e):\n'
-           '    cur.execute("INSERT INTO users (" + ", ".join(["email", "name"]) + ") VALUES (%s, %s) ON CONFLICT (email) DO UPDATE SET seen = EXCLUDED.seen", e)\n')
+           '    cur.execute("INSERT INTO users (" + ", ".join(["email", "name"]) + ") VALUES (%s, %s) ON CONFLICT (email) DO UPDATE SET visits = EXCLUDED.visits", e)\n')
     doc = audit(make_project, capsys, app)
-    assert [f["rule"] for f in doc["findings"]] == ["UPS015"]  # seen is not inserted: fully known, so UPS015 runs
+    assert [f["rule"] for f in doc["findings"]] == ["UPS015"]  # visits is not inserted and has no default: fully known, so UPS015 runs
     assert doc["summary"]["partly_known"] == 0
 
 
