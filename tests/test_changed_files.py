@@ -8,12 +8,14 @@ import pytest
 
 from auditor.cli import main
 
-USERS = "CREATE TABLE users (id int PRIMARY KEY, email text);\n"
-ORDERS = "CREATE TABLE orders (id int PRIMARY KEY, ref text);\n"
+USERS = "CREATE TABLE users (id serial PRIMARY KEY, email text);\n"
+ORDERS = "CREATE TABLE orders (id serial PRIMARY KEY, ref text);\n"
 
 
 def upsert(table, column):
-    return f'import psycopg\ncur.execute("INSERT INTO {table} (id, {column}) VALUES (1, \'x\') ON CONFLICT ({column}) DO NOTHING")\n'
+    # the id is left to its sequence: only the conflict target is in question (UPS017 would
+    # rightly warn about an explicit id clashing on the primary key)
+    return f'import psycopg\ncur.execute("INSERT INTO {table} ({column}) VALUES (\'x\') ON CONFLICT ({column}) DO NOTHING")\n'
 
 
 @pytest.fixture

@@ -98,6 +98,18 @@ def module_name_for(relative: Path) -> tuple[str, bool]:
     return ".".join(parts), is_package
 
 
+def module_file(root: Path, dotted: str) -> Path | None:
+    """The file of a dotted module name under the root (or root/src): `a/b.py` or `a/b/__init__.py`."""
+    relative = Path(*dotted.split(".")) if dotted else None
+    if relative is None:
+        return None
+    for base in (root, root / "src"):
+        for candidate in (base / relative.with_suffix(".py"), base / relative / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
 class ProjectIndex:
     """Lazily built ModuleInfo for every project module that folding asks about."""
 
@@ -123,14 +135,7 @@ class ProjectIndex:
         self._by_name.setdefault(info.name, info)
 
     def _find(self, dotted: str) -> Path | None:
-        relative = Path(*dotted.split(".")) if dotted else None
-        if relative is None:
-            return None
-        for base in (self.root, self.root / "src"):
-            for candidate in (base / relative.with_suffix(".py"), base / relative / "__init__.py"):
-                if candidate.is_file():
-                    return candidate
-        return None
+        return module_file(self.root, dotted)
 
     def relative_path(self, dotted: str) -> str | None:
         """The module's file, relative to the root (POSIX), if the project has it."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from auditor.model import Diagnostic
 from auditor.python.files import decode_source
+from auditor.python.modules import module_file
 from auditor.python.sinks import dotted_name  # the extractor's, shared: `sa.Column`, `op.create_table`
 from auditor.python.syntax import parse_module as parse_python
 
@@ -135,14 +136,7 @@ class ProjectConstants:
         self.cache: dict[str, tuple[tuple | None, ModuleConstants | None]] = {}
 
     def path_of(self, module: str) -> Path | None:
-        relative = Path(*module.split(".")) if module else None
-        if relative is None:
-            return None
-        for base in (self.root, self.root / "src"):
-            for candidate in (base / relative.with_suffix(".py"), base / relative / "__init__.py"):
-                if candidate.is_file():
-                    return candidate
-        return None
+        return module_file(self.root, module)
 
     def __call__(self, module: str) -> ModuleConstants | None:
         path = self.path_of(module)
