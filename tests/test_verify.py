@@ -93,7 +93,7 @@ def test_execution_time_failures_are_not_contradictions(pg_database, make_projec
     schema = "CREATE TABLE codes (id int PRIMARY KEY, code text NOT NULL UNIQUE DEFERRABLE);\n"
     project = make_project({
         "schema.sql": schema,
-        "app.py": "import psycopg\ncur.execute(\"INSERT INTO codes (id, code) VALUES (%s, %s) ON CONFLICT (code) DO NOTHING\")\n",
+        "app.py": "import psycopg\ncur.execute(\"INSERT INTO codes (code) VALUES (%s) ON CONFLICT (code) DO NOTHING\")\n",
     })
     with psycopg.connect(pg_database, autocommit=True) as conn:
         conn.execute(schema)

@@ -10,8 +10,8 @@ from auditor.cli import main
 from auditor.config import ConfigError, load_config
 
 SCHEMA = "CREATE TABLE t (id int PRIMARY KEY, k text, c text NOT NULL UNIQUE DEFERRABLE);\n"
-BAD = 'cur.execute("INSERT INTO t (id, k) VALUES (1, \'a\') ON CONFLICT (k) DO NOTHING")'  # UPS001
-DEFERRED = 'cur.execute("INSERT INTO t (id, c) VALUES (1, \'a\') ON CONFLICT (c) DO NOTHING")'  # UPS004
+BAD = 'cur.execute("INSERT INTO t (k) VALUES (\'a\') ON CONFLICT (k) DO NOTHING")'  # UPS001
+DEFERRED = 'cur.execute("INSERT INTO t (c) VALUES (\'a\') ON CONFLICT (c) DO NOTHING")'  # UPS004
 
 
 def audit(project, capsys, *flags):
