@@ -79,9 +79,9 @@ def test_every_way_of_building_text_keeps_its_known_parts(make_project, capsys, 
 
 def test_a_join_of_a_literal_list_of_constants_is_known_whole(make_project, capsys):
     app = ('import psycopg\nCOLS = ("email", "name")\ndef save(cur, e):\n'
-           '    cur.execute("INSERT INTO users (" + ", ".join(["email", "name"]) + ") VALUES (%s, %s) ON CONFLICT (email) DO UPDATE SET seen = EXCLUDED.seen", e)\n')
+           '    cur.execute("INSERT INTO users (" + ", ".join(["email", "seen"]) + ") VALUES (%s, %s) ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name", e)\n')
     doc = audit(make_project, capsys, app)
-    assert [f["rule"] for f in doc["findings"]] == ["UPS015"]  # seen is not inserted: fully known, so UPS015 runs
+    assert [f["rule"] for f in doc["findings"]] == ["UPS015"]  # name (no default) is not inserted: fully known, so UPS015 runs
     assert doc["summary"]["partly_known"] == 0
 
 
