@@ -154,7 +154,7 @@ CREATE UNIQUE INDEX accounts_handle_live ON accounts (handle) WHERE name IS NOT 
     ("sql", "reported"),
     [
         ("INSERT INTO accounts (id, email) VALUES (%s, %s) ON CONFLICT ON CONSTRAINT accounts_pkey DO NOTHING", True),
-        ("INSERT INTO accounts (id, email) VALUES (%s, %s) ON CONFLICT (email) DO UPDATE SET id = accounts.id", True),
+        ("INSERT INTO accounts (id, email) VALUES (%s, %s) ON CONFLICT (email) DO UPDATE SET id = accounts.id", False),  # primary key
         ("INSERT INTO accounts (id, handle) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING", False),  # partial: unknown
         ("INSERT INTO accounts (email, name) VALUES (%s, %s) ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name", False),
         ("INSERT INTO accounts (id, email) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING", False),  # no arbiter: UPS001
