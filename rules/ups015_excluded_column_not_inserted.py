@@ -18,7 +18,12 @@ ODKU = "INSERT INTO stats (k, v) VALUES ('a', 2) ON DUPLICATE KEY UPDATE {}"
 BOTH = ("postgres", "sqlite")
 
 
+SERIAL_TYPES = ("SERIAL", "BIGSERIAL", "SMALLSERIAL")  # PostgreSQL's nextval() default, spelled as a type
+
+
 def has_default(column) -> bool:
+    if column.type.upper() in SERIAL_TYPES:
+        return True
     return column.default is not None and column.default.strip().upper() != "NULL"
 
 

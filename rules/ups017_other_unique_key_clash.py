@@ -3,7 +3,7 @@
 from auditor.arbiter import arbiter_keys, hittable_keys
 from auditor.evidence import key_evidence, sql_table_name
 from auditor.findings import FixSafety
-from auditor.model import Severity
+from auditor.model import KeyKind, Severity
 from auditor.rulebook import Invalid, Rule, Valid, Violation
 from auditor.sites import ConflictAction
 from auditor.sql.holes import COLUMNS, TABLE, TARGET
@@ -14,6 +14,8 @@ BY_ID = "INSERT INTO accounts (id, email, name) VALUES (2, 'a@example.com', 'Bob
 # (tenant, slug) contains the target (tenant): a row that clashes on it has the target's values too.
 SUPERSET = "CREATE TABLE spaces (tenant int NOT NULL UNIQUE, slug text NOT NULL, note text, UNIQUE (tenant, slug));"
 SUPERSET_SETUP = "INSERT INTO spaces (tenant, slug) VALUES (1, 'a')"
+SCOPED = "CREATE TABLE settings (id text PRIMARY KEY, tag text NOT NULL, value text, UNIQUE (id, tag));"
+SCOPED_SETUP = "INSERT INTO settings (id, tag, value) VALUES ('a', 'core', 'old')"
 BOTH = ("postgres", "sqlite")
 CLASH = {"sqlstate": "23505", "sqlite_error": "UNIQUE constraint failed"}
 
@@ -35,9 +37,13 @@ class OtherUniqueKeyClash(Rule):
 Checks `INSERT ... ON CONFLICT (target) DO UPDATE / DO NOTHING` (PostgreSQL and SQLite, the
 counterpart of MySQL's UPS302) whose inserted row also fills every column of another unique
 key than its conflict target. Not reported: a key over columns the statement leaves to their
-defaults (a serial id), a key that contains the target's columns (a clash there is a clash on
-the target too, which updates), and a partial unique index (whether the row falls under its
-predicate is not known).
+defaults (a serial id); a key that shares a column with the target: one containing the target
+clashes only where the target does (which updates), and one inside it or beside it in the same
+scope (`PRIMARY KEY (id)` under a target `(id, tag)`, an event id unique per room under a target
+`(message, room, sender)`) is a second identity the code writes consistently, so a clash there
+is possible but not what real code meets (precision first); the primary key, which a row
+written by another key usually carries as a fresh id the application generated (`uuid4()`); and
+a partial unique index (whether the row falls under its predicate is not known).
 """
     why = """
 Only the conflict target arbitrates: a clash on any other unique key is an ordinary unique
@@ -72,6 +78,10 @@ ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name;
               setup=SETUP, dialects=BOTH, note="email is not written: no other key to clash on"),
         Valid(SCHEMA, "INSERT INTO accounts (id, email) VALUES (1, 'a@example.com') ON CONFLICT DO NOTHING",
               setup=SETUP, dialects=BOTH, note="no target: every key arbitrates (UPS012's concern)"),
+        Valid(SCHEMA, "INSERT INTO accounts (id, email, name) VALUES (3, 'c@example.com', 'Cy') ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name",
+              setup=SETUP, dialects=BOTH, note="the primary key beside another target: a fresh id, not reported"),
+        Valid(SCOPED, "INSERT INTO settings (id, tag, value) VALUES ('a', 'core', 'v') ON CONFLICT (id, tag) DO UPDATE SET value = EXCLUDED.value",
+              setup=SCOPED_SETUP, dialects=BOTH, note="the primary key is inside the target: not reported (see What it does)"),
         Valid(SUPERSET, "INSERT INTO spaces (tenant, slug, note) VALUES (1, 'a', 'n') ON CONFLICT (tenant) DO UPDATE SET note = EXCLUDED.note",
               setup=SUPERSET_SETUP, dialects=BOTH, note="the other key contains the target: its clash is the target's"),
     )
@@ -84,12 +94,12 @@ ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name;
         if not (conflict.target or conflict.constraint):
             return  # targetless DO NOTHING: every key is an arbiter
         arbiters = arbiter_keys(statement, table, site.dialect)
-        if not arbiters:
-            return  # no arbiter at all is UPS001-UPS005's finding
+        if not arbiters or any(k.deferrable for k in arbiters):
+            return  # no usable arbiter: UPS001-UPS005 (UPS004: a deferrable one fails with 55000 first)
         target_columns = frozenset().union(*(k.column_set for k in arbiters))
         others = [
             k for k in hittable_keys(statement, table)
-            if k not in arbiters and not k.predicate and not k.column_set >= target_columns
+            if k not in arbiters and k.kind is not KeyKind.PRIMARY and not k.predicate and not k.column_set & target_columns
         ]
         if not others:
             return

@@ -35,7 +35,8 @@ it has an ON CONFLICT clause.
 It looks atomic but is a check-then-insert in one statement: the NOT EXISTS reads a snapshot.
 Under READ COMMITTED (PostgreSQL's default, and MariaDB/MySQL as Django sets it) two writers
 that run it at once both see no row and both insert: the table keeps duplicates. Under
-MariaDB's REPEATABLE READ the losers fail instead (1467 in the race test). Nothing but a unique
+MariaDB's REPEATABLE READ the gap locks of the SELECT leave one row, and the losers wait or
+fail (1467 in the race test). Nothing but a unique
 key makes the database refuse the second row.
 """
     example = """

@@ -154,7 +154,7 @@ CREATE UNIQUE INDEX accounts_handle_live ON accounts (handle) WHERE name IS NOT 
     ("sql", "reported"),
     [
         ("INSERT INTO accounts (id, email) VALUES (%s, %s) ON CONFLICT ON CONSTRAINT accounts_pkey DO NOTHING", True),
-        ("INSERT INTO accounts (id, email) VALUES (%s, %s) ON CONFLICT (email) DO UPDATE SET id = accounts.id", True),
+        ("INSERT INTO accounts (id, email) VALUES (%s, %s) ON CONFLICT (email) DO UPDATE SET id = accounts.id", False),  # primary key
         ("INSERT INTO accounts (id, handle) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING", False),  # partial: unknown
         ("INSERT INTO accounts (email, name) VALUES (%s, %s) ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name", False),
         ("INSERT INTO accounts (id, email) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING", False),  # no arbiter: UPS001
@@ -195,3 +195,15 @@ def test_ups107_quiet_with_the_key_or_an_on_conflict_clause():
     assert len(findings("UPS107", bare, racy)) == 1
     assert findings("UPS107", bare.replace("name text NOT NULL", "name text NOT NULL UNIQUE"), racy) == []
     assert findings("UPS107", bare, racy + " ON CONFLICT DO NOTHING") == []
+
+
+def test_ups017_quiet_on_a_key_sharing_a_column_with_the_target():
+    """mautrix-telegram's reactions: upserted by (msg_mxid, mx_room, sender, reaction), with the
+    event id unique per room beside it; lnbits' settings: PRIMARY KEY (id) under (id, tag)."""
+    reactions = ("CREATE TABLE reaction (mxid text NOT NULL, mx_room text NOT NULL, msg_mxid text NOT NULL, sender int NOT NULL, "
+                 "reaction text NOT NULL, PRIMARY KEY (msg_mxid, mx_room, sender, reaction), UNIQUE (mxid, mx_room));")
+    upsert = ("INSERT INTO reaction (mxid, mx_room, msg_mxid, sender, reaction) VALUES ($1, $2, $3, $4, $5) "
+              "ON CONFLICT (msg_mxid, mx_room, sender, reaction) DO UPDATE SET mxid = excluded.mxid")
+    assert findings("UPS017", reactions, upsert) == []
+    settings = "CREATE TABLE settings (id text PRIMARY KEY, tag text NOT NULL, value text, UNIQUE (id, tag));"
+    assert findings("UPS017", settings, "INSERT INTO settings (id, value, tag) VALUES (:id, :v, :t) ON CONFLICT (id, tag) DO UPDATE SET value = :v") == []
