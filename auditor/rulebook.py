@@ -184,8 +184,8 @@ class IdiomRule(Rule):
     def findings(self, site: IdiomSite, table: Table | None) -> Iterator[Finding]:  # type: ignore[override]
         if not isinstance(site, IdiomSite) or site.kind not in self.idioms or site.dialect not in self.dialects or table is None:
             return
-        for violation in self.check(site, table):
-            yield self.finding(violation, site.location, str(table.name), site.call.write_sql)
+        for violation in self.check(site, table):  # the lookup's place is where the idiom's other SQL is (as in the sites list)
+            yield self.finding(violation, site.location, str(table.name), site.call.write_sql, site.call.guard_location)
 
 
 REQUIRED_ATTRIBUTES = ("id", "name", "severity", "fix_safety", "dialects", "what", "why", "example", "use_instead")

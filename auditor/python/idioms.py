@@ -309,7 +309,19 @@ class FunctionIdioms:
         if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And)):
             return _is_empty_test(test)
         parts = [v for v in test.values if self._guard_of(v, last, bound) is guard]
-        return True if len(parts) == 1 and _is_empty_test(parts[0]) is True else None
+        if len(parts) != 1 or not self._tests_the_result(parts[0], bound):
+            return None
+        return True if _is_empty_test(parts[0]) is True else None
+
+    def _tests_the_result(self, node: ast.expr, bound: dict[str, Operation]) -> bool:
+        """Does the term test the lookup's result itself (`row is None`, `not q.first()`), not
+        something of it (`user.team_id is None` is about a found row)?"""
+        node = _unwrap(node)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            node = _unwrap(node.operand)
+        if isinstance(node, ast.Compare):
+            node = _unwrap(node.left)
+        return (isinstance(node, ast.Name) and node.id in bound) or (isinstance(node, ast.Call) and bool(self.ops_in(node, (READ,))))
 
     def _fetches(self, statement: ast.stmt) -> bool:
         return any(isinstance(n, ast.Call) and _call_name(n) in ROW_FETCHES for n in _walk_local(statement))

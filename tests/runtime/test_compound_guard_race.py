@@ -56,6 +56,8 @@ def test_a_lookup_in_an_and_guards_the_insert(unique, engine_url, tmp_path, caps
     dialect, url = engine_url
     project = write_project(tmp_path / "project", unique)
     main(["check", str(project), "--format", "json", "--no-cache", "--dialect", dialect])
-    assert [(f["rule"], f["line"]) for f in json.loads(capsys.readouterr().out)["findings"]] == [("UPS101", 7)]
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["rule"], f["line"]) for f in findings] == [("UPS101", 7)]
+    assert findings[0]["sql_origin"]["line"] == 6  # the lookup, where the other half of the idiom is
     outcome = race(project, url, "tags", lambda modules, session: modules["app"].tag(session, "urgent"))
     assert outcome == ((1, ["IntegrityError"]) if unique else (2, []))
