@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -28,7 +29,10 @@ from auditor.rulebook import IdiomRule, Rule, builtin_rules
 from auditor.schema import discover_schema_files
 from auditor.schema.discover import migration_order
 from auditor.schema.live import live_catalog
-from auditor.schema.sources import ProjectSchema, build_catalog, python_schema_files
+from auditor.schema.sources import ProjectSchema, build_catalog, finish_catalog, python_schema_files
+from auditor.schema_in_background import SchemaInBackground
+from auditor.python.drivers import module_driver
+from auditor.python.files import execute_call_spans
 from auditor.python.orm_dialects import for_dialect
 from auditor.python.neutral_sql import names_models, related_models, resolve_models
 from auditor.sites import IdiomCall, IdiomSite, IdiomUnchecked, SiteStatus, SqlCall, WriteSite
@@ -116,6 +120,19 @@ def project_dialect(config: Config, calls: list[SqlCall]) -> str:
     if config.dialect:
         return config.dialect
     votes = Counter(DRIVER_DIALECT[c.driver] for c in calls if c.driver in DRIVER_DIALECT)
+    return votes.most_common(1)[0][0] if votes else DEFAULT_DIALECT
+
+
+def guessed_dialect(config: Config, candidates: list[tuple[str, bytes]]) -> str:
+    """project_dialect before the scan: each candidate file's driver, weighted by its execute
+    calls (most of the write sites' votes)."""
+    if config.dialect:
+        return config.dialect
+    votes: Counter[str] = Counter()
+    for _, data in candidates:
+        driver, calls = module_driver(data.decode("utf-8", "replace")), len(execute_call_spans(data))
+        if driver in DRIVER_DIALECT and calls:
+            votes[DRIVER_DIALECT[driver]] += calls
     return votes.most_common(1)[0][0] if votes else DEFAULT_DIALECT
 
 
@@ -254,6 +271,7 @@ def run_audit(
     touched = classify(changed, config.root) if changed is not None else None
     scan_jobs = dict(use_cache=config.cache, jobs=config.jobs or default_jobs(), sinks=config.sinks)
     found = python_schema_files(python) if not config.database_url else None
+    background = SchemaInBackground(config.root, python, files, found, partial(guessed_dialect, config)) if found and touched is None else None
     if touched is not None and not touched.schema:
         # No SQL schema file changed: findings can only be in the changed Python files (or,
         # if one of them is a model or migration, on its tables: rescanned below). Files
@@ -263,7 +281,7 @@ def run_audit(
         scan = scan_python_files(config.root, subset, progress, **scan_jobs)
     else:
         subset = None
-        scan = scan_python_files(config.root, python, progress, **scan_jobs)
+        scan = scan_python_files(config.root, python, progress, on_parallel=background.start if background else None, **scan_jobs)
     if config.database_url:
         catalog = live_catalog(config.database_url, config.root)
         dialect = config.dialect or catalog.dialect
@@ -271,7 +289,8 @@ def run_audit(
         project = ProjectSchema(catalog, sources=["live database"])
     else:
         dialect = project_dialect(config, scan.calls)
-        project = build_catalog(config.root, python, files, dialect, scan.calls, found)
+        reading = background.reading(dialect) if background else None
+        project = finish_catalog(reading, scan.calls) if reading else build_catalog(config.root, python, files, dialect, scan.calls, found)
         catalog = project.catalog
     python_tables: set[str] | None = frozenset()
     if touched is not None:

@@ -23,7 +23,7 @@ from auditor.python.cache import Entry, ExtractionCache, HelperNameCache, conten
 from auditor.python.calls import EXECUTE_NAMES, HELPER_NAMES, candidate_calls, execute_calls, execute_like, hit_lines
 from auditor.python.constants import ConstantFolder
 from auditor.python.drivers import module_driver
-from auditor.python.files import EXECUTE_CALL, calls_one_of, decode_source, may_hold_execute_call, python_files
+from auditor.python.files import calls_one_of, decode_source, may_hold_execute_call, python_files
 from auditor.python.idioms import find_idioms
 from auditor.python.modules import ModuleInfo, ProjectIndex, module_info, module_name_for
 from auditor.python.project_helpers import MAX_LEVELS, ProjectHelpers
@@ -189,11 +189,15 @@ def time_limit(seconds: float):
 # of them must not stall a pre-commit run.
 MAX_FILE_BYTES = 10_000_000
 
-PARALLEL_MIN_FILES = 200  # below this, starting workers costs more than it saves
+PARALLEL_MIN_FILES = 50  # below this, starting workers costs more than it saves (measured with bench/run.py)
+
+
+def _parallel(jobs: int, pending: list[tuple[str, bytes]]) -> bool:
+    return jobs > 1 and len(pending) >= PARALLEL_MIN_FILES
 
 
 def _extract_all(extractor: Extractor, pending: list[tuple[str, bytes]], jobs: int) -> Iterator[Extraction]:
-    if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES:
+    if _parallel(jobs, pending):
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks, extractor.names, extractor.sql_files)) as pool:
@@ -214,9 +218,12 @@ def scan_python_files(
     use_cache: bool = False,
     jobs: int = 1,
     sinks: tuple[Sink, ...] = (),
+    on_parallel: Callable[[list[tuple[str, bytes]]], None] | None = None,
 ) -> PythonScan:
     """Scan every file: read and pre-filter each (cheap), then parse the cache misses,
-    in `jobs` processes on big trees. `progress(done, total)` feeds a progress bar."""
+    in `jobs` processes on big trees. `progress(done, total)` feeds a progress bar;
+    `on_parallel(candidates)` is called when worker processes take the parsing (the main
+    process is free for other work until they are done)."""
     root = Path(root).resolve()
     sink_names = re.compile(rb"\b(?:" + name_pattern(sinks).encode() + rb")\s*\(") if sinks else None
     scan = PythonScan(files_seen=len(files))
@@ -237,14 +244,14 @@ def scan_python_files(
             scan.suppressions.extend(find_suppressions(rel, data))
         if may_hold_execute_call(data, sink_names):
             candidates.append((rel, data))
-            names |= name_cache.names(rel, digests.setdefault(rel, content_hash(data)), lambda: file_helper_names(data, EXECUTE_CALL, EXCLUDED_HELPER_NAMES))
+            names |= name_cache.names(rel, digests.setdefault(rel, content_hash(data)), lambda: file_helper_names(data, EXCLUDED_HELPER_NAMES))
         else:
             others.append((rel, data))
     name_cache.save()
     extractor = Extractor(root, sinks, names, frozenset(rel for rel, _ in candidates))
     # Sinks and the project's helper functions change what is extracted from a file.
     cache = ExtractionCache(root, enabled=use_cache, salt=repr((sinks, sorted(names.functions), sorted(names.methods))))
-    extract = partial(_extract_files, extractor, cache, scan, results, jobs, progress)
+    extract = partial(_extract_files, extractor, cache, scan, results, jobs, progress, on_parallel)
     # The trees and tables kept for following helpers hold no reference cycles, and the cyclic
     # collector's full passes over them cost more than the extraction itself on big projects.
     collecting = gc.isenabled()
@@ -282,14 +289,15 @@ def _extract_callers(extract, extractor: Extractor, others: list[tuple[str, byte
         taken = {rel for rel, _ in callers}
         others = [item for item in others if item[0] not in taken]
         extractor.read_too(sorted(taken))
-        extractor.learn(HelperNames().union(file_helper_names(data, EXECUTE_CALL, EXCLUDED_HELPER_NAMES) for _, data in callers))
+        extractor.learn(HelperNames().union(file_helper_names(data, EXCLUDED_HELPER_NAMES) for _, data in callers))
         extractor.learn(HelperNames(functions=frozenset(found)))
         found = extract(callers)
 
 
 def _extract_files(
     extractor: Extractor, cache: ExtractionCache, scan: PythonScan, results: dict[str, Extraction], jobs: int,
-    progress: Callable[[int, int], None] | None, files: list[tuple[str, bytes]],
+    progress: Callable[[int, int], None] | None, on_parallel: Callable[[list[tuple[str, bytes]]], None] | None,
+    files: list[tuple[str, bytes]],
 ) -> set[str]:
     """Extract the files (from the cache where it is still right); the helpers they define."""
     pending: list[tuple[str, bytes]] = []
@@ -302,6 +310,8 @@ def _extract_files(
             scan.files_cached += 1
         else:
             pending.append((rel, data))
+    if on_parallel is not None and _parallel(jobs, pending):
+        on_parallel(files)
     for done, ((rel, _), extraction) in enumerate(zip(pending, _extract_all(extractor, pending, jobs)), 1):
         results[rel] = extraction
         cache.put(rel, Entry(digests[rel], extraction.calls, extraction.diagnostics, extraction.dependencies, extraction.idioms, extraction.helpers))

@@ -43,7 +43,6 @@ SQL_SECOND = {"execute_values", "execute_batch"}  # psycopg2.extras: (cursor, sq
 SQL_KEYWORDS = ("query", "sql", "operation", "statement")
 EXECUTE_NAMES = SQL_FIRST | SQL_SECOND
 
-_NAMES = "|".join(needle.decode() for needle in CALL_NEEDLES)  # the pre-filter's
 HELPER_NAMES = {"upsert_record", "aupsert_record"}  # auditor.upsert: the fix the codemod writes
 FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
 SIMPLE_STATEMENTS = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)  # statements without a body
@@ -62,18 +61,41 @@ def matching_lines(pattern: re.Pattern[str], source: str) -> list[int]:
 
 def hit_lines(source: str, sinks: tuple[Sink, ...] = (), helper_names: HelperNames = HelperNames()) -> list[int]:
     """Sorted 1-based numbers of the lines that mention an execute-like, sink or project helper name."""
-    lines = matching_lines(re.compile(_NAMES + ("|" + name_pattern(sinks) if sinks else "")), source)
+    positions = _needle_positions(source, _NEEDLES)  # substring search: an alternation is a slow regex
+    if sinks:
+        positions += [m.start() for m in re.finditer(name_pattern(sinks), source)]
     if helper_names:  # hundreds of names: which are called here (C-level scans and set operations)
-        functions = helper_names.functions.intersection(_CALLED.findall(source))
-        methods = helper_names.methods.intersection(_CALLED_ON_SELF.findall(source)) - functions
+        functions = _called_functions(source, helper_names.functions)
+        on_self = _SELF_CALLED.findall(source) + (_CLS_CALLED.findall(source) if "cls." in source else [])
+        methods = helper_names.methods.intersection(on_self) - functions
         if functions or methods:
-            lines = sorted(set(lines) | set(_lines_at(_calls_at(source, functions, methods), source)))
-    return lines
+            positions += _calls_at(source, functions, methods)
+    return sorted(set(lines_at(sorted(positions), source)))
 
 
+_NEEDLES = tuple(needle.decode() for needle in CALL_NEEDLES)  # the pre-filter's
 # ASCII: identifiers of the code that calls them; Unicode \w makes the scan three times slower.
 _CALLED = re.compile(r"\b([A-Za-z_]\w*+)\s*+\(", re.ASCII)
-_CALLED_ON_SELF = re.compile(r"\b(?:self|cls)\.([A-Za-z_]\w*+)\s*+\(", re.ASCII)
+# One regex each: a literal prefix lets `re` skip to it (an alternation of them does not).
+_SELF_CALLED = re.compile(r"self\.([A-Za-z_]\w*+)\s*+\(", re.ASCII)
+_CLS_CALLED = re.compile(r"cls\.([A-Za-z_]\w*+)\s*+\(", re.ASCII)
+FEW_NAMES = 32  # up to this many, one substring test each beats listing every call of the file
+
+
+def _needle_positions(source: str, needles: tuple[str, ...]) -> list[int]:
+    found = []
+    for needle in needles:
+        index = source.find(needle)
+        while index != -1:
+            found.append(index)
+            index = source.find(needle, index + len(needle))
+    return found
+
+
+def _called_functions(source: str, names: frozenset[str]) -> set[str]:
+    if len(names) <= FEW_NAMES:
+        return {name for name in names if name in source}  # _calls_at checks each is a call
+    return names.intersection(_CALLED.findall(source))
 
 
 def _calls_at(source: str, functions: set[str], methods: set[str]) -> list[int]:
@@ -95,7 +117,7 @@ def _calls_at(source: str, functions: set[str], methods: set[str]) -> list[int]:
 _OPEN = re.compile(r"\s*\(")
 
 
-def _lines_at(positions: list[int], source: str) -> list[int]:
+def lines_at(positions: list[int], source: str) -> list[int]:
     """1-based line numbers of sorted character positions."""
     lines, line, last = [], 1, 0
     for position in positions:

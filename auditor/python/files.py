@@ -61,11 +61,25 @@ def may_hold_execute_call(data: bytes, sink_names: re.Pattern[bytes] | None = No
     return b".save()" in data and b".objects." in data
 
 
-# A call of an execute-like name (the bytes form of calls.EXECUTE_NAMES), to find which
-# functions of the project run SQL before anything is parsed.
-EXECUTE_CALL = re.compile(
-    rb"(?:\.(?:" + b"|".join(sorted(METHOD_CALLS)) + rb")|\b(?:" + b"|".join(sorted(CALLS)) + rb"))\s*\("
-)
+def execute_call_spans(data: bytes) -> list[tuple[int, int]]:
+    """Every call of an execute-like name (the bytes form of calls.EXECUTE_NAMES), as (start of
+    the name, index of its `(`), sorted: which functions of the project run SQL, found before
+    anything is parsed. Substring search, as in the pre-filter."""
+    spans = set()
+    for needle in CALL_NEEDLES:
+        index = data.find(needle)
+        while index != -1:
+            start = _identifier_start(data, index)
+            end = _WORD.match(data, index).end()
+            name = data[start:end]
+            if name in CALLS or (name in METHOD_CALLS and data[start - 1 : start] == b"."):
+                paren = _OPEN_PAREN.match(data, end)
+                if paren:
+                    spans.add((start, paren.end() - 1))
+            index = data.find(needle, end)
+    return sorted(spans)
+
+
 _IMPORTED = re.compile(rb"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
 
 

@@ -24,11 +24,12 @@ insert touch the same table and key is the SQL reader's business (the engine).
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from typing import Iterator
 
 from auditor.model import Location
-from auditor.python.calls import FUNCTION_NODES, SIMPLE_STATEMENTS, matching_lines, spans_hit
+from auditor.python.calls import FUNCTION_NODES, SIMPLE_STATEMENTS, lines_at, matching_lines, spans_hit
 from auditor.python.constants import Scope
 from auditor.python.modules import ModuleInfo
 from auditor.python.operations import (
@@ -53,7 +54,8 @@ from auditor.sites import IdiomCall, IdiomKind, SqlCall
 
 # Every idiom writes a row: a function is analysed only if one of its lines inserts (an
 # execute call whose SQL is an INSERT, an ORM create/add) or is a one-call idiom.
-WRITE_HINT = re.compile(r"\.(?:a?create|add|a?get_or_create|a?update_or_create|merge|save)\s*\(")
+WRITE_HINT = tuple(f".{name}" for name in ("create", "acreate", "add", "get_or_create", "aget_or_create", "update_or_create", "aupdate_or_create", "merge", "save"))
+_OPEN_PAREN = re.compile(r"\s*\(")
 INSERT_SQL = re.compile(r"^\s*(?:\(\s*)?INSERT\b", re.I)
 
 GET_OR_CREATE = {"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"}
@@ -84,23 +86,119 @@ def _functions(statements: list[ast.stmt], hits: list[int], owner: ast.ClassDef 
                         yield from _functions(item.body, hits, inner)
 
 
-def _walk_local(node: ast.AST) -> Iterator[ast.AST]:
-    """ast.walk that does not enter nested functions, classes or lambdas."""
-    stack = [node]
+def _walk_local(node: ast.AST) -> list[ast.AST]:
+    """What ast.walk gives (in the order of a depth-first walk that visits the last child
+    first), without entering nested functions, classes or lambdas. A list built with plain
+    attribute reads: this walk is most of the idiom finder's time."""
+    found, stack = [], [node]
     while stack:
         current = stack.pop()
-        yield current
-        for child in ast.iter_child_nodes(current):
-            if not isinstance(child, (*FUNCTION_NODES, ast.ClassDef, ast.Lambda)):
-                stack.append(child)
+        found.append(current)
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if isinstance(value, list):
+                stack.extend(item for item in value if isinstance(item, ast.AST) and not isinstance(item, _NOT_LOCAL))
+            elif isinstance(value, ast.AST) and not isinstance(value, _NOT_LOCAL):
+                stack.append(value)
+    return found
 
 
-def _blocks(function: ast.AST) -> Iterator[list[ast.stmt]]:
-    """Every statement list of the function's own body, outermost first."""
-    for node in _walk_local(function):
-        for _field, value in ast.iter_fields(node):
-            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
-                yield value
+def _blocks(nodes: list[ast.AST]) -> Iterator[list[ast.stmt]]:
+    """Every statement list among a function's own nodes (outermost first)."""
+    for node in nodes:
+        if isinstance(node, (ast.stmt, ast.excepthandler, ast.match_case)):
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                    yield value
+
+
+_NOT_LOCAL = (*FUNCTION_NODES, ast.ClassDef, ast.Lambda)
+
+
+class LocalCode:
+    """One function's own nodes (not those of nested functions, classes or lambdas), walked
+    once. The calls inside a node are found by position, a bisect instead of a walk of the
+    node: readers ask for the calls of every statement and test, often of nested ones."""
+
+    def __init__(self, function: ast.AST):
+        self.nodes = _walk_local(function)
+        calls = [n for n in self.nodes if isinstance(n, ast.Call)]
+        self._order = {id(c): i for i, c in enumerate(calls)}  # walk order, as a walk of a node gives it
+        self._calls = sorted(calls, key=_start)
+        self._starts = [_start(c) for c in self._calls]
+
+    def calls_in(self, node: ast.AST) -> list[ast.Call]:
+        """The calls of the node's own code, in the order `_walk_local(node)` yields them."""
+        if isinstance(node, _NOT_LOCAL) or getattr(node, "end_lineno", None) is None:
+            return [n for n in _walk_local(node) if isinstance(n, ast.Call)]
+        end = (node.end_lineno, node.end_col_offset)
+        found = []
+        for index in range(bisect.bisect_left(self._starts, _start(node)), len(self._calls)):
+            if self._starts[index] > end:
+                break
+            call = self._calls[index]
+            if (call.end_lineno, call.end_col_offset) <= end:
+                found.append(call)
+        return sorted(found, key=lambda c: self._order[id(c)])
+
+
+def _start(node: ast.AST) -> tuple[int, int]:
+    return node.lineno, node.col_offset
+
+
+def _start_of_node(operation: Operation) -> tuple[int, int]:
+    return _start(operation.node)
+
+
+def _holds(statement: ast.AST, node: ast.AST) -> bool:
+    """Is the node inside the statement (by position)?"""
+    return _start(statement) <= _start(node) and (node.end_lineno, node.end_col_offset) <= (statement.end_lineno, statement.end_col_offset)
+
+
+class FunctionFacts:
+    """What readers of one function share (the finder and the helper description): its code,
+    its scope, and what each call does by itself. Most functions that mention a write insert
+    nothing, and are done with after a look at the calls on their hit lines alone."""
+
+    def __init__(self, function: ast.AST, lines: list[str]):
+        self.function, self._lines = function, lines
+        self._code: LocalCode | None = None
+        self._on_lines: dict[int, list[ast.Call]] = {}
+        self._text: str | None = None
+        self.scope: Scope | None = None
+        self.operations: dict[int, Operation | None] = {}  # operation() of each call
+        self.adds: dict[int, Operation | None] = {}  # _add_of_local() of each call
+
+    @property
+    def code(self) -> LocalCode:
+        if self._code is None:
+            self._code = LocalCode(self.function)
+        return self._code
+
+    def calls_on(self, hits: list[int]) -> list[ast.Call]:
+        """The function's own calls in the statements that span one of the (sorted) hit lines:
+        every call that can insert is among them, since the hit lines are those of every insert
+        (WRITE_HINT, INSERT SQL, calls of inserting helpers)."""
+        if id(hits) not in self._on_lines:
+            found, stack = [], [self.function]
+            while stack:  # statements off the hit lines are skipped; a kept one is read whole
+                node = stack.pop()
+                if isinstance(node, ast.Call):
+                    found.append(node)
+                for child in ast.iter_child_nodes(node):
+                    if not isinstance(child, _NOT_LOCAL) and (not isinstance(child, ast.stmt) or spans_hit(child, hits)):
+                        stack.append(child)
+            self._on_lines[id(hits)] = found
+        return self._on_lines[id(hits)]
+
+    def may_construct(self, name: str) -> bool:
+        """Can the function bind the name to a call's result (`name = Model(...)`, `name: T =
+        f(...)`, `name := g(...)`)? A text test, a superset of the answer, that spares building
+        the scope where the name is a parameter, a loop variable or bound to anything else."""
+        if self._text is None:
+            self._text = "".join(self._lines[self.function.lineno - 1 : self.function.end_lineno])
+        return re.search(r"(?<![\w.])" + re.escape(name) + r"\s*(?::(?!=)[^=]*)?:?=(?!=)\s*\(?\s*[A-Za-z_][\w.]*\s*\(", self._text) is not None
 
 
 def _names(node: ast.AST) -> set[str]:
@@ -150,27 +248,41 @@ class FunctionIdioms:
     """The idioms in one function."""
 
     def __init__(self, function: ast.AST, module: ModuleInfo, known_sql: dict, driver: str | None, owner: ast.ClassDef | None = None,
-                 helpers: ModuleHelpers | None = None):
+                 helpers: ModuleHelpers | None = None, facts: FunctionFacts | None = None):
         self.function, self.module, self.known_sql, self.driver = function, module, known_sql, driver
         self.helpers = helpers  # the module's functions and methods, read one level deep
         self.owner = owner
         self.names = _names_of(function, owner)  # what `cls` / `self` stand for
-        self._scope: Scope | None = None
-        self._ops: dict[int, Operation | None] = {}
+        self.facts = facts or FunctionFacts(function, module.source.splitlines(keepends=True))
+        self._helper_ops: dict[int, Operation | None] = {}
+
+    @property
+    def nodes(self) -> list[ast.AST]:
+        return self.facts.code.nodes
 
     @property
     def scope(self) -> Scope:
         """Built only when needed (a merge of a local): it walks the whole function."""
-        if self._scope is None:
-            self._scope = Scope.of_function(self.function)
-        return self._scope
+        if self.facts.scope is None:
+            self.facts.scope = Scope.of_function(self.function)
+        return self.facts.scope
 
     # -- what calls do -------------------------------------------------------------
 
     def op(self, call: ast.Call) -> Operation | None:
-        if id(call) not in self._ops:
-            self._ops[id(call)] = operation(call, self.known_sql, self.names) or self._helper_call(call) or self._add_of_local(call)
-        return self._ops[id(call)]
+        key = id(call)
+        if key not in self.facts.operations:
+            self.facts.operations[key] = operation(call, self.known_sql, self.names)
+        found = self.facts.operations[key]
+        if found is None and self.helpers is not None:
+            if key not in self._helper_ops:
+                self._helper_ops[key] = self._helper_call(call)
+            found = self._helper_ops[key]
+        if found is None:
+            if key not in self.facts.adds:
+                self.facts.adds[key] = self._add_of_local(call)
+            found = self.facts.adds[key]
+        return found
 
     def _helper_call(self, call: ast.Call) -> Operation | None:
         """A function or method of this module that inserts (`_make_user(email)`,
@@ -184,20 +296,30 @@ class FunctionIdioms:
         insert = self.first_insert(self.function.body)
         if insert is not None:
             return insert if insert.sql is not None else None
-        nodes = list(_walk_local(self.function))
         bound: dict[str, Operation] = {}
-        for node in nodes:
+        for node in self.nodes:
             if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 reads = self.ops_in(node.value, (READ,))
                 for name in _targets(node) if reads else ():
                     bound[name] = reads[-1]
         returned: list[Operation] = []
-        for node in nodes:
+        for node in self.nodes:
             if isinstance(node, ast.Return) and node.value is not None and _is_empty_test(node.value) is False:
                 reads = self.ops_in(node.value, (READ,))
                 returned += reads[-1:] or [bound[n] for n in sorted(_names(node.value)) if n in bound]
         sqls = {r.sql for r in returned}
         return returned[0] if len(sqls) == 1 and None not in sqls else None
+
+    def inserts(self, hits: list[int]) -> Operation | None:
+        """The function's first insert, when its SQL is known: what calling it does."""
+        inserts = [op for c in self.facts.calls_on(hits) if (op := self.op(c)) is not None and op.kind == INSERT]
+        if not inserts:
+            return None
+        if any(isinstance(statement, _NOT_LOCAL) for statement in self.function.body):
+            insert = self.first_insert(self.function.body)  # a nested def's own calls are read too
+        else:  # first_insert without the walk: every insert is among those calls (and in walk order)
+            insert = next((min(inside, key=_start_of_node) for statement in self.function.body if (inside := [op for op in inserts if _holds(statement, op.node)])), None)
+        return insert if insert is not None and insert.sql is not None else None
 
     def _add_of_local(self, call: ast.Call) -> Operation | None:
         """`obj = Model(k=v)` (perhaps `obj.other = x`), then `session.add(obj)` or `obj.save()`:
@@ -210,6 +332,8 @@ class FunctionIdioms:
             local = receiver  # Django / peewee: obj = Model(...); obj.save()
         else:
             return None
+        if not self.facts.may_construct(local.id):
+            return None  # a parameter, a loop variable...: not a Model(...) built here
         values = self.scope.reaching(local.id, local) or ()
         built = [v for v in values if isinstance(v, ast.Call)]
         models = {self.names.model(v.func) for v in built}
@@ -222,13 +346,13 @@ class FunctionIdioms:
             if written is None:
                 return Operation(INSERT, insert_sql(model, None), call, name)
             fields.extend(written)
-        for node in _walk_local(self.function):  # obj.k = v anywhere before the write
+        for node in self.nodes:  # obj.k = v anywhere before the write
             if isinstance(node, ast.Assign) and node.lineno < call.lineno:
                 fields.extend(t.attr for t in node.targets if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == local.id)
         return Operation(INSERT, insert_sql(model, tuple(dict.fromkeys(fields))), call, name)
 
     def ops_in(self, node: ast.AST, kinds: tuple[str, ...]) -> list[Operation]:
-        found = [self.op(n) for n in _walk_local(node) if isinstance(n, ast.Call)]
+        found = [self.op(n) for n in self.facts.code.calls_in(node)]
         return sorted((o for o in found if o and o.kind in kinds), key=lambda o: (o.node.lineno, o.node.col_offset))
 
     def first_insert(self, statements: list[ast.stmt]) -> Operation | None:
@@ -249,9 +373,9 @@ class FunctionIdioms:
 
     # -- shapes ----------------------------------------------------------------------
 
-    def find(self) -> Iterator[IdiomCall]:
-        nodes = list(_walk_local(self.function))
-        calls = [n for n in nodes if isinstance(n, ast.Call)]
+    def find(self, *hit_lines: list[int]) -> Iterator[IdiomCall]:
+        """The idioms; `hit_lines`: (sorted) lists of the lines that hold every insert."""
+        calls = list({id(c): c for lines in hit_lines for c in self.facts.calls_on(lines)}.values())
         for call in calls:
             single = self._single_call(call) if _call_name(call) in SINGLE_CALLS else None
             if single:
@@ -260,12 +384,12 @@ class FunctionIdioms:
         if not any((op := self.op(c)) is not None and op.kind == INSERT for c in calls):
             return
         seen: set[int] = set()  # an insert belongs to one idiom
-        for block in _blocks(self.function):
+        for block in _blocks(self.nodes):
             for found in (*self._guarded(block), *self._delete_then_insert(block)):
                 if id(found[1].node) not in seen:
                     seen.add(id(found[1].node))
                     yield found[0]
-        for node in nodes:
+        for node in self.nodes:
             if isinstance(node, ast.Try):
                 for found in self._try_idioms(node):
                     if id(found[1].node) not in seen:
@@ -324,7 +448,7 @@ class FunctionIdioms:
         return (isinstance(node, ast.Name) and node.id in bound) or (isinstance(node, ast.Call) and bool(self.ops_in(node, (READ,))))
 
     def _fetches(self, statement: ast.stmt) -> bool:
-        return any(isinstance(n, ast.Call) and _call_name(n) in ROW_FETCHES for n in _walk_local(statement))
+        return any(_call_name(n) in ROW_FETCHES for n in self.facts.code.calls_in(statement))
 
     def _guard_of(self, test: ast.expr, last: Operation | None, bound: dict[str, Operation]) -> Operation | None:
         inline = self.ops_in(test, (READ, UPDATE))
@@ -456,7 +580,7 @@ class FunctionIdioms:
             return None
         arguments = getattr(self.function, "args", None)
         annotations = [a.annotation for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs] if a.arg == node.id] if arguments else []
-        annotations += [n.annotation for n in _walk_local(self.function) if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.target.id == node.id]
+        annotations += [n.annotation for n in self.nodes if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.target.id == node.id]
         models = {_annotation_model(a) for a in annotations if a is not None}
         return models.pop() if len(models) == 1 else None
 
@@ -540,6 +664,20 @@ def _checks_unique_code(handler: ast.excepthandler) -> bool:
     return any(isinstance(n, ast.Constant) and n.value in ("23505", 1062, "1062") for n in ast.walk(handler))
 
 
+def _write_hint_lines(source: str) -> list[int]:
+    """Lines calling a method named like a write (`.create(`, `.save (`): substring search for
+    each name, the way the pre-filter finds execute calls (a regex would try every `.`)."""
+    positions = []
+    for needle in WRITE_HINT:
+        index = source.find(needle)
+        while index != -1:
+            end = index + len(needle)
+            if _OPEN_PAREN.match(source, end):
+                positions.append(index)
+            index = source.find(needle, end)
+    return sorted(set(lines_at(sorted(positions), source)))
+
+
 def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: list[SqlCall], driver: str | None) -> list[IdiomCall]:
     """The idioms of one module; `sql_calls` are its execute calls with their SQL already folded."""
     # SQL with a part built at run time is not read as either half of an idiom: a lookup or
@@ -549,14 +687,26 @@ def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: li
         where = (c.location.line, c.location.column)
         known_sql[where] = None if c.holes or where in known_sql else c.sql
     inserts = {c.location.line for c in sql_calls if c.sql and INSERT_SQL.match(c.sql)}
-    hits = sorted(inserts.union(matching_lines(WRITE_HINT, source)))
+    hits = sorted(inserts.union(_write_hint_lines(source)))
     if not hits:
         return []
-    helpers = ModuleHelpers(tree, lambda function, owner: FunctionIdioms(function, module, known_sql, driver, owner).as_helper())
+    facts: dict[int, FunctionFacts] = {}
+    lines = source.splitlines(keepends=True)
+
+    def reader(function: ast.AST, owner: ast.ClassDef | None, helpers: ModuleHelpers | None = None) -> FunctionIdioms:
+        if id(function) not in facts:
+            facts[id(function)] = FunctionFacts(function, lines)
+        return FunctionIdioms(function, module, known_sql, driver, owner, helpers, facts[id(function)])
+
+    write_hits = hits
+    helpers = ModuleHelpers(tree, lambda function, owner: reader(function, owner).as_helper(), lambda function, owner: reader(function, owner).inserts(write_hits))
     inserting = helpers.inserting_names(lambda function: spans_hit(function, hits))
+    line_sets = [hits]  # the calls on these lines were looked at already, for the helpers
     if inserting:  # functions that call one are read too
-        hits = sorted(set(hits).union(matching_lines(re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(inserting))) + r")\s*\("), source)))
+        calling = sorted(set(matching_lines(re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(inserting))) + r")\s*\("), source)) - set(hits))
+        hits = sorted(set(hits).union(calling))
+        line_sets.append(calling)
     found: list[IdiomCall] = []
     for function, owner in _functions(tree.body, hits):
-        found.extend(FunctionIdioms(function, module, known_sql, driver, owner, helpers).find())
+        found.extend(reader(function, owner, helpers).find(*line_sets))
     return sorted(found, key=lambda i: (i.location.line, i.location.column))

@@ -26,6 +26,7 @@ from auditor.python.calls import FUNCTION_NODES
 from auditor.python.operations import INSERT, Operation, _call_name
 
 Definition = tuple[ast.AST, ast.ClassDef | None]  # a function and the class it is defined in
+Describe = Callable[[ast.AST, ast.ClassDef | None], Operation | None]
 
 
 def _definitions(tree: ast.Module) -> Iterator[Definition]:
@@ -40,10 +41,11 @@ def _definitions(tree: ast.Module) -> Iterator[Definition]:
 
 class ModuleHelpers:
     """What calling each function or method of one module does: `describe(definition)` is
-    the reader's account of it (an insert, a returned lookup, or None)."""
+    the reader's account of it (an insert, a returned lookup, or None); `inserts(definition)`
+    the cheaper question whether it inserts (its first insert, or None)."""
 
-    def __init__(self, tree: ast.Module, describe: Callable[[ast.AST, ast.ClassDef | None], Operation | None]):
-        self.describe = describe
+    def __init__(self, tree: ast.Module, describe: Describe, inserts: Describe):
+        self.describe, self.inserts = describe, inserts
         self.functions: dict[str, Definition] = {}
         self.methods: dict[str, list[Definition]] = {}
         for function, owner in _definitions(tree):
@@ -52,6 +54,7 @@ class ModuleHelpers:
             else:
                 self.methods.setdefault(function.name, []).append((function, owner))
         self._described: dict[int, Operation | None] = {}
+        self._inserting: dict[int, Operation | None] = {}
 
     def resolve(self, call: ast.Call, caller_class: ast.ClassDef | None) -> Definition | None:
         func = call.func
@@ -82,7 +85,13 @@ class ModuleHelpers:
         """Names of the helpers among `spans` (those with a write hint) that insert: the lines
         calling them are read too."""
         everything = [*self.functions.values(), *(d for ds in self.methods.values() for d in ds)]
-        return {
-            function.name for function, owner in everything
-            if spans(function) and (found := self.operation_of(function, owner)) is not None and found.kind == INSERT
-        }
+        return {function.name for function, owner in everything if spans(function) and self._insert_of(function, owner) is not None}
+
+    def _insert_of(self, function: ast.AST, owner: ast.ClassDef | None) -> Operation | None:
+        key = id(function)
+        if key in self._described:  # described already: an insert is what it does
+            found = self._described[key]
+            return found if found is not None and found.kind == INSERT else None
+        if key not in self._inserting:
+            self._inserting[key] = self.inserts(function, owner)
+        return self._inserting[key]

@@ -149,11 +149,22 @@ def merge_models(catalog: Catalog, models: Catalog, kind: str) -> None:
             )
 
 
-def build_catalog(
-    root: Path, python_files: list[Path], sql_files: list[Path], dialect: str,
-    sql_calls: list[SqlCall] = (), found: PythonSchemaFiles | None = None,
-) -> ProjectSchema:
-    """The project's catalog; `found` (from python_schema_files) saves a second read of every file."""
+@dataclass
+class SchemaReading:
+    """The schema files read, before the DDL the code runs is applied: the part of a catalog
+    that does not need the code's write sites (so it can be read while the code is scanned)."""
+
+    project: ProjectSchema
+    dialect: str
+    model_sources: list[SchemaSource]
+    sql_files: list[Path]
+
+
+def read_schema(
+    root: Path, python_files: list[Path], sql_files: list[Path], dialect: str, found: PythonSchemaFiles | None = None,
+) -> SchemaReading:
+    """SQL files and migrations applied, models read; `found` (from python_schema_files) saves
+    a second read of every file."""
     catalog = Catalog(dialect=dialect)
     project = ProjectSchema(catalog)
     sql_files, choices = choose_sql_files(list(sql_files), root, dialect)  # a full schema beside its update scripts
@@ -178,11 +189,18 @@ def build_catalog(
             reader = _reader(module, function)
             if reader is not None:
                 model_sources.append(_run_reader(reader, root, candidates, dialect, module.rsplit(".", 1)[-1]))
+    return SchemaReading(project, dialect, model_sources, sql_files)
+
+
+def finish_catalog(reading: SchemaReading, sql_calls: list[SqlCall] = ()) -> ProjectSchema:
+    """The project's catalog: the reading, plus the DDL its code runs, plus the tables only
+    models define. (Once per reading: it completes the reading's catalog in place.)"""
+    project, catalog, dialect = reading.project, reading.project.catalog, reading.dialect
     embedded = apply_embedded_ddl(catalog, list(sql_calls), project.migration_files)
     if embedded:
         project.sources.append("DDL in Python code")
         project.migration_files.update(embedded)
-    for source in model_sources:
+    for source in reading.model_sources:
         project.table_names.update(source.table_names)
         project.column_names.update(source.column_names)
         for related, children in source.related_names.items():
@@ -195,6 +213,14 @@ def build_catalog(
         catalog.sources.extend(f for f in source.files if f not in catalog.sources)
         if source.files:
             project.sources.append(source.kind)
-    if sql_files:
+    if reading.sql_files:
         project.sources.insert(0, "SQL files")
     return project
+
+
+def build_catalog(
+    root: Path, python_files: list[Path], sql_files: list[Path], dialect: str,
+    sql_calls: list[SqlCall] = (), found: PythonSchemaFiles | None = None,
+) -> ProjectSchema:
+    """The project's catalog; `found` (from python_schema_files) saves a second read of every file."""
+    return finish_catalog(read_schema(root, python_files, sql_files, dialect, found), sql_calls)
