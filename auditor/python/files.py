@@ -25,9 +25,20 @@ METHOD_CALLS = {b"execute", b"executemany", b"executescript", b"fetch", b"fetchr
 CALLS = {b"execute", b"execute_values", b"execute_batch", b"upsert_record", b"aupsert_record"}  # also bare
 _WORD = re.compile(rb"\w*")
 _OPEN_PAREN = re.compile(rb"\s*\(")
-# ORM idioms (get_or_create, session.merge/add, Model.objects.create) need no execute call:
-# plain substring tests (`self.create(` is a custom manager's insert).
-ORM_NEEDLES = (b"_or_create(", b"session.add(", b"session.merge(", b".objects.create(", b".objects.acreate(", b"self.create(", b"self.acreate(")
+# ORM idioms need no execute call: plain substring tests. A one-call idiom (get_or_create,
+# session.merge) is one by itself; an insert (`self.create(` is a custom manager's) is half of
+# one only with a guard before it in the file: a read, update or delete call, or an except.
+SINGLE_CALL_NEEDLES = (b"_or_create(", b"session.merge(")
+ORM_INSERT_NEEDLES = (b"session.add(", b".objects.create(", b".objects.acreate(", b"self.create(", b"self.acreate(")
+# The names operations.py reads as a read, update or delete (a test keeps the two in step).
+GUARD_NAMES = (
+    "exists", "first", "last", "get", "count", "aexists", "afirst", "alast", "aget", "acount",
+    "one", "one_or_none", "scalar", "scalar_one_or_none", "scalar_one", "all", "execute", "scalars",
+    "update", "aupdate", "delete", "adelete", "get_or_none",
+)
+GUARD_NEEDLES = (*(f".{name}(".encode() for name in GUARD_NAMES), b"except")
+# Django's bulk_create is an upsert only with update_conflicts / ignore_conflicts.
+CONFLICT_ARGUMENT = b"_conflicts"
 
 
 def _identifier_start(data: bytes, index: int) -> int:
@@ -53,12 +64,13 @@ def may_hold_execute_call(data: bytes, sink_names: re.Pattern[bytes] | None = No
     """The byte pre-filter: can this file contain an execute-like (or sink) call at all?"""
     if sink_names is not None and sink_names.search(data):
         return True
-    if any(_calls_at(data, needle) for needle in CALL_NEEDLES if needle in data):
+    if any(_calls_at(data, needle) for needle in CALL_NEEDLES if needle in data and (needle != b"bulk_create" or CONFLICT_ARGUMENT in data)):
         return True
-    if any(needle in data for needle in ORM_NEEDLES):
+    if any(needle in data for needle in SINGLE_CALL_NEEDLES):
         return True
     # Django: obj = Model(...); obj.save() after a lookup through a manager (check-then-insert)
-    return b".save()" in data and b".objects." in data
+    inserts = any(needle in data for needle in ORM_INSERT_NEEDLES) or (b".save()" in data and b".objects." in data)
+    return inserts and any(needle in data for needle in GUARD_NEEDLES)
 
 
 def execute_call_spans(data: bytes) -> list[tuple[int, int]]:

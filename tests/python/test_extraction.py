@@ -221,6 +221,31 @@ def test_prefilter_needs_call_syntax_not_just_the_name(make_project, tmp_path):
     assert sorted(sqls(result)) == ["DELETE FROM t", "INSERT INTO t VALUES %s", "UPDATE t SET a = 1"]
 
 
+def test_prefilter_parses_an_orm_insert_only_where_a_guard_can_precede_it(make_project):
+    """Half an idiom is no idiom: a file that only creates rows, or bulk-inserts without a
+    conflict clause, has nothing the audit reads, and is not parsed (saleor: 196 of 745 files)."""
+    result = scan(make_project({
+        "only_creates.py": "def test_x():\n    Order.objects.create(number=1)\n    o = Order(n=2)\n    o.save()\n    Order.objects.all\n",
+        "plain_bulk.py": "Order.objects.bulk_create(orders)\n",
+        "guarded.py": "def f(n):\n    if not Order.objects.filter(n=n).exists():\n        Order.objects.create(n=n)\n",
+        "caught.py": "def f(n):\n    try:\n        return Order.objects.get(n=n)\n    except Order.DoesNotExist:\n        return Order.objects.create(n=n)\n",
+        "upsert_bulk.py": "Order.objects.bulk_create(orders, ignore_conflicts=True)\n",
+        "single.py": "def f():\n    Order.objects.get_or_create(n=1)\n",
+    }))
+    assert (result.files_seen, result.files_parsed) == (6, 4)
+    assert sorted(i.location.path for i in result.idioms) == ["caught.py", "guarded.py", "single.py"]
+    assert [c.location.path for c in result.calls] == ["upsert_bulk.py"]
+
+
+def test_prefilter_guard_names_are_the_operations_that_read_update_or_delete():
+    from auditor.python import operations
+    from auditor.python.files import GUARD_NAMES
+
+    guards = operations.DJANGO_READS | operations.SQLALCHEMY_READS | operations.SESSION_READS
+    guards |= {"update", "aupdate", "delete", "adelete", "get_or_none"}
+    assert set(GUARD_NAMES) == guards
+
+
 def test_process_pool_gives_the_same_result_as_one_process(make_project):
     files = {"shared.py": "T = 'events'\n"}
     files.update({f"mod{i:03}.py": f"from shared import T\ncur.execute(f'INSERT INTO {{T}} (n) VALUES ({i})')\ncur.execute(q{i})\n" for i in range(210)})
