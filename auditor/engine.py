@@ -29,10 +29,11 @@ from auditor.rulebook import IdiomRule, Rule, builtin_rules
 from auditor.schema import discover_schema_files
 from auditor.schema.discover import migration_order
 from auditor.schema.live import live_catalog
-from auditor.schema.sources import ProjectSchema, build_catalog, finish_catalog, python_schema_files
+from auditor import schema_in_background
+from auditor.schema.sources import ProjectSchema, PythonSchemaFiles, SchemaReading, build_catalog, finish_catalog, python_schema_files, read_schema
 from auditor.schema_in_background import SchemaInBackground
 from auditor.python.drivers import module_driver
-from auditor.python.files import execute_call_spans
+from auditor.python.files import execute_call_spans, may_hold_execute_call
 from auditor.python.orm_dialects import for_dialect
 from auditor.python.neutral_sql import names_models, related_models, resolve_models
 from auditor.sites import IdiomCall, IdiomSite, IdiomUnchecked, SiteStatus, SqlCall, WriteSite
@@ -123,17 +124,26 @@ def project_dialect(config: Config, calls: list[SqlCall]) -> str:
     return votes.most_common(1)[0][0] if votes else DEFAULT_DIALECT
 
 
-def guessed_dialect(config: Config, candidates: list[tuple[str, bytes]]) -> str:
-    """project_dialect before the scan: each candidate file's driver, weighted by its execute
-    calls (most of the write sites' votes)."""
+def guessed_dialect(config: Config, python: list[Path]) -> str:
+    """project_dialect before the scan: each file's driver, weighted by its execute calls
+    (most of the write sites' votes)."""
     if config.dialect:
         return config.dialect
     votes: Counter[str] = Counter()
-    for _, data in candidates:
-        driver, calls = module_driver(data.decode("utf-8", "replace")), len(execute_call_spans(data))
-        if driver in DRIVER_DIALECT and calls:
+    for path in python:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        calls = len(execute_call_spans(data)) if may_hold_execute_call(data) else 0
+        driver = module_driver(data.decode("utf-8", "replace")) if calls else None
+        if driver in DRIVER_DIALECT:
             votes[DRIVER_DIALECT[driver]] += calls
     return votes.most_common(1)[0][0] if votes else DEFAULT_DIALECT
+
+
+def read_schema_guessing(config: Config, python: list[Path], sql_files: list[Path], found: PythonSchemaFiles) -> SchemaReading:
+    return read_schema(config.root, python, sql_files, guessed_dialect(config, python), found)
 
 
 def site_dialect(config: Config, call: SqlCall | IdiomCall, default: str) -> str:
@@ -271,7 +281,8 @@ def run_audit(
     touched = classify(changed, config.root) if changed is not None else None
     scan_jobs = dict(use_cache=config.cache, jobs=config.jobs or default_jobs(), sinks=config.sinks)
     found = python_schema_files(python) if not config.database_url else None
-    background = SchemaInBackground(config.root, python, files, found, partial(guessed_dialect, config)) if found and touched is None else None
+    whole_and_big = found is not None and touched is None and len(python) >= schema_in_background.MIN_FILES
+    background = SchemaInBackground(partial(read_schema_guessing, config, python, files, found)) if whole_and_big and schema_in_background.available() else None
     if touched is not None and not touched.schema:
         # No SQL schema file changed: findings can only be in the changed Python files (or,
         # if one of them is a model or migration, on its tables: rescanned below). Files
@@ -281,7 +292,7 @@ def run_audit(
         scan = scan_python_files(config.root, subset, progress, **scan_jobs)
     else:
         subset = None
-        scan = scan_python_files(config.root, python, progress, on_parallel=background.start if background else None, **scan_jobs)
+        scan = scan_python_files(config.root, python, progress, **scan_jobs)
     if config.database_url:
         catalog = live_catalog(config.database_url, config.root)
         dialect = config.dialect or catalog.dialect

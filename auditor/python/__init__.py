@@ -192,12 +192,8 @@ MAX_FILE_BYTES = 10_000_000
 PARALLEL_MIN_FILES = 50  # below this, starting workers costs more than it saves (measured with bench/run.py)
 
 
-def _parallel(jobs: int, pending: list[tuple[str, bytes]]) -> bool:
-    return jobs > 1 and len(pending) >= PARALLEL_MIN_FILES
-
-
 def _extract_all(extractor: Extractor, pending: list[tuple[str, bytes]], jobs: int) -> Iterator[Extraction]:
-    if _parallel(jobs, pending):
+    if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks, extractor.names, extractor.sql_files)) as pool:
@@ -218,12 +214,9 @@ def scan_python_files(
     use_cache: bool = False,
     jobs: int = 1,
     sinks: tuple[Sink, ...] = (),
-    on_parallel: Callable[[list[tuple[str, bytes]]], None] | None = None,
 ) -> PythonScan:
     """Scan every file: read and pre-filter each (cheap), then parse the cache misses,
-    in `jobs` processes on big trees. `progress(done, total)` feeds a progress bar;
-    `on_parallel(candidates)` is called when worker processes take the parsing (the main
-    process is free for other work until they are done)."""
+    in `jobs` processes on big trees. `progress(done, total)` feeds a progress bar."""
     root = Path(root).resolve()
     sink_names = re.compile(rb"\b(?:" + name_pattern(sinks).encode() + rb")\s*\(") if sinks else None
     scan = PythonScan(files_seen=len(files))
@@ -251,7 +244,7 @@ def scan_python_files(
     extractor = Extractor(root, sinks, names, frozenset(rel for rel, _ in candidates))
     # Sinks and the project's helper functions change what is extracted from a file.
     cache = ExtractionCache(root, enabled=use_cache, salt=repr((sinks, sorted(names.functions), sorted(names.methods))))
-    extract = partial(_extract_files, extractor, cache, scan, results, jobs, progress, on_parallel)
+    extract = partial(_extract_files, extractor, cache, scan, results, jobs, progress)
     # The trees and tables kept for following helpers hold no reference cycles, and the cyclic
     # collector's full passes over them cost more than the extraction itself on big projects.
     collecting = gc.isenabled()
@@ -296,8 +289,7 @@ def _extract_callers(extract, extractor: Extractor, others: list[tuple[str, byte
 
 def _extract_files(
     extractor: Extractor, cache: ExtractionCache, scan: PythonScan, results: dict[str, Extraction], jobs: int,
-    progress: Callable[[int, int], None] | None, on_parallel: Callable[[list[tuple[str, bytes]]], None] | None,
-    files: list[tuple[str, bytes]],
+    progress: Callable[[int, int], None] | None, files: list[tuple[str, bytes]],
 ) -> set[str]:
     """Extract the files (from the cache where it is still right); the helpers they define."""
     pending: list[tuple[str, bytes]] = []
@@ -310,8 +302,6 @@ def _extract_files(
             scan.files_cached += 1
         else:
             pending.append((rel, data))
-    if on_parallel is not None and _parallel(jobs, pending):
-        on_parallel(files)
     for done, ((rel, _), extraction) in enumerate(zip(pending, _extract_all(extractor, pending, jobs)), 1):
         results[rel] = extraction
         cache.put(rel, Entry(digests[rel], extraction.calls, extraction.diagnostics, extraction.dependencies, extraction.idioms, extraction.helpers))

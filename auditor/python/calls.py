@@ -48,17 +48,6 @@ FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
 SIMPLE_STATEMENTS = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)  # statements without a body
 
 
-def matching_lines(pattern: re.Pattern[str], source: str) -> list[int]:
-    """Sorted 1-based numbers of the lines where `pattern` matches."""
-    lines, line, pos = [], 1, 0
-    for match in pattern.finditer(source):
-        line += source.count("\n", pos, match.start())
-        pos = match.start()
-        if not lines or lines[-1] != line:
-            lines.append(line)
-    return lines
-
-
 def hit_lines(source: str, sinks: tuple[Sink, ...] = (), helper_names: HelperNames = HelperNames()) -> list[int]:
     """Sorted 1-based numbers of the lines that mention an execute-like, sink or project helper name."""
     positions = _needle_positions(source, _NEEDLES)  # substring search: an alternation is a slow regex

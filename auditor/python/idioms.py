@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import ast
 import bisect
+import functools
 import re
 from typing import Iterator
 
 from auditor.model import Location
-from auditor.python.calls import FUNCTION_NODES, SIMPLE_STATEMENTS, lines_at, matching_lines, spans_hit
+from auditor.python.calls import FUNCTION_NODES, SIMPLE_STATEMENTS, lines_at, spans_hit
 from auditor.python.constants import Scope
 from auditor.python.modules import ModuleInfo
 from auditor.python.operations import (
@@ -130,7 +131,7 @@ class LocalCode:
 
     def calls_in(self, node: ast.AST) -> list[ast.Call]:
         """The calls of the node's own code, in the order `_walk_local(node)` yields them."""
-        if isinstance(node, _NOT_LOCAL) or getattr(node, "end_lineno", None) is None:
+        if isinstance(node, _BY_WALK) or getattr(node, "end_lineno", None) is None:
             return [n for n in _walk_local(node) if isinstance(n, ast.Call)]
         end = (node.end_lineno, node.end_col_offset)
         found = []
@@ -143,8 +144,22 @@ class LocalCode:
         return sorted(found, key=lambda c: self._order[id(c)])
 
 
+@functools.lru_cache(maxsize=1024)
+def _construction(name: str) -> re.Pattern[str]:
+    """`name = Model(`, `name: T = models.Model(`, `name := cls(`, `name = self.model(`: a
+    callee that operations.Names can read as a model (a capitalised last name, `cls`, `model`;
+    [^\\W\\d_a-z] is any letter but a lower-case ASCII one, a superset of str.isupper)."""
+    callee = r"(?:[A-Za-z_]\w*\s*\.\s*)*(?:[^\W\d_a-z]\w*|cls|model)"
+    return re.compile(r"(?<![\w.])" + re.escape(name) + r"\s*(?::(?!=)[^=]*)?:?=(?!=)\s*\(?\s*" + callee + r"\s*\(")
+
+
 def _start(node: ast.AST) -> tuple[int, int]:
     return node.lineno, node.col_offset
+
+
+# Nodes whose calls are not those inside their position: nested code, and the parts of an
+# f-string, which before Python 3.12 carry the position of the whole string.
+_BY_WALK = (*_NOT_LOCAL, ast.Constant, ast.FormattedValue)
 
 
 def _start_of_node(operation: Operation) -> tuple[int, int]:
@@ -181,13 +196,20 @@ class FunctionFacts:
         every call that can insert is among them, since the hit lines are those of every insert
         (WRITE_HINT, INSERT SQL, calls of inserting helpers)."""
         if id(hits) not in self._on_lines:
-            found, stack = [], [self.function]
+            found, stack, count = [], [self.function], len(hits)
             while stack:  # statements off the hit lines are skipped; a kept one is read whole
                 node = stack.pop()
                 if isinstance(node, ast.Call):
                     found.append(node)
-                for child in ast.iter_child_nodes(node):
-                    if not isinstance(child, _NOT_LOCAL) and (not isinstance(child, ast.stmt) or spans_hit(child, hits)):
+                for name in node._fields:  # ast.iter_child_nodes, inlined: this loop is hot
+                    value = getattr(node, name, None)
+                    for child in value if isinstance(value, list) else (value,):
+                        if not isinstance(child, ast.AST) or isinstance(child, _NOT_LOCAL):
+                            continue
+                        if isinstance(child, ast.stmt):
+                            index = bisect.bisect_left(hits, child.lineno)
+                            if index == count or hits[index] > child.end_lineno:
+                                continue
                         stack.append(child)
             self._on_lines[id(hits)] = found
         return self._on_lines[id(hits)]
@@ -198,7 +220,7 @@ class FunctionFacts:
         the scope where the name is a parameter, a loop variable or bound to anything else."""
         if self._text is None:
             self._text = "".join(self._lines[self.function.lineno - 1 : self.function.end_lineno])
-        return re.search(r"(?<![\w.])" + re.escape(name) + r"\s*(?::(?!=)[^=]*)?:?=(?!=)\s*\(?\s*[A-Za-z_][\w.]*\s*\(", self._text) is not None
+        return _construction(name).search(self._text) is not None
 
 
 def _names(node: ast.AST) -> set[str]:
@@ -667,12 +689,22 @@ def _checks_unique_code(handler: ast.excepthandler) -> bool:
 def _write_hint_lines(source: str) -> list[int]:
     """Lines calling a method named like a write (`.create(`, `.save (`): substring search for
     each name, the way the pre-filter finds execute calls (a regex would try every `.`)."""
+    return _lines_calling(source, WRITE_HINT, whole_word=False)
+
+
+def _call_lines(source: str, names: set[str]) -> list[int]:
+    """Lines calling one of the names (`name(`, `obj.name (`)."""
+    return _lines_calling(source, sorted(names), whole_word=True)
+
+
+def _lines_calling(source: str, needles, whole_word: bool) -> list[int]:
     positions = []
-    for needle in WRITE_HINT:
+    for needle in needles:
         index = source.find(needle)
         while index != -1:
             end = index + len(needle)
-            if _OPEN_PAREN.match(source, end):
+            before = source[index - 1] if index else " "
+            if _OPEN_PAREN.match(source, end) and not (whole_word and (before.isalnum() or before == "_")):
                 positions.append(index)
             index = source.find(needle, end)
     return sorted(set(lines_at(sorted(positions), source)))
@@ -703,7 +735,7 @@ def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: li
     inserting = helpers.inserting_names(lambda function: spans_hit(function, hits))
     line_sets = [hits]  # the calls on these lines were looked at already, for the helpers
     if inserting:  # functions that call one are read too
-        calling = sorted(set(matching_lines(re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(inserting))) + r")\s*\("), source)) - set(hits))
+        calling = sorted(set(_call_lines(source, inserting)) - set(hits))
         hits = sorted(set(hits).union(calling))
         line_sets.append(calling)
     found: list[IdiomCall] = []
