@@ -30,7 +30,7 @@ from auditor.schema import discover_schema_files
 from auditor.schema.discover import migration_order
 from auditor.schema.live import live_catalog
 from auditor import schema_in_background
-from auditor.schema.sources import ProjectSchema, PythonSchemaFiles, SchemaReading, build_catalog, finish_catalog, python_schema_files, read_schema
+from auditor.schema.sources import ProjectSchema, SchemaReading, build_catalog, finish_catalog, python_schema_files, read_schema
 from auditor.schema_in_background import SchemaInBackground
 from auditor.python.drivers import module_driver
 from auditor.python.files import execute_call_spans, may_hold_execute_call
@@ -142,8 +142,8 @@ def guessed_dialect(config: Config, python: list[Path]) -> str:
     return votes.most_common(1)[0][0] if votes else DEFAULT_DIALECT
 
 
-def read_schema_guessing(config: Config, python: list[Path], sql_files: list[Path], found: PythonSchemaFiles) -> SchemaReading:
-    return read_schema(config.root, python, sql_files, guessed_dialect(config, python), found)
+def read_schema_guessing(config: Config, python: list[Path], sql_files: list[Path]) -> SchemaReading:
+    return read_schema(config.root, python, sql_files, guessed_dialect(config, python))
 
 
 def site_dialect(config: Config, call: SqlCall | IdiomCall, default: str) -> str:
@@ -280,9 +280,10 @@ def run_audit(
     python, files = project_files(config)
     touched = classify(changed, config.root) if changed is not None else None
     scan_jobs = dict(use_cache=config.cache, jobs=config.jobs or default_jobs(), sinks=config.sinks)
-    found = python_schema_files(python) if not config.database_url else None
-    whole_and_big = found is not None and touched is None and len(python) >= schema_in_background.MIN_FILES
-    background = SchemaInBackground(partial(read_schema_guessing, config, python, files, found)) if whole_and_big and schema_in_background.available() else None
+    whole_and_big = not config.database_url and touched is None and len(python) >= schema_in_background.MIN_FILES
+    background = SchemaInBackground(partial(read_schema_guessing, config, python, files)) if whole_and_big and schema_in_background.available() else None
+    # Which files can define a table (read here unless the child reads the schema).
+    found = python_schema_files(python) if not config.database_url and background is None else None
     if touched is not None and not touched.schema:
         # No SQL schema file changed: findings can only be in the changed Python files (or,
         # if one of them is a model or migration, on its tables: rescanned below). Files

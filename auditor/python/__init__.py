@@ -192,15 +192,18 @@ MAX_FILE_BYTES = 10_000_000
 PARALLEL_MIN_FILES = 50  # below this, starting workers costs more than it saves (measured with bench/run.py)
 
 
-def _extract_all(extractor: Extractor, pending: list[tuple[str, bytes]], jobs: int) -> Iterator[Extraction]:
+def _extract_all(extractor: Extractor, pending: list[tuple[str, bytes]], jobs: int) -> Iterator[tuple[str, Extraction]]:
+    """(path, extraction) of every pending file, in no particular order."""
     if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES:
         from concurrent.futures import ProcessPoolExecutor
 
+        # Biggest files first, in small chunks: no worker is left with a big file at the end.
+        ordered = sorted(pending, key=lambda item: -len(item[1]))
         with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks, extractor.names, extractor.sql_files)) as pool:
-            yield from pool.map(_extract_in_worker, pending, chunksize=8)
+            yield from zip((rel for rel, _ in ordered), pool.map(_extract_in_worker, ordered, chunksize=4))
     else:
         for rel, data in pending:
-            yield extractor.extract(rel, data)
+            yield rel, extractor.extract(rel, data)
 
 
 def default_jobs() -> int:
@@ -223,8 +226,11 @@ def scan_python_files(
     results: dict[str, Extraction] = {}
     candidates, others = [], []  # files that may run SQL themselves; the rest
     names, name_cache, digests = HelperNames(), HelperNameCache(root, use_cache), {}
+    prefix = root.as_posix() + "/"
     for path in files:
-        rel = Path(path).resolve().relative_to(root).as_posix()
+        # The walk gives absolute paths under the (resolved) root; anything else is resolved.
+        text = path.as_posix() if isinstance(path, Path) else str(path)
+        rel = text[len(prefix) :] if text.startswith(prefix) and ".." not in text else Path(path).resolve().relative_to(root).as_posix()
         try:
             if Path(path).stat().st_size > MAX_FILE_BYTES:
                 scan.diagnostics.append(Diagnostic(rel, f"larger than {MAX_FILE_BYTES // 1_000_000} MB: not analysed", None, "too-large"))
@@ -302,7 +308,7 @@ def _extract_files(
             scan.files_cached += 1
         else:
             pending.append((rel, data))
-    for done, ((rel, _), extraction) in enumerate(zip(pending, _extract_all(extractor, pending, jobs)), 1):
+    for done, (rel, extraction) in enumerate(_extract_all(extractor, pending, jobs), 1):
         results[rel] = extraction
         cache.put(rel, Entry(digests[rel], extraction.calls, extraction.diagnostics, extraction.dependencies, extraction.idioms, extraction.helpers))
         if progress is not None and (done % 50 == 0 or done == len(pending)):

@@ -156,7 +156,7 @@ class SchemaReading:
 
     project: ProjectSchema
     dialect: str
-    model_sources: list[SchemaSource]
+    model_sources: list[tuple[SchemaSource, Catalog]]  # each with the tables it describes
     sql_files: list[Path]
 
 
@@ -172,7 +172,7 @@ def read_schema(
     apply_sql_files(catalog, sql_files, root)
     project.migration_files.update(catalog.sources)
     candidates = (found or python_schema_files(python_files)).framework
-    model_sources: list[SchemaSource] = []
+    model_sources: list[tuple[SchemaSource, Catalog]] = []
     if candidates:
         for module, function in MIGRATION_READERS:
             reader = _reader(module, function)
@@ -188,24 +188,24 @@ def read_schema(
         for module, function in MODEL_READERS:
             reader = _reader(module, function)
             if reader is not None:
-                model_sources.append(_run_reader(reader, root, candidates, dialect, module.rsplit(".", 1)[-1]))
+                source = _run_reader(reader, root, candidates, dialect, module.rsplit(".", 1)[-1])
+                model_sources.append((source, catalog_from_source(source, dialect)))
     return SchemaReading(project, dialect, model_sources, sql_files)
 
 
 def finish_catalog(reading: SchemaReading, sql_calls: list[SqlCall] = ()) -> ProjectSchema:
     """The project's catalog: the reading, plus the DDL its code runs, plus the tables only
     models define. (Once per reading: it completes the reading's catalog in place.)"""
-    project, catalog, dialect = reading.project, reading.project.catalog, reading.dialect
+    project, catalog = reading.project, reading.project.catalog
     embedded = apply_embedded_ddl(catalog, list(sql_calls), project.migration_files)
     if embedded:
         project.sources.append("DDL in Python code")
         project.migration_files.update(embedded)
-    for source in reading.model_sources:
+    for source, models in reading.model_sources:
         project.table_names.update(source.table_names)
         project.column_names.update(source.column_names)
         for related, children in source.related_names.items():
             project.related_names.setdefault(related, []).extend(children)
-        models = catalog_from_source(source, dialect)
         for name, table in models.tables.items():
             project.model_tables.setdefault(table.origin.path, set()).add(str(name))
         merge_models(catalog, models, source.kind)
