@@ -14,6 +14,7 @@ check off. Every key is also a command-line flag (see auditor.cli).
     fail-on = "warning"                  # lowest severity that makes the exit code 1
     cache = true                         # reuse per-file results in .upsert-audit-cache/
     jobs = 2                             # processes for parsing big trees (default: cores, at most 4)
+    idioms-in-tests = false              # read race idioms (check-then-insert...) in test files too
     keep-newest-by = ["updated_at"]      # migrate: which duplicate row is kept (newest by these; then the primary key)
     archive-table = "{table}_dedup_archive"  # migrate: where removed duplicates are kept
     helper = "myapp.db.upsert_record"    # fix: the upsert function rewritten code calls (default: auditor.upsert.upsert_record)
@@ -42,7 +43,7 @@ from auditor.python.sinks import Sink
 SECTION = "upsert-audit"
 KNOWN_KEYS = (
     "dialect", "schema", "database-url", "include", "exclude", "select", "ignore", "fail-on", "severity", "per-file-ignores",
-    "sinks", "cache", "jobs", "keep-newest-by", "archive-table", "helper",
+    "sinks", "cache", "jobs", "keep-newest-by", "archive-table", "helper", "idioms-in-tests",
 )
 DEFAULT_HELPER = "auditor.upsert.upsert_record"
 DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
@@ -70,6 +71,7 @@ class Config:
     sinks: tuple[Sink, ...] = ()
     cache: bool = True
     jobs: int | None = None  # None: one per core, at most 4
+    idioms_in_tests: bool = False  # test code runs one writer at a time: its races are not the application's
     keep_newest_by: tuple[str, ...] = ("updated_at", "created_at")  # migrate: columns that say which row is newest
     archive_table: str = "{table}_dedup_archive"  # migrate: where duplicates go
     helper: str = DEFAULT_HELPER  # fix: module.function the rewritten code calls; its async twin is module.a<function>
@@ -225,6 +227,10 @@ def parse_section(section: dict, base: Path) -> dict:
             if not isinstance(value, bool):
                 raise ConfigError(f"`cache` must be true or false, got {value!r}")
             fields["cache"] = value
+        elif key == "idioms-in-tests":
+            if not isinstance(value, bool):
+                raise ConfigError(f"`idioms-in-tests` must be true or false, got {value!r}")
+            fields["idioms_in_tests"] = value
         elif key == "jobs":
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"`jobs` must be a whole number of at least 1, got {value!r}")
@@ -326,6 +332,7 @@ def describe(config: Config) -> str:
     lines.append(f"archive-table = {toml(config.archive_table)}")
     lines.append(f"helper = {toml(config.helper)}")
     lines.append(f"jobs = {config.jobs}" if config.jobs else "# jobs: unset, one process per core (at most 4)")
+    lines.append(f"idioms-in-tests = {'true' if config.idioms_in_tests else 'false'}")
     for sink in config.sinks:
         arguments = {name: getattr(sink, attribute) for name, attribute in SINK_ARGUMENTS.items() if getattr(sink, attribute) is not None}
         lines.append("\n[[tool.upsert-audit.sinks]]\ncall = " + toml(sink.call))

@@ -33,7 +33,7 @@ from auditor import schema_in_background
 from auditor.schema.sources import ProjectSchema, SchemaReading, build_catalog, finish_catalog, python_schema_files, read_schema
 from auditor.schema_in_background import SchemaInBackground
 from auditor.python.drivers import module_driver
-from auditor.python.files import execute_call_spans, may_hold_execute_call
+from auditor.python.files import execute_call_spans, may_hold_sql_call
 from auditor.python.orm_dialects import for_dialect
 from auditor.python.neutral_sql import names_models, related_models, resolve_models
 from auditor.sites import IdiomCall, IdiomSite, IdiomUnchecked, SiteStatus, SqlCall, WriteSite
@@ -63,6 +63,7 @@ class Summary:
     python_files: int = 0
     python_files_parsed: int = 0
     python_files_cached: int = 0
+    tests_without_idioms: int = 0  # test files whose race idioms were not read (idioms-in-tests = false)
     schema_files: int = 0
     tables: int = 0
     write_sites: int = 0  # every SQL write handed to an execute-like call, plus unresolved calls
@@ -124,26 +125,37 @@ def project_dialect(config: Config, calls: list[SqlCall]) -> str:
     return votes.most_common(1)[0][0] if votes else DEFAULT_DIALECT
 
 
-def guessed_dialect(config: Config, python: list[Path]) -> str:
+class DialectVotes:
     """project_dialect before the scan: each file's driver, weighted by its execute calls
     (most of the write sites' votes)."""
-    if config.dialect:
-        return config.dialect
-    votes: Counter[str] = Counter()
-    for path in python:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        calls = len(execute_call_spans(data)) if may_hold_execute_call(data) else 0
+
+    def __init__(self):
+        self.votes: Counter[str] = Counter()
+
+    def add(self, data: bytes) -> None:
+        calls = len(execute_call_spans(data)) if may_hold_sql_call(data) else 0
         driver = module_driver(data.decode("utf-8", "replace")) if calls else None
         if driver in DRIVER_DIALECT:
-            votes[DRIVER_DIALECT[driver]] += calls
-    return votes.most_common(1)[0][0] if votes else DEFAULT_DIALECT
+            self.votes[DRIVER_DIALECT[driver]] += calls
+
+    def winner(self) -> str:
+        return self.votes.most_common(1)[0][0] if self.votes else DEFAULT_DIALECT
+
+
+def guessed_dialect(config: Config, python: list[Path]) -> str:
+    if config.dialect:
+        return config.dialect
+    votes = DialectVotes()
+    python_schema_files(python, votes.add)
+    return votes.winner()
 
 
 def read_schema_guessing(config: Config, python: list[Path], sql_files: list[Path]) -> SchemaReading:
-    return read_schema(config.root, python, sql_files, guessed_dialect(config, python))
+    """The schema, read before the scan (one read of every file finds both the schema files
+    and the dialect the code's drivers suggest)."""
+    votes = DialectVotes()
+    found = python_schema_files(python, None if config.dialect else votes.add)
+    return read_schema(config.root, python, sql_files, config.dialect or votes.winner(), found)
 
 
 def site_dialect(config: Config, call: SqlCall | IdiomCall, default: str) -> str:
@@ -279,7 +291,7 @@ def run_audit(
     rules = [r for r in (builtin_rules() if rules is None else rules) if config.rule_enabled(r.id)]
     python, files = project_files(config)
     touched = classify(changed, config.root) if changed is not None else None
-    scan_jobs = dict(use_cache=config.cache, jobs=config.jobs or default_jobs(), sinks=config.sinks)
+    scan_jobs = dict(use_cache=config.cache, jobs=config.jobs or default_jobs(), sinks=config.sinks, idioms_in_tests=config.idioms_in_tests)
     whole_and_big = not config.database_url and touched is None and len(python) >= schema_in_background.MIN_FILES
     background = SchemaInBackground(partial(read_schema_guessing, config, python, files)) if whole_and_big and schema_in_background.available() else None
     # Which files can define a table (read here unless the child reads the schema).
@@ -349,5 +361,6 @@ def run_audit(
     summary.idioms = len(idioms)
     summary.idioms_unchecked = sum(1 for u in unchecked_idioms if u.upsert)
     summary.python_files_cached = scan.files_cached
+    summary.tests_without_idioms = scan.tests_without_idioms
     return AuditResult(config, dialect, catalog, sites, findings, diagnostics, summary, rules, unused, project.sources, idioms, unchecked_idioms)
 

@@ -128,6 +128,8 @@ def render_text(result: AuditResult, terminal: bool = False) -> str:
         f"{schema} with {s.tables} table(s); dialect {result.dialect}."
     )
     out.append(coverage_line(result) + ".")
+    if s.tests_without_idioms:
+        out.append(f"Race idioms in {s.tests_without_idioms} test file(s) not read (idioms-in-tests = true reads them).")
     out.extend(unchecked_lines(result))
     if s.baselined:
         out.append(f"{s.baselined} finding(s) already in the baseline.")

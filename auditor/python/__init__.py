@@ -23,7 +23,7 @@ from auditor.python.cache import Entry, ExtractionCache, HelperNameCache, conten
 from auditor.python.calls import EXECUTE_NAMES, HELPER_NAMES, candidate_calls, execute_calls, execute_like, hit_lines
 from auditor.python.constants import ConstantFolder
 from auditor.python.drivers import module_driver
-from auditor.python.files import calls_one_of, decode_source, may_hold_execute_call, python_files
+from auditor.python.files import calls_one_of, decode_source, is_test_file, may_hold_orm_idiom, may_hold_sql_call, python_files
 from auditor.python.idioms import find_idioms
 from auditor.python.modules import ModuleInfo, ProjectIndex, module_info, module_name_for
 from auditor.python.project_helpers import MAX_LEVELS, ProjectHelpers
@@ -44,6 +44,7 @@ class PythonScan:
     files_parsed: int = 0
     files_cached: int = 0  # taken from the cache instead of parsed
     suppressions: list[Suppression] = field(default_factory=list)
+    tests_without_idioms: int = 0  # test files whose race idioms were not read (idioms-in-tests)
 
 
 def _parse(text: str) -> ast.Module:
@@ -72,10 +73,12 @@ class Extractor:
     """Parses files and folds their SQL. One per process: its index caches project modules."""
 
     def __init__(
-        self, root: Path, sinks: tuple[Sink, ...] = (), names: HelperNames = HelperNames(), sql_files: frozenset[str] | None = None
+        self, root: Path, sinks: tuple[Sink, ...] = (), names: HelperNames = HelperNames(), sql_files: frozenset[str] | None = None,
+        idioms_in_tests: bool = True,
     ):
         self.root = root
         self.sinks = sinks
+        self.idioms_in_tests = idioms_in_tests
         # Functions of the project that may run SQL (all; the module-level ones): calls of them are followed.
         self.names = names
         self.index = ProjectIndex(root)
@@ -138,7 +141,8 @@ class Extractor:
         info.hits = hit_lines(source.text, self.sinks, self.names)
         calls = execute_calls(tree, source.text, info, self.folder, driver, self.sinks, self.helpers, self.names, info.hits)
         helpers.extend(self.helpers.defined_in(info))
-        return calls, find_idioms(tree, source.text, info, calls, driver), []
+        reads_idioms = self.idioms_in_tests or not is_test_file(rel)
+        return calls, find_idioms(tree, source.text, info, calls, driver) if reads_idioms else [], []
 
 
 # Names that are already write sites by themselves, or too generic to be worth a lookup.
@@ -149,10 +153,10 @@ EXCLUDED_HELPER_NAMES = EXECUTE_NAMES | HELPER_NAMES | {"__init__", "__call__", 
 _worker: Extractor | None = None
 
 
-def _start_worker(root: Path, sinks: tuple[Sink, ...], names: HelperNames, sql_files: frozenset[str] | None) -> None:
+def _start_worker(root: Path, sinks: tuple[Sink, ...], names: HelperNames, sql_files: frozenset[str] | None, idioms_in_tests: bool) -> None:
     global _worker
     gc.disable()  # see scan_python_files
-    _worker = Extractor(root, sinks, names, sql_files)
+    _worker = Extractor(root, sinks, names, sql_files, idioms_in_tests)
 
 
 def _extract_in_worker(item: tuple[str, bytes]) -> Extraction:
@@ -199,7 +203,7 @@ def _extract_all(extractor: Extractor, pending: list[tuple[str, bytes]], jobs: i
 
         # Biggest files first, in small chunks: no worker is left with a big file at the end.
         ordered = sorted(pending, key=lambda item: -len(item[1]))
-        with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks, extractor.names, extractor.sql_files)) as pool:
+        with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks, extractor.names, extractor.sql_files, extractor.idioms_in_tests)) as pool:
             yield from zip((rel for rel, _ in ordered), pool.map(_extract_in_worker, ordered, chunksize=4))
     else:
         for rel, data in pending:
@@ -217,9 +221,11 @@ def scan_python_files(
     use_cache: bool = False,
     jobs: int = 1,
     sinks: tuple[Sink, ...] = (),
+    idioms_in_tests: bool = True,
 ) -> PythonScan:
     """Scan every file: read and pre-filter each (cheap), then parse the cache misses,
-    in `jobs` processes on big trees. `progress(done, total)` feeds a progress bar."""
+    in `jobs` processes on big trees. `progress(done, total)` feeds a progress bar.
+    Without `idioms_in_tests`, a test file is parsed only for the SQL it runs."""
     root = Path(root).resolve()
     sink_names = re.compile(rb"\b(?:" + name_pattern(sinks).encode() + rb")\s*\(") if sinks else None
     scan = PythonScan(files_seen=len(files))
@@ -241,15 +247,20 @@ def scan_python_files(
             continue
         if MARKER in data:
             scan.suppressions.extend(find_suppressions(rel, data))
-        if may_hold_execute_call(data, sink_names):
+        runs_sql = may_hold_sql_call(data, sink_names)
+        idioms = not runs_sql and may_hold_orm_idiom(data)
+        if (runs_sql or idioms) and not idioms_in_tests and is_test_file(rel):
+            scan.tests_without_idioms += 1
+            idioms = False  # test code runs one writer at a time: its races are not the application's
+        if runs_sql or idioms:
             candidates.append((rel, data))
             names |= name_cache.names(rel, digests.setdefault(rel, content_hash(data)), lambda: file_helper_names(data, EXCLUDED_HELPER_NAMES))
         else:
             others.append((rel, data))
     name_cache.save()
-    extractor = Extractor(root, sinks, names, frozenset(rel for rel, _ in candidates))
+    extractor = Extractor(root, sinks, names, frozenset(rel for rel, _ in candidates), idioms_in_tests)
     # Sinks and the project's helper functions change what is extracted from a file.
-    cache = ExtractionCache(root, enabled=use_cache, salt=repr((sinks, sorted(names.functions), sorted(names.methods))))
+    cache = ExtractionCache(root, enabled=use_cache, salt=repr((sinks, sorted(names.functions), sorted(names.methods), idioms_in_tests)))
     extract = partial(_extract_files, extractor, cache, scan, results, jobs, progress)
     # The trees and tables kept for following helpers hold no reference cycles, and the cyclic
     # collector's full passes over them cost more than the extraction itself on big projects.

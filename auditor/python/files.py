@@ -61,16 +61,31 @@ def _calls_at(data: bytes, needle: bytes) -> bool:
 
 
 def may_hold_execute_call(data: bytes, sink_names: re.Pattern[bytes] | None = None) -> bool:
-    """The byte pre-filter: can this file contain an execute-like (or sink) call at all?"""
+    """The byte pre-filter: can this file contain an execute-like (or sink) call, or an ORM
+    idiom, at all?"""
+    return may_hold_sql_call(data, sink_names) or may_hold_orm_idiom(data)
+
+
+def may_hold_sql_call(data: bytes, sink_names: re.Pattern[bytes] | None = None) -> bool:
+    """An execute-like or sink call, or an ORM upsert construct."""
     if sink_names is not None and sink_names.search(data):
         return True
-    if any(_calls_at(data, needle) for needle in CALL_NEEDLES if needle in data and (needle != b"bulk_create" or CONFLICT_ARGUMENT in data)):
-        return True
+    return any(_calls_at(data, needle) for needle in CALL_NEEDLES if needle in data and (needle != b"bulk_create" or CONFLICT_ARGUMENT in data))
+
+
+def may_hold_orm_idiom(data: bytes) -> bool:
     if any(needle in data for needle in SINGLE_CALL_NEEDLES):
         return True
     # Django: obj = Model(...); obj.save() after a lookup through a manager (check-then-insert)
     inserts = any(needle in data for needle in ORM_INSERT_NEEDLES) or (b".save()" in data and b".objects." in data)
     return inserts and any(needle in data for needle in GUARD_NEEDLES)
+
+
+def is_test_file(relative: str) -> bool:
+    """Test code as pytest and unittest find it: under tests/ or test/, test_*.py, *_test.py,
+    conftest.py."""
+    *folders, name = relative.split("/")
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" or any(f in ("tests", "test") for f in folders)
 
 
 def execute_call_spans(data: bytes) -> list[tuple[int, int]]:

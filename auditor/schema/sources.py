@@ -88,13 +88,16 @@ class PythonSchemaFiles:
     ddl: list[Path] = field(default_factory=list)  # hold DDL text (CREATE TABLE ...)
 
 
-def python_schema_files(files: list[Path]) -> PythonSchemaFiles:
+def python_schema_files(files: list[Path], each: Callable[[bytes], None] | None = None) -> PythonSchemaFiles:
+    """`each(data)`: anything else to learn from the same read of every file."""
     found = PythonSchemaFiles()
     for path in files:
         try:
             data = path.read_bytes()
         except OSError:
             continue
+        if each is not None:
+            each(data)
         if any(name in data for name in FRAMEWORK_NAMES):
             found.framework.append(path)
         if any(spelling in data for spelling in DDL_SPELLINGS):
