@@ -11,7 +11,7 @@ from __future__ import annotations
 from auditor.arbiter import covering_key
 from auditor.evidence import key_evidence, sql_table_name, table_keys_evidence
 from auditor.findings import Evidence
-from auditor.model import Table, UniqueKey
+from auditor.model import Severity, Table, UniqueKey
 from auditor.sites import IdiomKind, IdiomSite
 
 # The "Use instead" of every read-then-write idiom rule: one atomic call on the key.
@@ -49,6 +49,13 @@ def race_outcome(site: IdiomSite, table: Table) -> tuple[UniqueKey | None, str]:
         f"the {key.describe()} stops a duplicate, so two writers at once end with the second failing "
         f"with {UNIQUE_VIOLATION.get(site.dialect, 'a unique violation')}"
     )
+
+
+def race_severity(key: UniqueKey | None) -> Severity | None:
+    """A key that pins the lookup leaves no duplicate, only the loser's unique violation: a
+    different thing from a table that fills with duplicates, reported as info (as UPS201
+    stays quiet on a lookup that holds a whole unique key)."""
+    return Severity.INFO if key is not None else None
 
 
 def race_evidence(key: UniqueKey | None, table: Table) -> tuple[Evidence, ...]:

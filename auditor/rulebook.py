@@ -90,6 +90,7 @@ class Violation:
     fix: str  # what to do, in words
     evidence: tuple[Evidence, ...] = ()
     fix_code: str | None = None  # paste-ready SQL that does it
+    severity: Severity | None = None  # this violation's, where it is less than the rule's
 
 
 class Rule:
@@ -139,7 +140,7 @@ class Rule:
         return Finding(
             rule=self.id,
             name=self.name,
-            severity=self.severity,
+            severity=violation.severity or self.severity,
             location=location,
             message=violation.message,
             fix=violation.fix,

@@ -2,7 +2,7 @@
 
 from auditor.findings import FixSafety
 from auditor.model import Severity
-from auditor.races import USE_UPSERT_RECORD, key_list, race_evidence, race_outcome, upsert_fix
+from auditor.races import USE_UPSERT_RECORD, key_list, race_evidence, race_outcome, race_severity, upsert_fix
 from auditor.rulebook import IdiomRule, Invalid, Valid, Violation
 from auditor.sites import IdiomKind
 
@@ -97,6 +97,10 @@ both insert. Without a unique key the table now holds two rows for the key, and 
 "get the row" finds two (Django raises `MultipleObjectsReturned`). With a unique key the
 second writer's insert fails with a unique violation the code does not expect. Locks do not
 help: `SELECT ... FOR UPDATE` locks nothing when no row exists yet.
+
+Where a unique key covers the lookup the table cannot hold duplicates: the finding is then
+`info` (the loser of a race gets the unique violation; one atomic upsert avoids even that),
+and fails nothing at the default `fail-on = "warning"`.
 """
     example = """
 ```python
@@ -111,7 +115,7 @@ else:
 
     examples = (
         Invalid(NO_KEY, "", python=RAW, dialects=("postgres",), note="no key: two writers leave two rows"),
-        Invalid(KEYED, "", python=RAW, dialects=("postgres",), note="a key: the second writer gets 23505"),
+        Invalid(KEYED, "", python=RAW, dialects=("postgres",), note="a key: the second writer gets 23505 (info: no duplicate)"),
         Invalid("", "", python=DJANGO, dialects=("postgres", "sqlite")),
         Invalid("", "", python=SQLALCHEMY, dialects=("postgres",), note="`if row: return` then insert"),
         Valid(KEYED, "", python=UPSERT, dialects=("postgres",)),
@@ -125,4 +129,5 @@ else:
             message=f"check-then-insert on {site.table.name} by {key_list(site.key_columns)}: {outcome}",
             fix=upsert_fix(site, table, key),
             evidence=race_evidence(key, table),
+            severity=race_severity(key),
         )

@@ -2,7 +2,7 @@
 
 from auditor.findings import FixSafety
 from auditor.model import Severity
-from auditor.races import USE_UPSERT_RECORD, key_list, race_evidence, race_outcome, upsert_fix
+from auditor.races import USE_UPSERT_RECORD, key_list, race_evidence, race_outcome, race_severity, upsert_fix
 from auditor.rulebook import IdiomRule, Invalid, Valid, Violation
 from auditor.sites import IdiomKind
 
@@ -73,6 +73,10 @@ rows without a unique key, a unique violation for the second writer with one. On
 MySQL/MariaDB it duplicates even without concurrency: with the driver's default flags an
 UPDATE that sets the values a row already holds reports 0 affected rows, so the code inserts
 a second copy (Django and SQLAlchemy set `CLIENT.FOUND_ROWS`; plain PyMySQL does not).
+
+Where a unique key covers the lookup (PostgreSQL, SQLite) the table cannot hold duplicates:
+the finding is then `info`, the loser's unique violation being all a race can cost. On
+MySQL/MariaDB it stays a warning: there the insert fails with 1062 without any race.
 """
     example = """
 ```python
@@ -100,4 +104,6 @@ if cur.rowcount == 0:
             message=f"update-then-insert on {site.table.name} by {key_list(site.key_columns)}: {outcome}.{mysql}",
             fix=upsert_fix(site, table, key),
             evidence=race_evidence(key, table),
+            # On MySQL the insert after an update that changed nothing fails with no race at all.
+            severity=race_severity(key) if site.dialect != "mysql" else None,
         )

@@ -207,3 +207,44 @@ def test_ups017_quiet_on_a_key_sharing_a_column_with_the_target():
     assert findings("UPS017", reactions, upsert) == []
     settings = "CREATE TABLE settings (id text PRIMARY KEY, tag text NOT NULL, value text, UNIQUE (id, tag));"
     assert findings("UPS017", settings, "INSERT INTO settings (id, value, tag) VALUES (:id, :v, :t) ON CONFLICT (id, tag) DO UPDATE SET value = :v") == []
+
+
+CHECK_THEN_INSERT = '''
+import {driver}
+
+def save(cur, user_id, persona):
+    cur.execute("SELECT id FROM avatars WHERE user_id = %s", (user_id,))
+    if cur.fetchone() is None:
+        cur.execute("INSERT INTO avatars (user_id, persona) VALUES (%s, %s)", (user_id, persona))
+'''
+UPDATE_THEN_INSERT = '''
+import {driver}
+
+def save(cur, user_id, persona):
+    cur.execute("UPDATE avatars SET persona = %s WHERE user_id = %s", (persona, user_id))
+    if cur.rowcount == 0:
+        cur.execute("INSERT INTO avatars (user_id, persona) VALUES (%s, %s)", (user_id, persona))
+'''
+
+
+@pytest.mark.parametrize(
+    ("code", "rule_id", "driver", "dialect", "keyed", "severity"),
+    [
+        (CHECK_THEN_INSERT, "UPS101", "psycopg", "postgres", False, "warning"),  # duplicates
+        (CHECK_THEN_INSERT, "UPS101", "psycopg", "postgres", True, "info"),  # the loser's 23505, no duplicate
+        (UPDATE_THEN_INSERT, "UPS102", "psycopg", "postgres", False, "warning"),
+        (UPDATE_THEN_INSERT, "UPS102", "psycopg", "postgres", True, "info"),
+        (UPDATE_THEN_INSERT, "UPS102", "pymysql", "mysql", True, "warning"),  # 1062 with no race (0 rows changed)
+    ],
+)
+def test_a_race_a_unique_key_pins_is_info_not_a_warning(make_project, code, rule_id, driver, dialect, keyed, severity):
+    """The outcomes are the runtime race tests' (tests/runtime/test_race_idioms.py): without a
+    key two writers leave two rows; with one the second fails with a unique violation."""
+    key = " UNIQUE" if keyed else ""
+    root = make_project({
+        "schema.sql": f"CREATE TABLE avatars (id int PRIMARY KEY, user_id int NOT NULL{key}, persona text);\n",
+        "app.py": code.format(driver=driver),
+    })
+    result = run_audit(load_config(root, dialect=dialect))
+    [finding] = [f for f in result.findings if f.rule == rule_id]
+    assert str(finding.severity) == severity
