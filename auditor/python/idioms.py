@@ -348,7 +348,7 @@ class FunctionIdioms:
         an insert of the fields set on the local before it is written."""
         name = _call_name(call)
         receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
-        if name == "add" and is_session(receiver) and len(call.args) == 1 and isinstance(call.args[0], ast.Name):
+        if name in ("add", "merge") and is_session(receiver) and len(call.args) == 1 and isinstance(call.args[0], ast.Name):
             local = call.args[0]
         elif name == "save" and isinstance(receiver, ast.Name) and not call.args:
             local = receiver  # Django / peewee: obj = Model(...); obj.save()
@@ -398,14 +398,16 @@ class FunctionIdioms:
     def find(self, *hit_lines: list[int]) -> Iterator[IdiomCall]:
         """The idioms; `hit_lines`: (sorted) lists of the lines that hold every insert."""
         calls = list({id(c): c for lines in hit_lines for c in self.facts.calls_on(lines)}.values())
-        for call in calls:
-            single = self._single_call(call) if _call_name(call) in SINGLE_CALLS else None
-            if single:
-                yield single
-        # Every other idiom ends in an insert: most functions have none, and are done here.
-        if not any((op := self.op(c)) is not None and op.kind == INSERT for c in calls):
-            return
+        singles = [(call, single) for call in calls if _call_name(call) in SINGLE_CALLS and (single := self._single_call(call))]
         seen: set[int] = set()  # an insert belongs to one idiom
+        # Every other idiom ends in an insert: most functions have none, and are done here.
+        if any((op := self.op(c)) is not None and op.kind == INSERT for c in calls):
+            yield from self._multi_statement(seen)
+        # A merge() that is the insert of a guarded idiom is judged as that idiom: the guard
+        # found no row, so that the merge inserts is what the code means.
+        yield from (single for call, single in singles if id(call) not in seen)
+
+    def _multi_statement(self, seen: set[int]) -> Iterator[IdiomCall]:
         for block in _blocks(self.nodes):
             for found in (*self._guarded(block), *self._delete_then_insert(block)):
                 if id(found[1].node) not in seen:

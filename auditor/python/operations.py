@@ -303,7 +303,8 @@ def _sqlalchemy_session(call: ast.Call, names: Names = PLAIN) -> Operation | Non
     """`session.add(M(...))`, `session.scalar(select(M)...)`, `session.execute(select(M)...).first()`."""
     name = _call_name(call)
     receiver = _receiver(call)
-    if name == "add" and is_session(receiver) and len(call.args) == 1 and isinstance(call.args[0], ast.Call):
+    # merge() of a new object inserts it as add() does (where a guard found no row, that is all it does)
+    if name in ("add", "merge") and is_session(receiver) and len(call.args) == 1 and isinstance(call.args[0], ast.Call):
         model = names.model(call.args[0].func)
         return Operation(INSERT, insert_sql(model, field_names(call.args[0])), call, name) if model else None
     inner = call
@@ -342,7 +343,7 @@ def raw_sql_operation(call: ast.Call, known_sql: Mapping[tuple[int, int], str | 
 # The last called name of every call this module recognises: anything else is skipped at once.
 OPERATION_NAMES = (
     EXECUTE_NAMES | DJANGO_READS | SQLALCHEMY_READS | SESSION_READS
-    | {"create", "acreate", "add", "update", "aupdate", "delete", "adelete", "get_or_none"}
+    | {"create", "acreate", "add", "merge", "update", "aupdate", "delete", "adelete", "get_or_none"}
 )
 
 

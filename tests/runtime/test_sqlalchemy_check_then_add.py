@@ -55,9 +55,14 @@ def scalar_of_a_column_then_add(session, name):
     found = session.scalar(select(Tag.id).where(Tag.name == name))
     if found is None:
         session.add(Tag(name=name))
+
+
+def query_then_merge(session, name):
+    if session.query(Tag).filter_by(name=name).first() is None:
+        session.merge(Tag(name=name))  # a new object: merge() inserts it, as add() would
 """
 
-FUNCTIONS = ("query_then_local", "query_property_then_add", "scalar_of_a_column_then_add")
+FUNCTIONS = ("query_then_local", "query_property_then_add", "scalar_of_a_column_then_add", "query_then_merge")
 
 
 def write_project(tmp_path, unique: bool):
@@ -71,7 +76,8 @@ def test_each_shape_is_a_check_then_insert(tmp_path, capsys):
     main(["check", str(project), "--format", "json", "--no-cache", "--dialect", "postgres"])
     doc = json.loads(capsys.readouterr().out)
     flagged = {(f["rule"], f["line"]) for f in doc["findings"]}
-    assert flagged == {("UPS101", 12), ("UPS101", 19), ("UPS101", 25)}  # each add
+    # each add, and the guarded merge as the insert of its check (not UPS105: that it inserts is meant)
+    assert flagged == {("UPS101", 12), ("UPS101", 19), ("UPS101", 25), ("UPS101", 30)}
     assert all("no unique key of tags covers (name)" in f["message"] for f in doc["findings"])
 
 
