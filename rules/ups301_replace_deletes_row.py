@@ -48,6 +48,12 @@ and inserts a new row. Columns the statement does not list go back to their defa
 count of 42 becomes 0), an auto-generated id changes, one statement can delete several rows,
 and `ON DELETE CASCADE` deletes the children of the replaced row even when its primary key
 stays the same. None of it raises an error.
+
+It warns where the statement loses something: columns it does not list, children through a
+foreign key. It says `info` where nothing of that is at stake: a REPLACE that writes every
+column and only the other unique keys of the row could pick a second row to delete (an id and
+a hash of one thing), or a REPLACE that can hit no key at all (a plain insert: every call adds
+a row).
 """
     example = """
 ```sql
@@ -99,6 +105,7 @@ ON CONFLICT (id) DO UPDATE SET email = excluded.email;      -- SQLite
                          f"({', '.join(statement.columns)}): every call adds a row, none is replaced"),
                 fix="Write the columns of the unique key that identifies the row, or add the key it is meant to replace by.",
                 evidence=table_keys_evidence(table),
+                severity=Severity.INFO,  # a plain insert: nothing is deleted, so nothing is lost
             )
             return
         unlisted = [c for c in table.columns if statement.columns and c not in statement.columns]
@@ -112,7 +119,11 @@ ON CONFLICT (id) DO UPDATE SET email = excluded.email;      -- SQLite
         # A key that holds another key's columns never clashes with a row that one does not:
         # only keys without such a sub-key can each pick a different row to delete.
         minimal = [k for k in keys if not any(o.column_set < k.column_set for o in keys)]
-        if len(minimal) > 1:
+        # A row clashing on another key is deleted too: data lost only where the keys can
+        # name different rows, which the code usually rules out (an id and a hash of one
+        # thing): info unless the statement loses something else as well.
+        other_keys = len(minimal) > 1
+        if other_keys:
             losses.append(f"a row clashing on another of its unique keys ({'; '.join(k.describe() for k in minimal[1:])}) is deleted too")
         if not losses:
             return  # the whole row is rewritten, and nothing hangs off it
@@ -126,4 +137,5 @@ ON CONFLICT (id) DO UPDATE SET email = excluded.email;      -- SQLite
             message=f"REPLACE into {name} deletes the row it clashes with and inserts a new one: " + "; ".join(losses),
             fix=f"Use an upsert that updates in place: INSERT ... {upsert}.",
             evidence=table_keys_evidence(table),
+            severity=Severity.INFO if other_keys and len(losses) == 1 else None,
         )

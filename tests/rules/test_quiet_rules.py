@@ -248,3 +248,22 @@ def test_a_race_a_unique_key_pins_is_info_not_a_warning(make_project, code, rule
     result = run_audit(load_config(root, dialect=dialect))
     [finding] = [f for f in result.findings if f.rule == rule_id]
     assert str(finding.severity) == severity
+
+
+@pytest.mark.parametrize(
+    ("schema", "sql", "severity"),
+    [
+        # every column written, two keys of one thing: only another key could pick a second row
+        ("CREATE TABLE maps (id int PRIMARY KEY, md5 char(32) NOT NULL UNIQUE, plays int NOT NULL);",
+         "REPLACE INTO maps (id, md5, plays) VALUES (1, 'x', 3)", "info"),
+        # the same with a column left out: it goes back to its default, a loss
+        ("CREATE TABLE maps (id int PRIMARY KEY, md5 char(32) NOT NULL UNIQUE, plays int NOT NULL DEFAULT 0);",
+         "REPLACE INTO maps (id, md5) VALUES (1, 'x')", "warning"),
+        # no key the statement can hit: a plain insert, nothing deleted
+        ("CREATE TABLE peers (id integer PRIMARY KEY AUTO_INCREMENT, ip varchar(40) NOT NULL);",
+         "REPLACE INTO peers (ip) VALUES ('1.2.3.4')", "info"),
+    ],
+)
+def test_ups301_warns_where_the_replace_loses_something(schema, sql, severity):
+    [finding] = findings("UPS301", schema, sql, "mysql")
+    assert str(finding.severity) == severity
