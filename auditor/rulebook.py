@@ -186,6 +186,11 @@ class IdiomRule(Rule):
         if not isinstance(site, IdiomSite) or site.kind not in self.idioms or site.dialect not in self.dialects or table is None:
             return
         for violation in self.check(site, table):  # the lookup's place is where the idiom's other SQL is (as in the sites list)
+            if site.call.serialised_by:  # two writers that both take the lock cannot interleave
+                violation = replace(
+                    violation, severity=Severity.INFO,
+                    message=f"{violation.message} (the code takes a lock first, `{site.call.serialised_by}`: only a writer that does not take it can race)",
+                )
             yield self.finding(violation, site.location, str(table.name), site.call.write_sql, site.call.guard_location)
 
 

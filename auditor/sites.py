@@ -185,6 +185,7 @@ class IdiomCall:
     driver: str | None = None
     savepoint: bool = False  # insert-except: the insert runs in its own savepoint
     narrow_except: bool = False  # insert-except: the handler catches only unique violations
+    serialised_by: str | None = None  # a lock the code takes before the idiom (as written there)
 
 
 @dataclass(frozen=True)

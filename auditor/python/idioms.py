@@ -67,6 +67,15 @@ INTEGRITY_ERRORS = ("IntegrityError", "UniqueViolation")
 UNIQUE_ONLY_ERRORS = ("UniqueViolation",)
 SAVEPOINT_CALLS = {"transaction", "atomic", "begin_nested", "savepoint"}
 _ENDS_PATH = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+# What takes a lock that serialises writers: row locks, a mutex, an advisory lock.
+LOCKING_CALLS = {"select_for_update", "with_for_update", "acquire"}
+LOCKING_SQL = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\bpg_(?:try_)?advisory(?:_xact)?_lock|\bGET_LOCK\s*\(", re.I)
+_LOCK_WORDS = {"lock", "locks", "locked", "locking", "mutex"}
+
+
+def _names_a_lock(text: str) -> bool:
+    """`score_submission_locks[...]`, `_lock_order(...)`, `self.mutex`: a word of the name is lock."""
+    return any(word in _LOCK_WORDS for word in re.split(r"[^a-z]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", text).lower()))
 
 
 def _functions(statements: list[ast.stmt], hits: list[int], owner: ast.ClassDef | None = None) -> Iterator[tuple[ast.AST, ast.ClassDef | None]]:
@@ -390,8 +399,26 @@ class FunctionIdioms:
     def idiom(self, kind: IdiomKind, guard: Operation | None, write: Operation, **extra) -> IdiomCall:
         return IdiomCall(
             kind, self.where(write.node), write.api, guard.sql if guard else None, write.sql,
-            self.where(guard.node) if guard else None, self.driver, **extra,
+            self.where(guard.node) if guard else None, self.driver, serialised_by=self._lock_before((guard or write).node), **extra,
         )
+
+    def _lock_before(self, start: ast.AST) -> str | None:
+        """A lock the function takes before `start` (the idiom's first call): a `with` / `async
+        with` of a lock around it, or a call before it that locks (`select_for_update()`,
+        `_lock_order(...)`, `lock.acquire()`, SQL with FOR UPDATE or an advisory lock)."""
+        for node in self.nodes:
+            if isinstance(node, (ast.With, ast.AsyncWith)) and _holds(node, start):
+                for item in node.items:
+                    if _names_a_lock(ast.unparse(item.context_expr)):
+                        return ast.unparse(item.context_expr)
+        for call in self.facts.code.calls_in(self.function):
+            if _start(call) >= _start(start):
+                continue
+            name = _call_name(call) or ""
+            sql = self.known_sql.get((call.lineno, call.col_offset + 1)) or ""
+            if name in LOCKING_CALLS or _names_a_lock(name) or LOCKING_SQL.search(sql):
+                return ast.unparse(call)[:80]
+        return None
 
     # -- shapes ----------------------------------------------------------------------
 
@@ -560,7 +587,7 @@ class FunctionIdioms:
             fields = None if written is None or defaults is None else tuple(dict.fromkeys((*lookup.exact, *defaults)))
             return IdiomCall(
                 IdiomKind.GET_OR_CREATE, self.where(call), name, select_sql(model, lookup), insert_sql(model, fields),
-                self.where(call), self.driver,
+                self.where(call), self.driver, serialised_by=self._lock_before(call),
             )
         if name == "merge" and is_session(receiver) and len(call.args) == 1:
             built = self._constructed(call.args[0])
@@ -570,7 +597,9 @@ class FunctionIdioms:
                 fields = None  # an instance from elsewhere: which fields (its primary key?) it carries is not known
             else:
                 return None
-            return IdiomCall(IdiomKind.SESSION_MERGE, self.where(call), name, None, insert_sql(model, fields), None, self.driver)
+            return IdiomCall(
+                IdiomKind.SESSION_MERGE, self.where(call), name, None, insert_sql(model, fields), None, self.driver, serialised_by=self._lock_before(call),
+            )
         return None
 
     def _spread(self, call: ast.Call) -> ast.Call:
