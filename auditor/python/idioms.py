@@ -614,7 +614,10 @@ class FunctionIdioms:
             else:
                 keywords.extend(spread)
                 changed = True
-        return ast.Call(call.func, call.args, keywords, lineno=call.lineno, col_offset=call.col_offset) if changed else call
+        if not changed:
+            return call
+        # Keep the whole position: the lock finder compares where the call ends.
+        return ast.copy_location(ast.Call(call.func, call.args, keywords), call)
 
     def _dict_keywords(self, node: ast.expr) -> list[ast.keyword] | None:
         if isinstance(node, ast.Name):

@@ -161,3 +161,20 @@ def test_a_check_then_insert_through_a_reverse_accessor(make_project, capsys, me
     assert all("(basket_id, sku)" in f["message"] or "(sku, basket_id)" in f["message"] for f in doc["findings"])
     assert ("unique_violation" in doc["findings"][0]["message"]) == bool(meta)
     assert doc["summary"]["idioms_unchecked"] == 0  # the cache's accessor is not counted as an idiom left unchecked
+
+
+def test_a_spread_lookup_inside_a_with_block_is_read(make_project, capsys):
+    """The written-out call keeps the whole position of the original: the lock finder compares
+    where it ends with the `with` around it (an internal error on saleor before)."""
+    views = '''
+from django.db import transaction
+from shop.models import Item
+
+def add(basket, sku):
+    fields = {"sku": sku, "basket": basket}
+    with transaction.atomic():
+        Item.objects.get_or_create(**fields)
+'''
+    doc = audit_shop(make_project, capsys, MODELS.replace("{META}", ""), views)
+    assert [(f["rule"], f["line"]) for f in doc["findings"]] == [("UPS201", 8)]
+    assert not [d for d in doc["diagnostics"] if d["kind"] == "internal-error"]
