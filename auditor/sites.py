@@ -186,6 +186,7 @@ class IdiomCall:
     savepoint: bool = False  # insert-except: the insert runs in its own savepoint
     narrow_except: bool = False  # insert-except: the handler catches only unique violations
     serialised_by: str | None = None  # a lock the code takes before the idiom (as written there)
+    violation_handled: bool = False  # the write sits in a try whose handler catches the unique violation
 
 
 @dataclass(frozen=True)

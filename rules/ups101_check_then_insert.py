@@ -98,9 +98,11 @@ both insert. Without a unique key the table now holds two rows for the key, and 
 second writer's insert fails with a unique violation the code does not expect. Locks do not
 help: `SELECT ... FOR UPDATE` locks nothing when no row exists yet.
 
-Where a unique key covers the lookup the table cannot hold duplicates: the finding is then
-`info` (the loser of a race gets the unique violation; one atomic upsert avoids even that),
-and fails nothing at the default `fail-on = "warning"`.
+Where a unique key covers the lookup the table cannot hold duplicates, but the loser's insert
+fails with a unique violation the caller sees: still a warning. Where the insert sits in a
+`try` that catches that violation (`IntegrityError`, `UniqueViolation`) the race is handled:
+the finding is then `info` (one atomic upsert avoids even the exception), and fails nothing at
+the default `fail-on = "warning"`.
 """
     example = """
 ```python
@@ -115,7 +117,7 @@ else:
 
     examples = (
         Invalid(NO_KEY, "", python=RAW, dialects=("postgres",), note="no key: two writers leave two rows"),
-        Invalid(KEYED, "", python=RAW, dialects=("postgres",), note="a key: the second writer gets 23505 (info: no duplicate)"),
+        Invalid(KEYED, "", python=RAW, dialects=("postgres",), note="a key: the second writer gets 23505, uncaught"),
         Invalid("", "", python=DJANGO, dialects=("postgres", "sqlite")),
         Invalid("", "", python=SQLALCHEMY, dialects=("postgres",), note="`if row: return` then insert"),
         Valid(KEYED, "", python=UPSERT, dialects=("postgres",)),
@@ -129,5 +131,5 @@ else:
             message=f"check-then-insert on {site.table.name} by {key_list(site.key_columns)}: {outcome}",
             fix=upsert_fix(site, table, key),
             evidence=race_evidence(key, table),
-            severity=race_severity(key),
+            severity=race_severity(key, site.call.violation_handled),
         )

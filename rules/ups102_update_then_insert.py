@@ -74,8 +74,9 @@ MySQL/MariaDB it duplicates even without concurrency: with the driver's default 
 UPDATE that sets the values a row already holds reports 0 affected rows, so the code inserts
 a second copy (Django and SQLAlchemy set `CLIENT.FOUND_ROWS`; plain PyMySQL does not).
 
-Where a unique key covers the lookup (PostgreSQL, SQLite) the table cannot hold duplicates:
-the finding is then `info`, the loser's unique violation being all a race can cost. On
+Where a unique key covers the lookup the table cannot hold duplicates, but the loser's insert
+fails with a unique violation: still a warning, unless the insert sits in a `try` that catches
+it (`IntegrityError`, `UniqueViolation`); then the finding is `info` (PostgreSQL, SQLite). On
 MySQL/MariaDB it stays a warning: there the insert fails with 1062 without any race.
 """
     example = """
@@ -105,5 +106,5 @@ if cur.rowcount == 0:
             fix=upsert_fix(site, table, key),
             evidence=race_evidence(key, table),
             # On MySQL the insert after an update that changed nothing fails with no race at all.
-            severity=race_severity(key) if site.dialect != "mysql" else None,
+            severity=race_severity(key, site.call.violation_handled) if site.dialect != "mysql" else None,
         )

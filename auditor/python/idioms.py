@@ -399,7 +399,18 @@ class FunctionIdioms:
     def idiom(self, kind: IdiomKind, guard: Operation | None, write: Operation, **extra) -> IdiomCall:
         return IdiomCall(
             kind, self.where(write.node), write.api, guard.sql if guard else None, write.sql,
-            self.where(guard.node) if guard else None, self.driver, serialised_by=self._lock_before((guard or write).node), **extra,
+            self.where(guard.node) if guard else None, self.driver, serialised_by=self._lock_before((guard or write).node),
+            violation_handled=self._catches_unique_violation(write.node), **extra,
+        )
+
+    def _catches_unique_violation(self, write: ast.AST) -> bool:
+        """Does the write run inside a `try` of this function whose handler catches the unique
+        violation (IntegrityError, UniqueViolation)? Then the loser of a race on a keyed table
+        is handled, not an error the caller sees."""
+        return any(
+            isinstance(node, ast.Try) and any(_holds(s, write) for s in node.body)
+            and any(n.endswith(INTEGRITY_ERRORS) for h in node.handlers for n in _caught_names(h.type))
+            for node in self.nodes
         )
 
     def _lock_before(self, start: ast.AST) -> str | None:

@@ -227,19 +227,48 @@ def save(cur, user_id, persona):
 '''
 
 
+CAUGHT_CHECK_THEN_INSERT = '''
+import {driver}
+
+def save(cur, user_id, persona):
+    cur.execute("SELECT id FROM avatars WHERE user_id = %s", (user_id,))
+    if cur.fetchone() is None:
+        try:
+            cur.execute("INSERT INTO avatars (user_id, persona) VALUES (%s, %s)", (user_id, persona))
+        except {driver}.errors.UniqueViolation:
+            pass
+'''
+CAUGHT_UPDATE_THEN_INSERT = '''
+import {driver}
+from django.db import IntegrityError
+
+def save(cur, user_id, persona):
+    cur.execute("UPDATE avatars SET persona = %s WHERE user_id = %s", (persona, user_id))
+    if cur.rowcount == 0:
+        try:
+            cur.execute("INSERT INTO avatars (user_id, persona) VALUES (%s, %s)", (user_id, persona))
+        except IntegrityError:
+            save(cur, user_id, persona)
+'''
+
+
 @pytest.mark.parametrize(
     ("code", "rule_id", "driver", "dialect", "keyed", "severity"),
     [
         (CHECK_THEN_INSERT, "UPS101", "psycopg", "postgres", False, "warning"),  # duplicates
-        (CHECK_THEN_INSERT, "UPS101", "psycopg", "postgres", True, "info"),  # the loser's 23505, no duplicate
+        (CHECK_THEN_INSERT, "UPS101", "psycopg", "postgres", True, "warning"),  # the loser's 23505, uncaught
+        (CAUGHT_CHECK_THEN_INSERT, "UPS101", "psycopg", "postgres", True, "info"),  # the 23505 is caught
+        (CAUGHT_CHECK_THEN_INSERT, "UPS101", "psycopg", "postgres", False, "warning"),  # nothing to catch: duplicates
         (UPDATE_THEN_INSERT, "UPS102", "psycopg", "postgres", False, "warning"),
-        (UPDATE_THEN_INSERT, "UPS102", "psycopg", "postgres", True, "info"),
-        (UPDATE_THEN_INSERT, "UPS102", "pymysql", "mysql", True, "warning"),  # 1062 with no race (0 rows changed)
+        (UPDATE_THEN_INSERT, "UPS102", "psycopg", "postgres", True, "warning"),
+        (CAUGHT_UPDATE_THEN_INSERT, "UPS102", "psycopg", "postgres", True, "info"),
+        (CAUGHT_UPDATE_THEN_INSERT, "UPS102", "pymysql", "mysql", True, "warning"),  # 1062 with no race (0 rows changed)
     ],
 )
-def test_a_race_a_unique_key_pins_is_info_not_a_warning(make_project, code, rule_id, driver, dialect, keyed, severity):
+def test_a_keyed_race_is_info_only_where_the_code_catches_the_violation(make_project, code, rule_id, driver, dialect, keyed, severity):
     """The outcomes are the runtime race tests' (tests/runtime/test_race_idioms.py): without a
-    key two writers leave two rows; with one the second fails with a unique violation."""
+    key two writers leave two rows; with one the second fails with a unique violation, which
+    is a failed request unless the code catches it around the insert."""
     key = " UNIQUE" if keyed else ""
     root = make_project({
         "schema.sql": f"CREATE TABLE avatars (id int PRIMARY KEY, user_id int NOT NULL{key}, persona text);\n",
