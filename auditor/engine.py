@@ -32,8 +32,8 @@ from auditor.schema.live import live_catalog
 from auditor import schema_in_background
 from auditor.schema.sources import ProjectSchema, SchemaReading, build_catalog, finish_catalog, python_schema_files, read_schema
 from auditor.schema_in_background import SchemaInBackground
-from auditor.python.drivers import module_driver
-from auditor.python.files import execute_call_spans, may_hold_sql_call
+from auditor.python.drivers import declared_dialects, module_driver
+from auditor.python.files import execute_call_spans, is_test_file, may_hold_sql_call
 from auditor.python.orm_dialects import for_dialect
 from auditor.python.neutral_sql import names_models, related_models, resolve_models
 from auditor.sites import IdiomCall, IdiomSite, IdiomUnchecked, SiteStatus, SqlCall, WriteSite
@@ -117,35 +117,46 @@ class AuditResult:
         return [f for f in self.findings if f.severity >= self.config.fail_on]
 
 
-def project_dialect(config: Config, calls: list[SqlCall]) -> str:
-    """Configuration wins; else the dialect most of the project's drivers speak."""
+def project_dialect(config: Config, calls: list[SqlCall], declared: Counter[str] | None = None) -> str:
+    """Configuration wins; then the one dialect the project configures its ORM for (a peewee
+    database class, a Django ENGINE), when all such places agree; else the dialect most of the
+    project's drivers speak."""
     if config.dialect:
         return config.dialect
+    if declared and len(declared) == 1:
+        return next(iter(declared))
     votes = Counter(DRIVER_DIALECT[c.driver] for c in calls if c.driver in DRIVER_DIALECT)
     return votes.most_common(1)[0][0] if votes else DEFAULT_DIALECT
 
 
 class DialectVotes:
-    """project_dialect before the scan: each file's driver, weighted by its execute calls
-    (most of the write sites' votes)."""
+    """project_dialect before the scan, from the same evidence: the ORM's configured
+    database, else each file's driver weighted by its execute calls (most of the write
+    sites' votes)."""
 
-    def __init__(self):
+    def __init__(self, root: Path):
+        self.prefix = root.resolve().as_posix() + "/"  # the walk's paths are under the resolved root
         self.votes: Counter[str] = Counter()
+        self.declared: Counter[str] = Counter()
 
-    def add(self, data: bytes) -> None:
+    def add(self, path: Path, data: bytes) -> None:
+        if not is_test_file(path.as_posix().removeprefix(self.prefix)):
+            self.declared.update(declared_dialects(data))
         calls = len(execute_call_spans(data)) if may_hold_sql_call(data) else 0
         driver = module_driver(data.decode("utf-8", "replace")) if calls else None
         if driver in DRIVER_DIALECT:
             self.votes[DRIVER_DIALECT[driver]] += calls
 
     def winner(self) -> str:
+        if len(self.declared) == 1:
+            return next(iter(self.declared))
         return self.votes.most_common(1)[0][0] if self.votes else DEFAULT_DIALECT
 
 
 def guessed_dialect(config: Config, python: list[Path]) -> str:
     if config.dialect:
         return config.dialect
-    votes = DialectVotes()
+    votes = DialectVotes(config.root)
     python_schema_files(python, votes.add)
     return votes.winner()
 
@@ -153,7 +164,7 @@ def guessed_dialect(config: Config, python: list[Path]) -> str:
 def read_schema_guessing(config: Config, python: list[Path], sql_files: list[Path]) -> SchemaReading:
     """The schema, read before the scan (one read of every file finds both the schema files
     and the dialect the code's drivers suggest)."""
-    votes = DialectVotes()
+    votes = DialectVotes(config.root)
     found = python_schema_files(python, None if config.dialect else votes.add)
     return read_schema(config.root, python, sql_files, config.dialect or votes.winner(), found)
 
@@ -312,7 +323,7 @@ def run_audit(
         files = []
         project = ProjectSchema(catalog, sources=["live database"])
     else:
-        dialect = project_dialect(config, scan.calls)
+        dialect = project_dialect(config, scan.calls, scan.declared)
         reading = background.reading(dialect) if background else None
         project = finish_catalog(reading, scan.calls) if reading else build_catalog(config.root, python, files, dialect, scan.calls, found)
         catalog = project.catalog

@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import threading
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -22,7 +23,7 @@ from auditor.model import Diagnostic
 from auditor.python.cache import Entry, ExtractionCache, HelperNameCache, content_hash
 from auditor.python.calls import EXECUTE_NAMES, HELPER_NAMES, candidate_calls, execute_calls, execute_like, hit_lines
 from auditor.python.constants import ConstantFolder
-from auditor.python.drivers import module_driver
+from auditor.python.drivers import declared_dialects, module_driver
 from auditor.python.files import calls_one_of, decode_source, is_test_file, may_hold_orm_idiom, may_hold_sql_call, python_files
 from auditor.python.idioms import find_idioms
 from auditor.python.modules import ModuleInfo, ProjectIndex, module_info, module_name_for
@@ -45,6 +46,7 @@ class PythonScan:
     files_cached: int = 0  # taken from the cache instead of parsed
     suppressions: list[Suppression] = field(default_factory=list)
     tests_without_idioms: int = 0  # test files whose race idioms were not read (idioms-in-tests)
+    declared: Counter[str] = field(default_factory=Counter)  # files (not tests) configuring an ORM for each dialect
 
 
 def _parse(text: str) -> ast.Module:
@@ -247,6 +249,8 @@ def scan_python_files(
             continue
         if MARKER in data:
             scan.suppressions.extend(find_suppressions(rel, data))
+        if not is_test_file(rel):
+            scan.declared.update(declared_dialects(data))
         runs_sql = may_hold_sql_call(data, sink_names)
         idioms = not runs_sql and may_hold_orm_idiom(data)
         if (runs_sql or idioms) and not idioms_in_tests and is_test_file(rel):

@@ -88,8 +88,8 @@ class PythonSchemaFiles:
     ddl: list[Path] = field(default_factory=list)  # hold DDL text (CREATE TABLE ...)
 
 
-def python_schema_files(files: list[Path], each: Callable[[bytes], None] | None = None) -> PythonSchemaFiles:
-    """`each(data)`: anything else to learn from the same read of every file."""
+def python_schema_files(files: list[Path], each: Callable[[Path, bytes], None] | None = None) -> PythonSchemaFiles:
+    """`each(path, data)`: anything else to learn from the same read of every file."""
     found = PythonSchemaFiles()
     for path in files:
         try:
@@ -97,7 +97,7 @@ def python_schema_files(files: list[Path], each: Callable[[bytes], None] | None 
         except OSError:
             continue
         if each is not None:
-            each(data)
+            each(path, data)
         if any(name in data for name in FRAMEWORK_NAMES):
             found.framework.append(path)
         if any(spelling in data for spelling in DDL_SPELLINGS):
