@@ -89,7 +89,9 @@ class CheckThenInsert(IdiomRule):
 Checks code that reads a row by key (a raw `SELECT ... WHERE k = ...`, Django
 `filter(...).exists()` / `.first()` / `get()` in `try/except DoesNotExist`, SQLAlchemy
 `query(...).filter_by(...).first()` / `one_or_none()` / `session.scalar(select(...))`) and
-inserts that key when the read found nothing.
+inserts that key when the read found nothing. A SQLAlchemy relationship collection checked
+before it is appended to (`if tag not in post.tags: post.tags.append(tag)`) is one too: the
+append inserts a row of the `secondary` association table.
 """
     why = """
 Between the read and the insert another writer can insert the same key: both see nothing,

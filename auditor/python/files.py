@@ -73,8 +73,20 @@ def may_hold_sql_call(data: bytes, sink_names: re.Pattern[bytes] | None = None) 
     return any(_calls_at(data, needle) for needle in CALL_NEEDLES if needle in data and (needle != b"bulk_create" or CONFLICT_ARGUMENT in data))
 
 
+_COLLECTION_GUARD = re.compile(rb"\bnot\s+in\s+([A-Za-z_][\w.]*\.[A-Za-z_]\w*)\s*:")
+
+
+def may_append_to_guarded_collection(data: bytes) -> bool:
+    """`if tag not in post.tags:` ... `post.tags.append(tag)` (idioms.collection_guards)."""
+    if b" not in " not in data or not (b".append(" in data or b".add(" in data):
+        return False
+    return any(m[1] + b".append(" in data or m[1] + b".add(" in data for m in _COLLECTION_GUARD.finditer(data))
+
+
 def may_hold_orm_idiom(data: bytes) -> bool:
     if any(needle in data for needle in SINGLE_CALL_NEEDLES):
+        return True
+    if may_append_to_guarded_collection(data):
         return True
     # Django: obj = Model(...); obj.save() after a lookup through a manager (check-then-insert)
     inserts = any(needle in data for needle in ORM_INSERT_NEEDLES) or (b".save()" in data and b".objects." in data)

@@ -49,7 +49,7 @@ from auditor.python.operations import (
     operation,
     select_sql,
 )
-from auditor.python.neutral_sql import PARENT_FIELD, RELATED, manager_model, peewee_class_model
+from auditor.python.neutral_sql import COLLECTION_ITEM, PARENT_FIELD, RELATED, collection_model, manager_model, peewee_class_model
 from auditor.python.module_helpers import ModuleHelpers
 from auditor.sites import IdiomCall, IdiomKind, SqlCall
 
@@ -279,8 +279,9 @@ class FunctionIdioms:
     """The idioms in one function."""
 
     def __init__(self, function: ast.AST, module: ModuleInfo, known_sql: dict, driver: str | None, owner: ast.ClassDef | None = None,
-                 helpers: ModuleHelpers | None = None, facts: FunctionFacts | None = None):
+                 helpers: ModuleHelpers | None = None, facts: FunctionFacts | None = None, collections: frozenset = frozenset()):
         self.function, self.module, self.known_sql, self.driver = function, module, known_sql, driver
+        self.collections = collections  # (owner as written, attribute) of `x not in owner.attribute` guards
         self.helpers = helpers  # the module's functions and methods, read one level deep
         self.owner = owner
         self.names = _names_of(function, owner)  # what `cls` / `self` stand for
@@ -313,7 +314,42 @@ class FunctionIdioms:
             if key not in self.facts.adds:
                 self.facts.adds[key] = self._add_of_local(call)
             found = self.facts.adds[key]
+        if found is None and self.collections:
+            found = self._collection_append(call)
         return found
+
+    def _collection(self, node: ast.expr) -> str | None:
+        """The model of `owner.attribute` when it is a guarded collection of this module:
+        `~collection:tags`, or `~collection:Post.tags` for `self.tags` in class Post (a list
+        attribute of some other class is then not taken for a model's relationship)."""
+        if not (isinstance(node, ast.Attribute) and (ast.unparse(node.value), node.attr) in self.collections):
+            return None
+        if isinstance(node.value, ast.Name) and node.value.id == "self":
+            return collection_model(f"{self.owner.name}.{node.attr}") if self.owner is not None else None
+        return collection_model(node.attr)
+
+    def _collection_append(self, call: ast.Call) -> Operation | None:
+        """`post.tags.append(tag)` (or `.add`) on a guarded collection: an insert into the
+        relationship's association table (the engine knows which, from the models)."""
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and func.attr in COLLECTION_WRITES and len(call.args) == 1):
+            return None
+        model = self._collection(func.value)
+        if model is None:
+            return None
+        return Operation(INSERT, insert_sql(model, COLLECTION_FIELDS), call, func.attr)
+
+    def _collection_guard(self, test: ast.expr) -> tuple[Operation, bool] | None:
+        """`tag not in post.tags` (the body runs on nothing found) or `tag in post.tags`: a
+        lookup of the association row, with whether the test is true on nothing found."""
+        test = _unwrap(test)
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.In, ast.NotIn))):
+            return None
+        model = self._collection(test.comparators[0])
+        if model is None:
+            return None
+        lookup = select_sql(model, Lookup(COLLECTION_FIELDS))
+        return Operation(READ, lookup, test, "in"), isinstance(test.ops[0], ast.NotIn)
 
     def _helper_call(self, call: ast.Call) -> Operation | None:
         """A function or method of this module that inserts (`_make_user(email)`,
@@ -464,8 +500,12 @@ class FunctionIdioms:
         bound: dict[str, Operation] = {}  # names holding a guard's result (row, rowcount, status)
         for index, statement in enumerate(block):
             if isinstance(statement, ast.If):
-                guard = self._guard_of(statement.test, last, bound)
-                empty = self._empty_when(statement.test, guard, last, bound) if guard else None
+                collection = self._collection_guard(statement.test) if self.collections else None
+                if collection is not None:
+                    guard, empty = collection
+                else:
+                    guard = self._guard_of(statement.test, last, bound)
+                    empty = self._empty_when(statement.test, guard, last, bound) if guard else None
                 if guard is not None and empty is not None:
                     if empty:
                         branch = statement.body
@@ -731,6 +771,29 @@ def _checks_unique_code(handler: ast.excepthandler) -> bool:
     return any(isinstance(n, ast.Constant) and n.value in ("23505", 1062, "1062") for n in ast.walk(handler))
 
 
+# `if tag not in post.tags:` then `post.tags.append(tag)`: a relationship collection the code
+# checks before it appends (SQLAlchemy writes the association row at the flush).
+COLLECTION_GUARD = re.compile(r"\bnot\s+in\s+(?P<owner>[A-Za-z_][\w.]*)\.(?P<attribute>[A-Za-z_]\w*)\s*:")
+COLLECTION_WRITES = ("append", "add")
+COLLECTION_FIELDS = (PARENT_FIELD, COLLECTION_ITEM)
+
+
+def collection_guards(source: str) -> frozenset[tuple[str, str]]:
+    """(owner as written, attribute) of every `x not in owner.attribute:` that the module also
+    appends to (`owner.attribute.append(`): usually none, found without parsing."""
+    if " not in " not in source:
+        return frozenset()
+    return frozenset(
+        (m["owner"], m["attribute"]) for m in COLLECTION_GUARD.finditer(source)
+        if any(f"{m['owner']}.{m['attribute']}.{verb}(" in source for verb in COLLECTION_WRITES)
+    )
+
+
+def _collection_write_lines(source: str, collections: frozenset[tuple[str, str]]) -> list[int]:
+    needles = [f"{owner}.{attribute}.{verb}" for owner, attribute in collections for verb in COLLECTION_WRITES]
+    return _lines_calling(source, needles, whole_word=False) if needles else []
+
+
 def _write_hint_lines(source: str) -> list[int]:
     """Lines calling a method named like a write (`.create(`, `.save (`): substring search for
     each name, the way the pre-filter finds execute calls (a regex would try every `.`)."""
@@ -764,7 +827,8 @@ def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: li
         where = (c.location.line, c.location.column)
         known_sql[where] = None if c.holes or where in known_sql else c.sql
     inserts = {c.location.line for c in sql_calls if c.sql and INSERT_SQL.match(c.sql)}
-    hits = sorted(inserts.union(_write_hint_lines(source)))
+    collections = collection_guards(source)
+    hits = sorted(inserts.union(_write_hint_lines(source), _collection_write_lines(source, collections)))
     if not hits:
         return []
     facts: dict[int, FunctionFacts] = {}
@@ -773,7 +837,7 @@ def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: li
     def reader(function: ast.AST, owner: ast.ClassDef | None, helpers: ModuleHelpers | None = None) -> FunctionIdioms:
         if id(function) not in facts:
             facts[id(function)] = FunctionFacts(function, lines)
-        return FunctionIdioms(function, module, known_sql, driver, owner, helpers, facts[id(function)])
+        return FunctionIdioms(function, module, known_sql, driver, owner, helpers, facts[id(function)], collections)
 
     write_hits = hits
     helpers = ModuleHelpers(tree, lambda function, owner: reader(function, owner).as_helper(), lambda function, owner: reader(function, owner).inserts(write_hits))

@@ -30,6 +30,10 @@ RELATED, PARENT_FIELD = "~", "~fk"
 # `Model.get_or_create(...)` called on the class is peewee's only on a peewee model,
 # `~peewee:Model` (anywhere else the class method is the project's own).
 MANAGER, PEEWEE_CLASS = "manager:", "peewee:"
+# `obj.tags.append(tag)` on a SQLAlchemy relationship with a `secondary` table inserts a row of
+# that association table: the model `~collection:tags`, whose fields are `~fk` (the owner's
+# foreign key) and `~item` (the appended object's).
+COLLECTION, COLLECTION_ITEM = "collection:", "~item"
 # `"<values:Model>"` stands for the row an ORM bulk insert writes when the code does not say
 # which fields: every column but a generated primary key (the schema readers list them under
 # "Model.*"), as `(a, b) VALUES (?, ?)`; DEFAULT VALUES when the reader does not know them.
@@ -55,6 +59,10 @@ def writable_key(model: str) -> str:
 
 def manager_model(manager_class: str) -> str:
     return f"{RELATED}{MANAGER}{manager_class}"
+
+
+def collection_model(attribute: str) -> str:
+    return f"{RELATED}{COLLECTION}{attribute}"
 
 
 def peewee_class_model(model: str) -> str:

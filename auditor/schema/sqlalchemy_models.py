@@ -13,6 +13,11 @@ own: its body is evaluated for that class (auditor.schema.name_functions: `cls._
 a snake_case helper, a prefix); one it cannot evaluate is a diagnostic naming the model. A
 `@declared_attr` method returning `mapped_column(...)` / `Column(...)` is a column of that name.
 
+A `relationship(Target, secondary=association)` is what `obj.tags.append(tag)` writes: a row
+of the association table with one foreign key to each side; the model maps list it as the
+model `~collection:<attribute>` with the fields `~fk` (the owner's side) and `~item` (the
+item's), where one association answers to that attribute name in the project.
+
 Not read (each skipped with a diagnostic, never guessed): tables built in loops or functions,
 names that are not literals.
 """
@@ -24,9 +29,10 @@ import re
 from pathlib import Path
 
 from auditor.model import Diagnostic
+from auditor.python.neutral_sql import COLLECTION_ITEM, PARENT_FIELD, collection_model
 from auditor.schema.name_functions import Functions, NotEvaluable, table_name_for
 from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, dotted_name, last_name, modules_mentioning, parse_module, value
-from auditor.schema.source import SchemaSource, quote_table
+from auditor.schema.source import SchemaSource, quote, quote_table
 from auditor.schema.sqlalchemy_constructs import (
     ColumnSpec,
     TableSpec,
@@ -365,7 +371,69 @@ def read_sqlalchemy_models(root: Path, files: list[Path], dialect: str) -> Schem
             source.emit(sql, module.relative, line)
         if module.relative not in source.files:
             source.files.append(module.relative)
+    _collections(reader, source, dialect)
     return source
+
+
+def _collections(reader: ModelReader, source: SchemaSource, dialect: str) -> None:
+    """List each `relationship(..., secondary=...)` as the model its collection appends write."""
+    found: dict[str, set[tuple[str, str, str]]] = {}
+    for name, spec in reader.by_class.items():
+        module, node = reader.classes[name]
+        for attribute, call in _relationships(node):
+            association = _association(reader, call.keywords)
+            target = reader.by_class.get(_target_name(call))
+            if association is None or target is None or target is spec:
+                continue  # unknown, or self-referential (which side is which needs primaryjoin)
+            owner_side = _column_to(association, spec)
+            item_side = _column_to(association, target)
+            if owner_side and item_side:
+                row = (quote_table(association.name, association.schema, dialect), owner_side, item_side)
+                found.setdefault(attribute, set()).add(row)
+                found.setdefault(f"{name}.{attribute}", set()).add(row)  # `self.tags` in a method of the model
+    for attribute, associations in found.items():
+        if len(associations) != 1:
+            continue  # one attribute name, two associations: which one a call appends to is not known
+        [(table, owner_side, item_side)] = associations
+        model = collection_model(attribute)
+        source.table_names[model] = table
+        source.column_names[f"{model}.{PARENT_FIELD}"] = quote(owner_side, dialect)
+        source.column_names[f"{model}.{COLLECTION_ITEM}"] = quote(item_side, dialect)
+
+
+def _relationships(node: ast.ClassDef):
+    for statement in node.body:
+        target = statement.targets[0] if isinstance(statement, ast.Assign) and len(statement.targets) == 1 else getattr(statement, "target", None)
+        call = statement.value if isinstance(statement, (ast.Assign, ast.AnnAssign)) else None
+        if isinstance(target, ast.Name) and isinstance(call, ast.Call) and last_name(call_name(call)) == "relationship":
+            yield target.id, call
+
+
+def _target_name(call: ast.Call) -> str | None:
+    """`relationship("Tag")`, `relationship(Tag)`, `relationship(argument="Tag")`."""
+    node = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "argument"), None)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value.rsplit(".", 1)[-1]
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _association(reader: ModelReader, keywords: list[ast.keyword]) -> TableSpec | None:
+    """The `secondary=` table: a Table variable, a model's `__table__`, or a table name."""
+    node = next((k.value for k in keywords if k.arg == "secondary"), None)
+    if isinstance(node, ast.Name):
+        return reader.by_variable.get(node.id) or reader.by_class.get(node.id)
+    if isinstance(node, ast.Attribute) and node.attr == "__table__" and isinstance(node.value, ast.Name):
+        return reader.by_class.get(node.value.id)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return next((spec for _m, spec in reader.tables if spec.name == node.value), None)
+    return None
+
+
+def _column_to(association: TableSpec, side: TableSpec) -> str | None:
+    """The one column of the association whose foreign key points at `side`'s table."""
+    columns = [column for fk in association.all_foreign_keys() if fk.references and fk.references[1] == side.name
+               and len(fk.columns) == 1 for column in fk.columns]
+    return columns[0] if len(columns) == 1 else None
 
 
 def _is_declared_attr(function: ast.FunctionDef) -> bool:

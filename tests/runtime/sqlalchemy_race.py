@@ -31,10 +31,10 @@ def load(project, name):
     return module
 
 
-def race(project, url: str, table: str, request, module_names=("models", "app")) -> tuple[int, list[str]]:
-    """Load the project's modules, create its tables, run `request(modules, session)` from two
-    threads that meet after their first SELECT on `table`, commit each; (rows in `table`, the
-    IntegrityErrors raised)."""
+def race(project, url: str, table: str, request, module_names=("models", "app"), setup=None) -> tuple[int, list[str]]:
+    """Load the project's modules, create its tables (then `setup(modules, session)`, committed),
+    run `request(modules, session)` from two threads that meet after their first SELECT on
+    `table`, commit each; (rows in `table`, the IntegrityErrors raised)."""
     sqlalchemy = pytest.importorskip("sqlalchemy")
     from sqlalchemy import create_engine, event, func, select, table as table_clause
     from sqlalchemy.orm import scoped_session, sessionmaker
@@ -45,6 +45,10 @@ def race(project, url: str, table: str, request, module_names=("models", "app"))
     try:
         modules["models"].Base.metadata.create_all(engine)
         sessions = scoped_session(sessionmaker(engine))
+        if setup is not None:
+            setup(modules, sessions)
+            sessions.commit()
+            sessions.remove()
         meet, local, errors = threading.Barrier(2), threading.local(), []
         local.met = True  # this thread's own queries (the count below) meet no one
 
