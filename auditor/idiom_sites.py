@@ -1,8 +1,9 @@
 """From an idiom as the code spells it (IdiomCall) to what it does to one table (IdiomSite).
 
 The Python reader found a guard and an insert in the right places; here their SQL is
-read: both must touch the same table, and the insert must write the key the guard
-looked up, or the two statements are not one upsert and nothing is reported.
+read: both must touch the same table, and the insert (for a check-then-update, the UPDATE's
+SET list) must write the key the guard looked up, or the two statements are not one upsert
+and nothing is reported.
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ def idiom_site(
     statements, error = parse_write_statements(write_sql, dialect)
     if error is not None:
         return IdiomUnchecked(call, f"the insert's SQL could not be parsed ({error})")
-    inserts = [s for s in statements if s.kind is WriteKind.INSERT]
+    written = WriteKind.UPDATE if call.kind is IdiomKind.CHECK_THEN_UPDATE else WriteKind.INSERT
+    inserts = [s for s in statements if s.kind is written]
     if not inserts:
-        return IdiomUnchecked(call, "the write is not an INSERT", upsert=False)
+        return IdiomUnchecked(call, f"the write is not an {written.name}", upsert=False)
     insert = inserts[0]
     table = catalog.lookup(insert.table)
     if table is None:
@@ -58,5 +60,5 @@ def idiom_site(
         return IdiomUnchecked(call, "the lookup reads another table than the insert writes", upsert=False)
     if call.kind not in SELF_PAIRED:
         if not lookup.columns or (insert.columns and not set(lookup.columns) <= set(insert.columns)):
-            return IdiomUnchecked(call, "the insert does not write the key the lookup matched", upsert=False)
+            return IdiomUnchecked(call, f"the {written.name.lower()} does not write the key the lookup matched", upsert=False)
     return IdiomSite(call, dialect, table.name, lookup.columns, insert, inexact_lookup=lookup.inexact)

@@ -163,6 +163,7 @@ class IdiomKind(enum.Enum):
     DELETE_THEN_INSERT = "delete-then-insert"  # delete by key, insert the key again
     SESSION_MERGE = "session-merge"  # SQLAlchemy Session.merge(): select by primary key, then insert
     GET_OR_CREATE = "get-or-create"  # Django / peewee get_or_create, update_or_create
+    CHECK_THEN_UPDATE = "check-then-update"  # read by a value; set a row to it when nothing came back
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ from auditor.sites import IdiomCall, IdiomKind, SqlCall
 WRITE_HINT = tuple(f".{name}" for name in ("create", "acreate", "add", "get_or_create", "aget_or_create", "update_or_create", "aupdate_or_create", "merge", "save"))
 _OPEN_PAREN = re.compile(r"\s*\(")
 INSERT_SQL = re.compile(r"^\s*(?:\(\s*)?INSERT\b", re.I)
+UPDATE_SQL = re.compile(r"^\s*UPDATE\b", re.I)
 
 GET_OR_CREATE = {"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"}
 SINGLE_CALLS = GET_OR_CREATE | {"merge"}
@@ -423,10 +424,13 @@ class FunctionIdioms:
         return sorted((o for o in found if o and o.kind in kinds), key=lambda o: (o.node.lineno, o.node.col_offset))
 
     def first_insert(self, statements: list[ast.stmt]) -> Operation | None:
+        return self.first_of(statements, INSERT)
+
+    def first_of(self, statements: list[ast.stmt], kind: str) -> Operation | None:
         for statement in statements:
-            inserts = self.ops_in(statement, (INSERT,))
-            if inserts:
-                return inserts[0]
+            found = self.ops_in(statement, (kind,))
+            if found:
+                return found[0]
         return None
 
     def where(self, node: ast.AST) -> Location:
@@ -470,12 +474,14 @@ class FunctionIdioms:
     # -- shapes ----------------------------------------------------------------------
 
     def find(self, *hit_lines: list[int]) -> Iterator[IdiomCall]:
-        """The idioms; `hit_lines`: (sorted) lists of the lines that hold every insert."""
+        """The idioms; `hit_lines`: (sorted) lists of the lines that hold every insert (and
+        every UPDATE written as SQL)."""
         calls = list({id(c): c for lines in hit_lines for c in self.facts.calls_on(lines)}.values())
         singles = [(call, single) for call in calls if _call_name(call) in SINGLE_CALLS and (single := self._single_call(call))]
         seen: set[int] = set()  # an insert belongs to one idiom
-        # Every other idiom ends in an insert: most functions have none, and are done here.
-        if any((op := self.op(c)) is not None and op.kind == INSERT for c in calls):
+        # Every other idiom ends in an insert (or, check-then-update, in an UPDATE): most
+        # functions have none, and are done here.
+        if any((op := self.op(c)) is not None and (op.kind == INSERT or (op.kind == UPDATE and op.sql)) for c in calls):
             yield from self._multi_statement(seen)
         # A merge() that is the insert of a guarded idiom is judged as that idiom: the guard
         # found no row, so that the merge inserts is what the code means.
@@ -517,6 +523,9 @@ class FunctionIdioms:
                     if insert is not None:
                         kind = IdiomKind.CHECK_THEN_INSERT if guard.kind == READ else IdiomKind.UPDATE_THEN_INSERT
                         yield self.idiom(kind, guard, insert), insert
+                    elif guard.kind == READ and (update := self.first_of(branch, UPDATE)) is not None:
+                        # `if taken(name): return "taken"` then `UPDATE users SET name = ...`
+                        yield self.idiom(IdiomKind.CHECK_THEN_UPDATE, guard, update), update
                 continue
             if not isinstance(statement, SIMPLE_STATEMENTS):
                 continue
@@ -826,7 +835,7 @@ def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: li
     for c in sql_calls:  # a call that may run one of several statements is not paired either
         where = (c.location.line, c.location.column)
         known_sql[where] = None if c.holes or where in known_sql else c.sql
-    inserts = {c.location.line for c in sql_calls if c.sql and INSERT_SQL.match(c.sql)}
+    inserts = {c.location.line for c in sql_calls if c.sql and (INSERT_SQL.match(c.sql) or UPDATE_SQL.match(c.sql))}
     collections = collection_guards(source)
     hits = sorted(inserts.union(_write_hint_lines(source), _collection_write_lines(source, collections)))
     if not hits:

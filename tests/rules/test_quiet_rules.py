@@ -296,3 +296,18 @@ def test_a_keyed_race_is_info_only_where_the_code_catches_the_violation(make_pro
 def test_ups301_warns_where_the_replace_loses_something(schema, sql, severity):
     [finding] = findings("UPS301", schema, sql, "mysql")
     assert str(finding.severity) == severity
+
+
+def test_a_check_then_update_whose_unique_violation_is_caught_is_info(make_project):
+    """UPS108's own examples: the keyed rename that catches UniqueViolation around the UPDATE
+    is info; the one that does not is a warning (the race itself: tests/runtime/
+    test_check_then_update_race.py)."""
+    from rules.ups108_check_then_update import CAUGHT, KEYED, RAW
+
+    severities = []
+    for code in (RAW, CAUGHT):
+        root = make_project({"schema.sql": KEYED + "\n", "app.py": code})
+        result = run_audit(load_config(root, dialect="postgres"))
+        [finding] = [f for f in result.findings if f.rule == "UPS108"]
+        severities.append(str(finding.severity))
+    assert severities == ["warning", "info"]
