@@ -25,7 +25,10 @@ class TargetlessDoNothing(Rule):
     what = """
 Checks `INSERT ... ON CONFLICT DO NOTHING` with no conflict target when the row it writes can
 clash on more than one unique key (primary key included; a key over columns the statement
-leaves to their defaults, such as a serial id, cannot clash).
+leaves to their defaults, such as a serial id, cannot clash, and neither can a primary key
+the application fills for each new object, `UUIDField(primary_key=True, default=uuid.uuid4)`
+in a Django or peewee bulk insert; a SQLAlchemy `insert(Model).values(rows)` whose rows are
+not known is not checked at all).
 """
     why = """
 Without a target every unique key is an arbiter: a row that clashes with *any* of them is

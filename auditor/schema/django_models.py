@@ -232,9 +232,10 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
         primary = next((f for f in state.fields.values() if f.primary_key and f.column), None)
         if primary is not None:  # `pk` is Django's name for the primary key, whatever its field is called
             source.column_names[f"{state.name}.pk"] = quote(primary.column, dialect)
-        # What a bulk insert of model objects writes: every column but the generated primary key.
+        # What a bulk insert of new model objects writes: every column but a generated primary
+        # key (an AutoField, or a uuid4 default: each new object's is its own).
         source.column_names[writable_key(state.name)] = ", ".join(
-            quote(f.column, dialect) for f in state.fields.values() if f.column and not f.kind.endswith("AutoField")
+            quote(f.column, dialect) for f in state.fields.values() if f.column and not f.kind.endswith("AutoField") and not f.fresh
         )
         if model.module.relative not in source.files:
             source.files.append(model.module.relative)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.key_names import postgres_object_name
+from auditor.schema.fresh_values import fresh_primary_key
 from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, keyword, last_name, value
 from auditor.schema.source import quote
 
@@ -82,6 +83,7 @@ class FieldState:
     references: tuple[str, str] | None = None  # (table, column) a relation's column points at, once linked
     db_table: str | None = None  # a many-to-many's table, when named
     related_name: str | None = None  # the reverse accessor's name on the target, when given
+    fresh: bool = False  # a primary key whose default gives each new row a value of its own (uuid4)
 
     @property
     def auto_table(self) -> bool:
@@ -169,6 +171,7 @@ def field_state(module: PythonModule, name: str, call: ast.Call) -> FieldState:
         to_field=value(module, keyword(call, "to_field")) if target else None,
         constrained=bool(value(module, keyword(call, "db_constraint"), True)),
         related_name=_literal_name(module, keyword(call, "related_name")) if target else None,
+        fresh=fresh_primary_key(call),
     )
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from auditor.model import Diagnostic
 from auditor.python.neutral_sql import PEEWEE_CLASS, writable_key
+from auditor.schema.fresh_values import fresh_primary_key
 from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, keyword, last_name, modules_mentioning, value
 from auditor.schema.source import SchemaSource, quote
 
@@ -230,7 +231,10 @@ def read_peewee_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
         source.column_names.update({f"{node.name}.{field}": quote(column, dialect) for field, column in columns.items()})
         if not _defines(node, "get_or_create"):  # Model.get_or_create(...) is peewee's, not the project's own
             source.related_names.setdefault(PEEWEE_CLASS + node.name, []).append((node.name, ""))
-        generated = {name for name, (_m, call) in reader.fields(module, node).items() if (last_name(call_name(call)) or "").endswith("AutoField")}
+        generated = {
+            name for name, (_m, call) in reader.fields(module, node).items()
+            if (last_name(call_name(call)) or "").endswith("AutoField") or fresh_primary_key(call)
+        }
         # What a bulk insert of model objects writes: every column but the generated primary key.
         source.column_names[writable_key(node.name)] = ", ".join(quote(c, dialect) for f, c in columns.items() if f not in generated)
         if module.relative not in source.files:

@@ -114,3 +114,75 @@ def test_ignore_conflicts_rows_do_not_write_the_generated_id(make_project):
     assert [(f.rule, f.location.path) for f in result.findings if f.rule == "UPS012"] == [("UPS012", "stats.py")]
     [django_site] = [s for s in result.sites if s.location.path == "shop/models.py"]
     assert django_site.statement.columns == ("image_id", "spec")  # every column but the generated id
+
+
+def test_a_uuid4_primary_key_is_not_a_key_new_rows_clash_on(make_project):
+    """A primary key the application fills with uuid4 is like an auto id: each new object's
+    is its own, so with one other unique key UPS012 has nothing to say (issue 17), for Django
+    and for peewee. Given as a value (`default=uuid4()`, one uuid for every row) it is a key."""
+    models = """
+        import uuid
+        from django.db import models
+
+        class Device(models.Model):
+            id = models.UUIDField(primary_key=True, default={DEFAULT})
+            serial = models.TextField(unique=True)
+
+        def register(rows):
+            Device.objects.bulk_create(rows, ignore_conflicts=True)
+        """
+    peewee = """
+        import uuid
+        from peewee import CharField, Model, UUIDField
+
+        class Token(Model):
+            id = UUIDField(primary_key=True, default={DEFAULT})
+            value = CharField(unique=True)
+
+        def issue(rows):
+            Token.insert_many(rows).on_conflict_ignore().execute()
+        """
+    from auditor.config import load_config
+    from auditor.engine import run_audit
+
+    flagged = {}
+    for default in ("uuid.uuid4", "uuid.uuid4()"):
+        project = make_project({
+            "shop/models.py": models.replace("{DEFAULT}", default),
+            "tokens.py": peewee.replace("{DEFAULT}", default),
+            "pyproject.toml": '[tool.upsert-audit]\ndialect = "postgres"\n',
+        })
+        result = run_audit(load_config(project, cache=False))
+        flagged[default] = sorted(f.location.path for f in result.findings if f.rule == "UPS012")
+    assert flagged == {"uuid.uuid4": [], "uuid.uuid4()": ["shop/models.py", "tokens.py"]}
+
+
+def test_django_fills_a_uuid4_primary_key_per_object(tmp_path):
+    """The oracle: Django's own bulk_create(ignore_conflicts=True) on SQLite gives each new
+    object its own id, so only the serial can make a row be skipped."""
+    import subprocess
+
+    (tmp_path / "devices").mkdir()
+    (tmp_path / "devices" / "__init__.py").write_text("")
+    (tmp_path / "devices" / "models.py").write_text(
+        "import uuid\nfrom django.db import models\n\n"
+        "class Device(models.Model):\n"
+        "    id = models.UUIDField(primary_key=True, default=uuid.uuid4)\n"
+        "    serial = models.TextField(unique=True)\n"
+    )
+    script = f"""
+import django
+from django.conf import settings
+settings.configure(INSTALLED_APPS=["devices"], DATABASES={{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": r"{tmp_path / 'db.sqlite3'}"}}}})
+django.setup()
+from django.db import connection
+from devices.models import Device
+with connection.schema_editor() as editor:
+    editor.create_model(Device)
+Device.objects.bulk_create([Device(serial="a"), Device(serial="b")], ignore_conflicts=True)
+Device.objects.bulk_create([Device(serial="a"), Device(serial="c")], ignore_conflicts=True)
+print(sorted(Device.objects.values_list("serial", flat=True)), Device.objects.values("id").distinct().count())
+"""
+    run = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["['a',", "'b',", "'c']", "3"]
