@@ -54,6 +54,21 @@ class Migration:
     replaces: list[tuple[str, str]] = field(default_factory=list)
     operations: list[ast.expr] = field(default_factory=list)
     unread: str | None = None  # why (some of) its operations were not read
+    # Lists assigned in the Migration class or at module level, by name: `operations =
+    # FIELDS + INDEXES`, `SeparateDatabaseAndState(state_operations=state_operations)`.
+    lists: dict[str, ast.expr] = field(default_factory=dict)
+
+    def operation_list(self, node: ast.expr | None, depth: int = 0) -> list[ast.expr] | None:
+        """The operations a list expression holds: a literal, a name of one, or `a + b`;
+        None when it is anything else (decided at run time)."""
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return list(node.elts)
+        if isinstance(node, ast.Name) and node.id in self.lists and depth < 8:
+            return self.operation_list(self.lists[node.id], depth + 1)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self.operation_list(node.left, depth + 1), self.operation_list(node.right, depth + 1)
+            return None if left is None or right is None else left + right
+        return None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -68,6 +83,9 @@ def read_migration(module: PythonModule, labels: AppLabels) -> Migration | None:
     if node is None:
         return None
     migration = Migration(module, labels.label(module.path.parent.parent), path.stem)
+    for statement in (*module.tree.body, *node.body):  # the class's own names shadow the module's
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+            migration.lists[statement.targets[0].id] = statement.value
     for statement in node.body:
         if isinstance(statement, (ast.If, ast.AugAssign, ast.For)) and any(isinstance(n, ast.Name) and n.id == "operations" for n in ast.walk(statement)):
             what = {ast.If: "an if", ast.For: "a for", ast.AugAssign: "an augmented assignment"}[type(statement)]
@@ -76,8 +94,8 @@ def read_migration(module: PythonModule, labels: AppLabels) -> Migration | None:
         if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)):
             continue
         name, node_value = statement.targets[0].id, statement.value
-        if name == "operations" and isinstance(node_value, (ast.List, ast.Tuple)):
-            migration.operations = list(node_value.elts)
+        if name == "operations" and (operations := migration.operation_list(node_value)) is not None:
+            migration.operations = operations
         elif name == "operations":  # `[...] if settings.X else []`: decided by the project's settings
             migration.unread = f"operations = {ast.unparse(node_value)[:60]} is not a list literal"
         elif name in ("dependencies", "run_before", "replaces") and isinstance(node_value, (ast.List, ast.Tuple)):
@@ -169,15 +187,19 @@ class Replayer:
             message = f"{migration.unread}: those operations are not read, and the keys they change are not in the catalog"
             self.source.diagnostics.append(Diagnostic(migration.module.relative, message, None, "schema-source-error"))
         for operation in migration.operations:
-            try:
-                self.operation(migration, operation, database=True, state=True)
-            except UnreadableSource as error:
-                name = last_name(call_name(operation)) or "operation"
-                self.source.diagnostics.append(Diagnostic(migration.module.relative, f"{name} not read ({error}); the keys it changes are not in the catalog", operation.lineno, "schema-source-error"))
-            except Exception as error:  # noqa: BLE001 - one operation the replay cannot apply must not cost the whole history
-                name = last_name(call_name(operation)) if isinstance(operation, ast.Call) else "operation"
-                message = f"{name or 'operation'} not applied: internal error {type(error).__name__}: {error}; the rest of the history is applied; please report this"
-                self.source.diagnostics.append(Diagnostic(migration.module.relative, message, getattr(operation, "lineno", None), "internal-error"))
+            self.isolated(migration, operation, database=True, state=True)
+
+    def isolated(self, migration: Migration, operation: ast.expr, database: bool, state: bool) -> None:
+        """Apply one operation; one it cannot read is a diagnostic, and the rest goes on."""
+        try:
+            self.operation(migration, operation, database=database, state=state)
+        except UnreadableSource as error:
+            name = last_name(call_name(operation)) or "operation"
+            self.source.diagnostics.append(Diagnostic(migration.module.relative, f"{name} not read ({error}); the keys it changes are not in the catalog", operation.lineno, "schema-source-error"))
+        except Exception as error:  # noqa: BLE001 - one operation the replay cannot apply must not cost the whole history
+            name = last_name(call_name(operation)) if isinstance(operation, ast.Call) else "operation"
+            message = f"{name or 'operation'} not applied: internal error {type(error).__name__}: {error}; the rest of the history is applied; please report this"
+            self.source.diagnostics.append(Diagnostic(migration.module.relative, message, getattr(operation, "lineno", None), "internal-error"))
 
     def operation(self, migration: Migration, call: ast.expr, database: bool, state: bool) -> None:
         if not isinstance(call, ast.Call):
@@ -190,13 +212,17 @@ class Replayer:
         def arg(position: int, keyword_name: str):
             return call.args[position] if len(call.args) > position else args.get(keyword_name)
 
-        if name == "SeparateDatabaseAndState":
-            for inner in _list(args.get("database_operations")):
-                self.operation(migration, inner, database=True, state=False)
-            for inner in _list(args.get("state_operations")):
-                self.operation(migration, inner, database=False, state=True)
+        if name == "SeparateDatabaseAndState":  # each inner operation on its own: one unread loses no other
+            for keyword_name, runs, changes in (("database_operations", database, False), ("state_operations", False, state)):
+                inner = migration.operation_list(args.get(keyword_name)) if keyword_name in args else []
+                if inner is None:
+                    raise UnreadableSource(f"{keyword_name} = {ast.unparse(args[keyword_name])[:60]} is not a list literal")
+                for operation in inner:
+                    self.isolated(migration, operation, database=runs, state=changes)
         elif name == "RunSQL":
             sql = arg(0, "sql")
+            if isinstance(sql, ast.Attribute) and sql.attr == "noop":
+                return  # migrations.RunSQL.noop: nothing runs forwards
             statements = value(module, sql)
             for statement in statements if isinstance(statement := statements, (list, tuple)) else [statements]:
                 text = statement[0] if isinstance(statement, (list, tuple)) else statement

@@ -413,3 +413,51 @@ def test_one_model_the_reader_cannot_place_does_not_hide_the_others(make_project
     assert any(k.element_set == {"workflow_id", "task"} for k in tables["flows_workflowtask"].unique_keys)
     errors = [d for d in result.diagnostics if d.kind in ("schema-source-error", "internal-error")]
     assert [(d.kind, "Odd" in d.message) for d in errors] == [("schema-source-error", True)]
+
+
+COMPOSED_OPERATIONS = '''
+from django.db import migrations, models
+
+BADGE_MODEL = [
+    migrations.CreateModel(
+        name="Badge",
+        fields=[("id", models.BigAutoField(primary_key=True)), ("name", models.CharField(max_length=40, unique=True))],
+    ),
+]
+BADGE_KEYS = [
+    migrations.AddField("badge", "code", models.CharField(max_length=10, null=True)),
+]
+
+
+class Migration(migrations.Migration):
+    dependencies = [("profiles", "0003_session")]
+
+    state_operations = [
+        migrations.AddField("badge", "slug", models.CharField(max_length=40, null=True)),
+    ]
+
+    operations = BADGE_MODEL + BADGE_KEYS + [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RunSQL(migrations.RunSQL.noop, reverse_sql=migrations.RunSQL.noop),
+                migrations.RunSQL("ALTER TABLE profiles_badge ADD COLUMN slug varchar(40) NULL"),
+            ],
+            state_operations=state_operations,
+        ),
+        migrations.AddConstraint("badge", models.UniqueConstraint(fields=["slug"], name="badge_slug_uniq")),
+        migrations.AlterUniqueTogether("badge", {("code", "slug")}),
+    ]
+'''
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_operations_composed_from_named_lists_are_the_history(dialect, request, tmp_path):
+    """saleor writes `operations = A + B + C` of module-level lists, passes a class-level list
+    as `state_operations=state_operations`, and puts `RunSQL(RunSQL.noop)` among the database
+    operations: each of these lost a whole migration (and the models it created: 122 schema
+    errors on one saleor tree, 16 after). Django's migrate is the oracle."""
+    project = copy_example("django_app", tmp_path)
+    (project / "profiles" / "migrations" / "0004_badge.py").write_text(COMPOSED_OPERATIONS)
+    catalog, _pg, _sqlite_path = _migrated_catalog(project, dialect, request, tmp_path)
+    badge = next(t for n, t in catalog.tables.items() if n.name == "profiles_badge")
+    assert {frozenset(k.element_set) for k in badge.unique_keys} >= {frozenset({"name"}), frozenset({"slug"}), frozenset({"code", "slug"})}
