@@ -123,7 +123,12 @@ class ModelState:
     constraints: list[ConstraintState] = field(default_factory=list)
 
     def column(self, field_name: str) -> str:
+        """The column of a field, named by its name or, for a relation, its attname
+        (`line_id` for `line`, whatever its db_column), as Django's get_field accepts both."""
         found = self.fields.get(field_name)
+        if found is None and field_name.endswith("_id"):
+            relation = self.fields.get(field_name[: -len("_id")])
+            found = relation if relation is not None and relation.target is not None else None
         if found is None or found.column is None:
             raise UnreadableSource(f"{self.name} has no column for field {field_name!r}")
         return found.column

@@ -461,3 +461,29 @@ def test_operations_composed_from_named_lists_are_the_history(dialect, request, 
     catalog, _pg, _sqlite_path = _migrated_catalog(project, dialect, request, tmp_path)
     badge = next(t for n, t in catalog.tables.items() if n.name == "profiles_badge")
     assert {frozenset(k.element_set) for k in badge.unique_keys} >= {frozenset({"name"}), frozenset({"slug"}), frozenset({"code", "slug"})}
+
+
+ATTNAME_MODELS = '''
+
+class Stamp(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, db_column="owner")
+    kind = models.CharField(max_length=10)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account_id", "kind"], name="stamp_account_kind")]
+'''
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_relation_named_by_its_attname_in_a_constraint(dialect, request, tmp_path):
+    """`UniqueConstraint(fields=["line_id", ...])` names the foreign key by its attname, which
+    Django accepts (saleor's discounts: four models and their keys were dropped). With a
+    db_column the key is on that column. Django's makemigrations and migrate are the oracle,
+    and the models reader agrees with the migrations."""
+    project = copy_example("django_app", tmp_path)
+    _add_models(project, tmp_path, ATTNAME_MODELS)
+    catalog, _pg, _sqlite_path = _migrated_catalog(project, dialect, request, tmp_path)
+    stamp = next(t for n, t in catalog.tables.items() if n.name == "profiles_stamp")
+    assert any(k.element_set == {"owner", "kind"} for k in stamp.unique_keys)
+    models = read_django_models(project, sorted(project.rglob("*.py")), dialect)
+    assert not [d for d in models.diagnostics if "Stamp" in d.message]
