@@ -243,6 +243,8 @@ def lookup_sql(name: str, operand, model: ModelState, dialect: str) -> str:
     column = quote(model.column(path), dialect)
     if lookup == "isnull":
         return f"{column} IS {'NULL' if operand else 'NOT NULL'}"
+    if lookup in ("", "exact") and operand is None:
+        return f"{column} IS NULL"  # Django compiles `col=None` as isnull, never `= NULL`
     if lookup in ("", "exact") and isinstance(operand, bool):
         return column if operand else f"NOT {column}"  # how Django compiles a boolean exact
     if lookup in ("", *LOOKUP_OPERATORS):

@@ -487,3 +487,25 @@ def test_a_relation_named_by_its_attname_in_a_constraint(dialect, request, tmp_p
     assert any(k.element_set == {"owner", "kind"} for k in stamp.unique_keys)
     models = read_django_models(project, sorted(project.rglob("*.py")), dialect)
     assert not [d for d in models.diagnostics if "Stamp" in d.message]
+
+
+MEDALS = """
+
+class Medal(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE)
+    revoked = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account"], condition=models.Q(revoked=None), name="medal_one_live")]
+"""
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "sqlite"])
+def test_a_condition_on_none_is_is_null(dialect, request, tmp_path):
+    """`Q(revoked=None)` is `revoked IS NULL` (it was read as `= NULL`, which matches nothing)."""
+    project = copy_example("django_app", tmp_path)
+    _add_models(project, tmp_path, MEDALS)
+    catalog, _pg, _sqlite_path = _migrated_catalog(project, dialect, request, tmp_path)
+    medal = next(t for n, t in catalog.tables.items() if n.name == "profiles_medal")
+    [key] = [k for k in medal.unique_keys if k.element_set == {"account_id"}]
+    assert "IS NULL" in key.predicate.upper()
