@@ -448,4 +448,24 @@ def read_django_migrations(root: Path, files: list[Path], dialect: str) -> Schem
     for migration in ordered:
         source.files.append(migration.module.relative)
         replayer.replay(migration)
+    _model_names(replayer.models.values(), source, dialect)
     return source
+
+
+def _model_names(models, source: SchemaSource, dialect: str) -> None:
+    """Which table (and columns) each model's name stands for in the final migration state, so
+    that a model the models reader could not read still maps to the table its migrations made.
+    A name two apps share is left out: which one a call means is not known here."""
+    by_name: dict[str, list] = {}
+    for model in models:
+        by_name.setdefault(model.name, []).append(model)
+    for name, found in by_name.items():
+        if len(found) != 1:
+            continue
+        [model] = found
+        source.table_names[name] = quote(model.table, dialect)
+        for f in model.fields.values():
+            if f.column:
+                source.column_names[f"{name}.{f.name}"] = quote(f.column, dialect)
+                if f.primary_key:
+                    source.column_names[f"{name}.pk"] = quote(f.column, dialect)

@@ -183,6 +183,9 @@ def read_schema(
                 continue
             source = _run_reader(reader, root, candidates, dialect, module.rsplit(".", 1)[-1])
             apply_source(catalog, source)
+            # The models a migration history made, by name (the model readers' own names win).
+            project.table_names.update(source.table_names)
+            project.column_names.update(source.column_names)
             project.migration_files.update(source.files)
             if source.files:
                 project.sources.append(source.kind)

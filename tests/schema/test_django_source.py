@@ -509,3 +509,37 @@ def test_a_condition_on_none_is_is_null(dialect, request, tmp_path):
     medal = next(t for n, t in catalog.tables.items() if n.name == "profiles_medal")
     [key] = [k for k in medal.unique_keys if k.element_set == {"account_id"}]
     assert "IS NULL" in key.predicate.upper()
+
+
+VOUCHER_MIGRATION = '''
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("profiles", "0003_session")]
+
+    operations = [
+        migrations.CreateModel(
+            name="Voucher",
+            fields=[("id", models.BigAutoField(primary_key=True)), ("code", models.CharField(max_length=10))],
+        ),
+    ]
+'''
+
+
+def test_a_model_the_models_reader_cannot_read_maps_to_the_table_its_migrations_made(tmp_path, capsys):
+    """`Voucher(SomeBase)` whose base lives outside the tree is not read from models.py, but
+    its migration made `profiles_voucher`: a get_or_create on it is checked there."""
+    from auditor.cli import main
+
+    project = copy_example("django_app", tmp_path)
+    with (project / "profiles" / "models.py").open("a") as models:
+        models.write("\n\nfrom vendor_kit.models import KitModel\n\n\nclass Voucher(KitModel):\n    code = models.CharField(max_length=10)\n")
+    (project / "profiles" / "migrations" / "0004_voucher.py").write_text(VOUCHER_MIGRATION)
+    (project / "profiles" / "vouchers.py").write_text(
+        "from profiles.models import Voucher\n\n\ndef claim(code):\n    return Voucher.objects.get_or_create(code=code)\n"
+    )
+    main(["check", str(project), "--format", "json", "--no-cache"])
+    doc = __import__("json").loads(capsys.readouterr().out)
+    [finding] = [f for f in doc["findings"] if f["path"] == "profiles/vouchers.py"]
+    assert finding["rule"] == "UPS201" and "profiles_voucher" in finding["message"]
