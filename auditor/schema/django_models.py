@@ -8,6 +8,14 @@ subclasses the base's) their Meta; a concrete parent makes the child's primary k
 a `<parent>_ptr` one-to-one column, as multi-table inheritance does. Without a
 primary key field a model gets `id` (DEFAULT_AUTO_FIELD, assumed BigAutoField).
 Proxy and unmanaged models create no table.
+
+Bases are found wherever they live (django_bases): in the class's own module, among the
+project's models, through the module's imports into any project file, or among the known
+abstract bases of Django and common packages (`AbstractUser` and its username key). A class
+whose base is in none of these places is a model when it declares `models.*` fields or a
+model's Meta, with a `schema-assumption` diagnostic. `getattr(settings, "NAME", default)`
+is read as its default, also said in a diagnostic; `%(class)s` / `%(app_label)s` in an
+inherited constraint's name are filled in per child.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from pathlib import Path, PurePosixPath
 
 from auditor.model import Diagnostic
 from auditor.schema.django_apps import AppLabels
+from auditor.schema.django_bases import ProjectClasses, known_base_name, known_bases_module
 from auditor.python.neutral_sql import MANAGER, writable_key
 from auditor.schema.django_state import (
     FieldState,
@@ -28,6 +37,7 @@ from auditor.schema.django_state import (
     default_table,
     field_state,
     link_relation,
+    settings_default,
     through_table,
 )
 from auditor.python.sinks import dotted_name
@@ -72,9 +82,14 @@ def meta_options(meta: ast.ClassDef | None, module: PythonModule) -> dict[str, a
 
 
 class DjangoModels:
-    def __init__(self, modules: list[PythonModule], dialect: str, source: SchemaSource):
+    def __init__(self, modules: list[PythonModule], dialect: str, source: SchemaSource, root: Path | None = None):
         self.dialect, self.source = dialect, source
         self.classes: dict[str, ModelClass] = {}
+        self.elsewhere = ProjectClasses(root) if root is not None else None  # bases in other project files
+        known = known_bases_module()
+        self.known = {n.name: n for n in known.tree.body if isinstance(n, ast.ClassDef)}
+        self.known_module = known
+        self.resolved: dict[tuple[int, str], ModelClass | None] = {}
         labels = AppLabels()
         for module in modules:
             folder = app_folder(module)
@@ -89,9 +104,50 @@ class DjangoModels:
         found = []
         for base in model.node.bases:
             name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else None
-            if name in self.classes and name != model.node.name:
-                found.append(self.classes[name])
+            if name is not None and name != model.node.name and (resolved := self.base(model, name)) is not None:
+                found.append(resolved)
         return found
+
+    def base(self, model: ModelClass, name: str) -> ModelClass | None:
+        """A base by name: in the class's own module, among the project's models, one of the
+        known abstract bases of Django and common packages, or wherever the module imports it
+        from in the project (django_bases)."""
+        key = (id(model.node), name)
+        if key not in self.resolved:
+            self.resolved[key] = self._base(model, name)
+        return self.resolved[key]
+
+    def _base(self, model: ModelClass, name: str) -> ModelClass | None:
+        local = next((n for n in model.module.tree.body if isinstance(n, ast.ClassDef) and n.name == name), None)
+        if local is not None:
+            return ModelClass(model.module, local, model.app) if model.module is self.known_module else self.classes.get(name) or ModelClass(model.module, local, model.app)
+        if name in self.classes:
+            return self.classes[name]
+        known = known_base_name(model.module, name)
+        if known in self.known:
+            return ModelClass(self.known_module, self.known[known], model.app)
+        found = self.elsewhere.find(model.module, name) if self.elsewhere is not None else None
+        return ModelClass(found[0], found[1], model.app) if found is not None else None
+
+    def unknown_bases(self, model: ModelClass) -> list[str]:
+        """Bases the reader cannot find (a package outside the tree), `models.Model` aside."""
+        names = []
+        for base in model.node.bases:
+            dotted = ast.unparse(base)
+            name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else None
+            if dotted in ("models.Model", "Model", "object") or dotted.endswith(".models.Model") or name is None:
+                continue
+            if self.base(model, name) is None:
+                names.append(dotted)
+        return names
+
+    def looks_like_a_model(self, model: ModelClass) -> bool:
+        """A class with an unknown base that declares Django model fields (`models.X(...)`) or
+        a Meta with what only a model's Meta holds."""
+        meta = meta_options(model.meta(), model.module)
+        if set(meta) & {"db_table", "constraints", "unique_together", "indexes", "abstract"}:
+            return True
+        return any(ast.unparse(call.func).startswith("models.") for _owner, _name, call in self.fields(model))
 
     def is_model(self, model: ModelClass, seen: frozenset = frozenset()) -> bool:
         for base in model.node.bases:
@@ -99,6 +155,13 @@ class DjangoModels:
             if dotted in ("models.Model", "Model") or dotted.endswith(".models.Model"):
                 return True
         return any(self.is_model(b, seen | {model.node.name}) for b in self.bases(model) if b.node.name not in seen)
+
+    def is_model_by_its_looks(self, model: ModelClass) -> str | None:
+        """Why a class that no base makes a model is read as one (its base is unknown), or None."""
+        unknown = self.unknown_bases(model)
+        if unknown and self.looks_like_a_model(model):
+            return ", ".join(unknown)
+        return None
 
     def options(self, model: ModelClass) -> dict[str, ast.expr]:
         """Meta options, with abstract bases' Meta inherited as Django does."""
@@ -161,7 +224,12 @@ class DjangoModels:
                 return None
         if isinstance(options.get("managed"), ast.Constant) and options["managed"].value is False:
             return None
-        table = value(module, options["db_table"]) if "db_table" in options else None
+        table_node = options.get("db_table")
+        table = value(module, settings_default(table_node) or table_node) if table_node is not None else None
+        for use in (n for n in ast.walk(model.node) if settings_default(n) is not None):
+            message = (f"model {model.node.name}: {ast.unparse(use)[:80]} is read as its default "
+                       f"{ast.unparse(use.args[2])[:40]} (the project's settings are not read)")
+            self.source.diagnostics.append(Diagnostic(module.relative, message, use.lineno, "schema-assumption"))
         state = ModelState(model.app, model.node.name, table or default_table(model.app, model.node.name), table is not None)
         for base in self.bases(model):
             if not self.is_abstract(base) and self.is_model(base):
@@ -196,11 +264,16 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
                 continue
     modules, diagnostics = modules_mentioning(root, candidates, NEEDLES)
     source.diagnostics.extend(diagnostics)
-    reader = DjangoModels(modules, dialect, source)
+    reader = DjangoModels(modules, dialect, source, root)
     states: list[tuple[ModelClass, ModelState]] = []
     for model in reader.classes.values():
         if not reader.is_model(model):
-            continue
+            unknown = reader.is_model_by_its_looks(model)
+            if unknown is None:
+                continue
+            message = (f"model {model.node.name}: its base {unknown} is not in the project; read as a model from the "
+                       f"fields it declares (the base's own fields and keys are not known)")
+            source.diagnostics.append(Diagnostic(model.module.relative, message, model.node.lineno, "schema-assumption"))
         try:
             state = reader.state(model)
         except UnreadableSource as error:

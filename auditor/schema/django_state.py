@@ -189,9 +189,19 @@ def _literal_name(module: PythonModule, node: ast.expr | None) -> str | None:
     return name if isinstance(name, str) and "%" not in name else None
 
 
+def settings_default(node: ast.expr | None) -> ast.expr | None:
+    """The default of `getattr(settings, "NAME", default)`: what the project's settings give
+    is not known statically, so the default is taken (the models reader says so)."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" and len(node.args) == 3
+            and isinstance(node.args[0], ast.Name) and node.args[0].id == "settings"):
+        return node.args[2]
+    return None
+
+
 def _target(module: PythonModule, node: ast.expr | None) -> str:
     if node is None:
         raise UnreadableSource("a relation without a target")
+    node = settings_default(node) or node
     if isinstance(node, ast.Name) and node.id not in module.constants:
         return node.id  # a model class of the same module
     if isinstance(node, ast.Attribute) and node.attr == "AUTH_USER_MODEL":
@@ -283,7 +293,7 @@ def constraint_state(module: PythonModule, call: ast.Call, model: ModelState, di
     nulls = keyword(call, "nulls_distinct")
     condition = keyword(call, "condition")
     return ConstraintState(
-        name=value(module, keyword(call, "name")),
+        name=_interpolated(value(module, keyword(call, "name")), model),
         fields=list(value(module, keyword(call, "fields"), ()) or ()),
         expressions=[expression_sql(module, e, model, dialect) for e in call.args],
         condition=q_sql(module, condition, model, dialect) if condition is not None else None,
@@ -298,6 +308,14 @@ def constraint_state(module: PythonModule, call: ast.Call, model: ModelState, di
 
 def primary_column(model: ModelState) -> str:
     return next((f.column for f in model.fields.values() if f.primary_key and f.column), "id")
+
+
+def _interpolated(name, model: ModelState):
+    """A constraint name of an abstract base, as Django fills it in for each child:
+    `%(class)s` is the child's name in lower case, `%(app_label)s` its app's label."""
+    if not isinstance(name, str) or "%(" not in name:
+        return name
+    return name.replace("%(class)s", model.name.lower()).replace("%(app_label)s", model.app.lower())
 
 
 def foreign_key_name(table: str, f: FieldState, dialect: str) -> str | None:

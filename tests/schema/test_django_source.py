@@ -543,3 +543,78 @@ def test_a_model_the_models_reader_cannot_read_maps_to_the_table_its_migrations_
     doc = __import__("json").loads(capsys.readouterr().out)
     [finding] = [f for f in doc["findings"] if f["path"] == "profiles/vouchers.py"]
     assert finding["rule"] == "UPS201" and "profiles_voucher" in finding["message"]
+
+
+CORE_DB = '''
+from django.db import models
+
+
+class Stamped(models.Model):
+    code = models.CharField(max_length=12, unique=True)
+    made = models.DateTimeField(null=True)
+
+    class Meta:
+        abstract = True
+        constraints = [models.UniqueConstraint(fields=["code", "made"], name="%(class)s_code_made")]
+'''
+BASED_MODELS = '''
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from core.db import Stamped
+
+
+class Member(AbstractBaseUser):
+    nickname = models.CharField(max_length=20, unique=True)
+
+
+class Parcel(Stamped):
+    weight = models.IntegerField()
+'''
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_models_whose_bases_live_elsewhere(dialect, request, tmp_path):
+    """An abstract base in another module of the project (core/db.py) and Django's own
+    AbstractBaseUser: both children are models, with the bases' fields and keys (the Meta's
+    constraint too), as Django's migrate --run-syncdb builds them."""
+    project = copy_example("django_app", tmp_path)
+    (project / "core").mkdir()
+    (project / "core" / "__init__.py").write_text("")
+    (project / "core" / "db.py").write_text(CORE_DB)
+    with (project / "profiles" / "models.py").open("a") as models:
+        models.write(BASED_MODELS)
+    for folder in list(project.rglob("migrations")):
+        shutil.rmtree(folder)
+    pg, sqlite_path = _migrate(project, dialect, request, tmp_path, "--run-syncdb")
+    source = read_django_models(project, sorted(project.rglob("*.py")), dialect)
+    assert source.diagnostics == []
+    catalog = catalog_from_source(source, dialect)
+    assert {"profiles_member", "profiles_parcel"} <= {n.name for n in catalog.tables}
+    assert comparable(catalog) == live_comparable(dialect, pg, sqlite_path)
+
+
+def test_a_model_with_a_base_outside_the_tree_is_read_from_its_own_fields(tmp_path):
+    """A base from a package that is not in the tree and not a known one: a class that
+    declares model fields is a model, and a diagnostic says its base's fields are not known."""
+    project = copy_example("django_app", tmp_path)
+    with (project / "profiles" / "models.py").open("a") as models:
+        models.write("\n\nfrom vendor_kit.models import KitModel\n\n\nclass Voucher(KitModel):\n    code = models.CharField(max_length=10, unique=True)\n")
+    source = read_django_models(project, sorted(project.rglob("*.py")), "postgres")
+    [note] = [d for d in source.diagnostics if "Voucher" in d.message]
+    assert note.kind == "schema-assumption" and "KitModel" in note.message
+    catalog = catalog_from_source(source, "postgres")
+    voucher = next(t for n, t in catalog.tables.items() if n.name == "profiles_voucher")
+    assert any(k.element_set == {"code"} for k in voucher.unique_keys)
+
+
+def test_getattr_of_settings_takes_the_default_and_says_so(tmp_path):
+    project = copy_example("django_app", tmp_path)
+    with (project / "profiles" / "models.py").open("a") as models:
+        models.write(
+            "\n\nfrom django.conf import settings\n\n\nclass Ledger(models.Model):\n    ref = models.CharField(max_length=10, unique=True)\n\n"
+            "    class Meta:\n        db_table = getattr(settings, 'LEDGER_TABLE', 'ledger_entries')\n"
+        )
+    source = read_django_models(project, sorted(project.rglob("*.py")), "postgres")
+    [note] = [d for d in source.diagnostics if "Ledger" in d.message]
+    assert note.kind == "schema-assumption" and "'ledger_entries'" in note.message
+    assert source.table_names["Ledger"] == '"ledger_entries"'
