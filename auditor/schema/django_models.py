@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -84,7 +85,8 @@ def meta_options(meta: ast.ClassDef | None, module: PythonModule) -> dict[str, a
 class DjangoModels:
     def __init__(self, modules: list[PythonModule], dialect: str, source: SchemaSource, root: Path | None = None):
         self.dialect, self.source = dialect, source
-        self.classes: dict[str, ModelClass] = {}
+        self.classes: dict[str, ModelClass] = {}  # by name: the first of that name (bases are looked up by name)
+        self.all: list[ModelClass] = []
         self.elsewhere = ProjectClasses(root) if root is not None else None  # bases in other project files
         known = known_bases_module()
         self.known = {n.name: n for n in known.tree.body if isinstance(n, ast.ClassDef)}
@@ -98,7 +100,9 @@ class DjangoModels:
             app = labels.label(folder)
             for node in module.tree.body:
                 if isinstance(node, ast.ClassDef):
-                    self.classes.setdefault(node.name, ModelClass(module, node, app))
+                    found = ModelClass(module, node, app)
+                    self.all.append(found)  # two apps' `Notification`s are two models
+                    self.classes.setdefault(node.name, found)
 
     def bases(self, model: ModelClass) -> list[ModelClass]:
         found = []
@@ -122,7 +126,8 @@ class DjangoModels:
         if local is not None:
             return ModelClass(model.module, local, model.app) if model.module is self.known_module else self.classes.get(name) or ModelClass(model.module, local, model.app)
         if name in self.classes:
-            return self.classes[name]
+            same_app = next((c for c in self.all if c.node.name == name and c.app == model.app), None)
+            return same_app or self.classes[name]
         known = known_base_name(model.module, name)
         if known in self.known:
             return ModelClass(self.known_module, self.known[known], model.app)
@@ -266,7 +271,7 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
     source.diagnostics.extend(diagnostics)
     reader = DjangoModels(modules, dialect, source, root)
     states: list[tuple[ModelClass, ModelState]] = []
-    for model in reader.classes.values():
+    for model in reader.all:
         if not reader.is_model(model):
             unknown = reader.is_model_by_its_looks(model)
             if unknown is None:
@@ -281,20 +286,34 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
             continue
         if state is not None:
             states.append((model, state))
-    by_name = {state.name: state for _, state in states}
+    by_key = {(state.app.lower(), state.name.lower()): state for _, state in states}
+    names = Counter(state.name for _, state in states)
+
+    def find(target: str, app: str) -> ModelState | None:
+        """"app.Model", or "Model" of the same app, else the one model of that name."""
+        target_app, _, target_name = target.rpartition(".")
+        found = by_key.get(((target_app or app).lower(), target_name.lower()))
+        if found is None and not target_app and names[target_name] == 1:
+            found = next(s for _, s in states if s.name == target_name)
+        return found
+
     for model, state in states:
         for f in state.fields.values():
-            link_relation(state, f, lambda target: by_name.get(target.rpartition(".")[2]))
+            link_relation(state, f, lambda target, app=state.app: find(target, app))
         try:
             statements = create_model_sql(state, dialect)
             for f in state.fields.values():
                 if f.auto_table:
-                    statements += through_table(state, f, by_name.get(f.target.split(".")[-1]), dialect)[1]
+                    statements += through_table(state, f, find(f.target, state.app), dialect)[1]
         except UnreadableSource as error:  # one model the reader cannot place must not hide the others
             source.diagnostics.append(Diagnostic(model.module.relative, f"model {model.node.name} not read ({error}); its keys are not in the catalog", model.node.lineno, "schema-source-error"))
             continue
         for sql in statements:
             source.emit(sql, model.module.relative, model.node.lineno)
+        if model.module.relative not in source.files:
+            source.files.append(model.module.relative)
+        if names[state.name] > 1:
+            continue  # a name two apps share: which model a call means is not known by its name
         source.table_names[state.name] = quote(state.table, dialect)
         source.column_names.update({f"{state.name}.{f.name}": quote(f.column, dialect) for f in state.fields.values() if f.column})
         for f in state.fields.values():  # parent.<related name>.get_or_create(...) writes this model

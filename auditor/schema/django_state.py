@@ -350,8 +350,9 @@ def link_relation(model: ModelState, f: FieldState, find) -> None:
     None), so the catalog knows the foreign key; `"self"` is the model itself."""
     if f.kind not in RELATIONS or not f.constrained or not f.target or f.column is None:
         return
-    name = f.target.rpartition(".")[2].lower()
-    target = model if name in ("self", model.name.lower()) else find(f.target)
+    app, _, name = f.target.rpartition(".")
+    itself = name.lower() == "self" or (name.lower() == model.name.lower() and app.lower() in ("", model.app.lower()))
+    target = model if itself else find(f.target)
     if target is None:
         return
     column = primary_column(target)

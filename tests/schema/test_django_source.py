@@ -618,3 +618,26 @@ def test_getattr_of_settings_takes_the_default_and_says_so(tmp_path):
     [note] = [d for d in source.diagnostics if "Ledger" in d.message]
     assert note.kind == "schema-assumption" and "'ledger_entries'" in note.message
     assert source.table_names["Ledger"] == '"ledger_entries"'
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_two_apps_with_a_model_of_one_name_are_two_models(dialect, request, tmp_path):
+    """`Notification` in two apps: two tables, each with its own keys, and a relation to
+    "alerts.Notification" points at the alerts one (the second used to be dropped)."""
+    project = copy_example("django_app", tmp_path)
+    (project / "alerts").mkdir()
+    (project / "alerts" / "__init__.py").write_text("")
+    (project / "alerts" / "models.py").write_text(
+        "from django.db import models\n\n\nclass Notification(models.Model):\n    topic = models.CharField(max_length=20, unique=True)\n"
+    )
+    with (project / "profiles" / "models.py").open("a") as models:
+        models.write(
+            "\n\nclass Notification(models.Model):\n    account = models.ForeignKey(Account, on_delete=models.CASCADE)\n"
+            "    alert = models.ForeignKey('alerts.Notification', on_delete=models.CASCADE)\n\n"
+            "    class Meta:\n        unique_together = [('account', 'alert')]\n"
+        )
+    settings = project / "config" / "settings.py"
+    settings.write_text(settings.read_text().replace('INSTALLED_APPS = ["accounts", "profiles"]', 'INSTALLED_APPS = ["accounts", "profiles", "alerts"]'))
+    _assert_models_equal_run_syncdb(project, dialect, request, tmp_path)
+    source = read_django_models(project, sorted(project.rglob("*.py")), dialect)
+    assert "Notification" not in source.table_names  # which one a call means is not known by its name
