@@ -628,7 +628,10 @@ class FunctionIdioms:
         if (model := self.names.model(receiver)) is not None:
             return peewee_class_model(model), False  # Model.get_or_create: peewee's, or the project's own
         if isinstance(receiver, ast.Attribute) and receiver.attr.islower():
-            return RELATED + receiver.attr, True  # basket.items.get_or_create(sku=s)
+            # basket.items.get_or_create(sku=s); with `basket: Basket` known, Basket's `items`
+            # (several models may have an accessor of that name on different parents)
+            parent = self._annotated_model(receiver.value) or self._named_model(receiver.value)
+            return RELATED + (f"{parent}.{receiver.attr}" if parent else receiver.attr), True
         return None, False
 
     def _single_call(self, call: ast.Call) -> IdiomCall | None:
@@ -699,6 +702,14 @@ class FunctionIdioms:
         annotations += [n.annotation for n in self.nodes if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.target.id == node.id]
         models = {_annotation_model(a) for a in annotations if a is not None}
         return models.pop() if len(models) == 1 else None
+
+    def _named_model(self, node: ast.expr) -> str | None:
+        """`order` for a class `Order` the module imports (`order_line` for `OrderLine`): an
+        un-annotated parameter or local named after a model."""
+        if not isinstance(node, ast.Name):
+            return None
+        camel = "".join(part.capitalize() for part in node.id.split("_"))
+        return camel if camel in self.module.imports else None
 
     def _constructed(self, node: ast.expr) -> ast.Call | None:
         """`Model(...)` inline, or a local bound once to it."""

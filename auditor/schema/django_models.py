@@ -318,7 +318,10 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
         source.column_names.update({f"{state.name}.{f.name}": quote(f.column, dialect) for f in state.fields.values() if f.column})
         for f in state.fields.values():  # parent.<related name>.get_or_create(...) writes this model
             if f.target and f.column and not (f.related_name or "").endswith("+"):
-                source.related_names.setdefault(f.related_name or f"{state.name.lower()}_set", []).append((state.name, f.name))
+                accessor = f.related_name or f"{state.name.lower()}_set"
+                source.related_names.setdefault(accessor, []).append((state.name, f.name))
+                # and by the parent's name, for a receiver whose model is known (`order: Order`)
+                source.related_names.setdefault(f"{f.target.rpartition('.')[2]}.{accessor}", []).append((state.name, f.name))
         for manager in dict.fromkeys(reader.managers(model)):  # self.get_or_create(...) in ThatManager writes this model
             source.related_names.setdefault(MANAGER + manager, []).append((state.name, ""))
         primary = next((f for f in state.fields.values() if f.primary_key and f.column), None)

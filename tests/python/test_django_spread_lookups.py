@@ -178,3 +178,57 @@ def add(basket, sku):
     doc = audit_shop(make_project, capsys, MODELS.replace("{META}", ""), views)
     assert [(f["rule"], f["line"]) for f in doc["findings"]] == [("UPS201", 8)]
     assert not [d for d in doc["diagnostics"] if d["kind"] == "internal-error"]
+
+
+TWO_PARENTS_MODELS = '''
+from django.db import models
+
+class Order(models.Model):
+    number = models.IntegerField()
+
+class Checkout(models.Model):
+    token = models.IntegerField()
+
+class OrderDiscount(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="discounts")
+    kind = models.CharField(max_length=20)
+
+class CheckoutDiscount(models.Model):
+    checkout = models.ForeignKey(Checkout, on_delete=models.CASCADE, related_name="discounts")
+    kind = models.CharField(max_length=20)
+
+    class Meta:
+        unique_together = [("checkout", "kind")]
+'''
+
+TWO_PARENTS_VIEWS = '''
+from shop.models import Checkout, Order
+
+
+def order_discount(order: Order, kind):
+    order.discounts.get_or_create(kind=kind)
+
+
+def checkout_discount(checkout: "Checkout", kind):
+    checkout.discounts.get_or_create(kind=kind)
+
+
+def either(order_or_checkout: Order | Checkout, kind):
+    order_or_checkout.discounts.get_or_create(kind=kind)
+'''
+
+
+def test_an_accessor_two_parents_share_is_placed_by_the_receivers_annotation(make_project, capsys):
+    """saleor's Order and Checkout both have `discounts`: with `order: Order` the call writes
+    OrderDiscount (no key: UPS201), with `checkout: "Checkout"` CheckoutDiscount (keyed:
+    quiet); a union is not placed."""
+    doc = audit_shop(make_project, capsys, TWO_PARENTS_MODELS, TWO_PARENTS_VIEWS)
+    assert [(f["rule"], f["line"]) for f in doc["findings"]] == [("UPS201", 6)]
+    assert "shop_orderdiscount" in doc["findings"][0]["message"]
+
+
+def test_an_unannotated_receiver_named_after_an_imported_model(make_project, capsys):
+    """`def add(order, kind)` in a module that imports Order: `order.discounts` is Order's."""
+    views = "from shop.models import Checkout, Order\n\n\ndef add(order, kind):\n    order.discounts.get_or_create(kind=kind)\n"
+    doc = audit_shop(make_project, capsys, TWO_PARENTS_MODELS, views)
+    assert [(f["rule"], f["line"]) for f in doc["findings"]] == [("UPS201", 5)]
