@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from auditor.python.modules import ModuleInfo, ProjectIndex
-from auditor.python.reaching import Reaching, Unknown
+from auditor.python.reaching import LoopItem, Reaching, Unknown
 from auditor.sql.holes import HOLE
 
 MAX_DEPTH = 32  # constant chains longer than this are treated as unresolved
@@ -218,6 +218,8 @@ class ConstantFolder:
         fold = lambda n, s=scope, m=module: self.fold(n, m, s, depth + 1)  # noqa: E731
         if isinstance(node, Argument):  # a parameter's value at one call: folded where the call is
             return self.fold(node.node, node.module, node.scope, depth + 1)
+        if isinstance(node, LoopItem):
+            return self._fold_loop_item(node, module, scope, depth)
         if isinstance(node, ast.Constant):
             if isinstance(node.value, str):
                 return Folded(node.value, module, node, False)
@@ -279,6 +281,51 @@ class ConstantFolder:
                 return Unresolved(f"name {name!r} is a module")
             return self._fold_imported(source, attribute, depth)
         return Unresolved(f"name {name!r} is not a constant")
+
+    def _fold_loop_item(self, item: LoopItem, module: ModuleInfo, scope: Scope | None, depth: int):
+        """A loop variable over a literal collection (here, a module constant, or imported):
+        each item in turn, as the folder's other choice points are (fold_all)."""
+        found = self._collection(item.collection, module, scope, depth)
+        if isinstance(found, Unresolved):  # a parameter's reason stays as it is: a helper's sink is found by it
+            return found if PARAMETER_REASON.match(found.reason) else Unresolved(f"a loop variable over {ast.unparse(item.collection)[:40]}: {found.reason}")
+        container, where, where_scope = found
+        if isinstance(container, ast.Dict):
+            items = [k for k in container.keys if k is not None] if item.part == "key" else list(container.values) if item.part == "value" else []
+        else:
+            items = list(container.elts) if item.part == "element" else []
+        if not items or any(isinstance(i, ast.Starred) for i in items):
+            return Unresolved(f"a loop variable over {ast.unparse(item.collection)[:40]}, whose items are not listed")
+        chosen = items[self._pick(len(items))] if len(items) > 1 else items[0]
+        return self.fold(chosen, where, where_scope, depth + 1)
+
+    def _collection(self, node: ast.expr, module: ModuleInfo, scope: Scope | None, depth: int):
+        """(the literal list/tuple/set/dict, its module, its scope) a name or literal stands for."""
+        for _ in range(MAX_DEPTH - depth):
+            if isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
+                return node, module, scope
+            if not isinstance(node, (ast.Name, Argument)):
+                return Unresolved("it is not a literal collection")
+            if isinstance(node, Argument):  # a helper's parameter, bound to what one call passes
+                node, module, scope = node.node, node.module, node.scope
+                continue
+            values = scope.reaching(node.id, node) if scope is not None else None
+            if values:
+                if len(values) != 1:
+                    return Unresolved(f"name {node.id!r} has more than one value")
+                if isinstance(values[0], Unknown):
+                    return Unresolved(values[0].reason)
+                node = values[0]
+            elif node.id in module.constants and node.id not in module.rebound:
+                node, scope = module.constants[node.id], None
+            elif node.id in module.imports and module.imports[node.id][1] is not None:
+                source, attribute = module.imports[node.id]
+                target = self.index.load(source)
+                if target is None or attribute not in target.constants:
+                    return Unresolved(f"{source}.{attribute} is not a constant of a project module")
+                node, module, scope = target.constants[attribute], target, None
+            else:
+                return Unresolved(f"name {node.id!r} is not a constant")
+        return Unresolved("constant chain too deep")
 
     def _fold_imported(self, source: str, attribute: str, depth: int):
         target = self.index.load(source)

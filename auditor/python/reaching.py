@@ -3,8 +3,10 @@
 `sql = A` then `execute(sql)` then `sql = B` then `execute(sql)`: each call sees one value.
 `if kind == "a": sql = A` / `else: sql = B` then `execute(sql)`: the call sees either.
 `sql += " ON CONFLICT ..."` extends every value that reaches it. A value the name gets
-some other way (a parameter, a loop variable, unpacking, `with ... as`, a walrus, `global`)
-is an Unknown with the reason, so the caller can say why it could not follow it.
+some other way (a parameter, unpacking, `with ... as`, a walrus, `global`) is an Unknown
+with the reason, so the caller can say why it could not follow it. A loop variable is a
+LoopItem of the loop's collection, which the constant folder expands where it is a literal
+(`for ddl in SCHEMA:`, `for name, ddl in TABLES.items():`).
 
 A loop's body is read twice, so a use in it also sees what an earlier iteration assigned, and
 the loop may run no time at all; a branch that ends in return/raise/break/continue does not
@@ -22,6 +24,40 @@ MAX_VALUES = 16  # more possible values than this: the name is given up as unkno
 @dataclass(frozen=True)
 class Unknown:
     reason: str
+
+
+class LoopItem(ast.expr):
+    """The value a loop variable takes: one item of `collection` (each, in turn), its
+    `part` being the element (`for s in STATEMENTS`), or a dict's key or value (`for name,
+    ddl in TABLES.items()`). The constant folder expands it when the collection is known."""
+
+    _fields = ("collection",)
+
+    def __init__(self, collection: ast.expr, part: str, **positions):
+        super().__init__(collection=collection, **positions)
+        self.part = part
+
+
+def _loop_item(statement: ast.For | ast.AsyncFor, name: str) -> ast.expr | Unknown:
+    """What `name` is in each pass of `for <target> in <iter>`: a LoopItem, or Unknown."""
+    target, iterable = statement.target, statement.iter
+    call = iterable.func.attr if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute) and not iterable.args else None
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) and iterable.func.id == "enumerate" and len(iterable.args) == 1 \
+            and isinstance(target, ast.Tuple) and len(target.elts) == 2 and isinstance(target.elts[1], ast.Name) and target.elts[1].id == name:
+        return LoopItem(iterable.args[0], "element", **_positions(target))
+    if isinstance(target, ast.Name) and target.id == name:
+        if call in ("values", "keys"):
+            return LoopItem(iterable.func.value, call[:-1], **_positions(target))
+        return LoopItem(iterable, "element", **_positions(target))
+    if call == "items" and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+        for index, part in enumerate(("key", "value")):
+            if isinstance(target.elts[index], ast.Name) and target.elts[index].id == name:
+                return LoopItem(iterable.func.value, part, **_positions(target))
+    return Unknown(f"name {name!r} is a loop variable")
+
+
+def _positions(node: ast.AST) -> dict:
+    return {a: getattr(node, a) for a in ("lineno", "col_offset", "end_lineno", "end_col_offset")}
 
 
 # A state is the tuple of values (ast.expr or Unknown) that may reach a point: () when the
@@ -110,7 +146,7 @@ class Reaching:
         if isinstance(statement, (ast.For, ast.AsyncFor, ast.While)):
             entry = state
             if not isinstance(statement, ast.While) and _binds(statement.target, name):
-                entry = (Unknown(f"name {name!r} is a loop variable"),)
+                entry = (_loop_item(statement, name),)
             looped = _union(entry, self._block(statement.body, entry))  # the body seen from a later iteration
             after = _union(entry, self._block(statement.body, looped))
             return _union(after, self._block(statement.orelse, after)) if statement.orelse else after

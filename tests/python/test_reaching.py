@@ -67,7 +67,7 @@ def test_a_branch_that_returns_does_not_reach_past_it(make_project, capsys):
 
 
 @pytest.mark.parametrize("binding, reason", [
-    ("    for sql in extra:\n        pass\n", "name 'sql' is a loop variable"),
+    ("    for sql in extra:\n        pass\n", "name 'extra' is a function parameter"),
     ("    sql, other = extra\n", "name 'sql' is assigned by unpacking"),
     ("    sql = 'INSERT INTO users (email) VALUES (%s)'\n    if kind:\n        sql = extra\n", "name 'extra' is a function parameter"),
 ])
