@@ -4,7 +4,9 @@
 enum's values, `f"CREATE INDEX idx_{col} ON t ({col})"` in a loop: the unknown part is a
 column type, a default, a CHECK or a non-unique index, none of which decides a key. Such a
 statement is applied; one whose unknown part is a table, a column or a key's name or element
-is not (the caller reports it), because a guess there would be a wrong key.
+is not (the caller reports it), because a guess there would be a wrong key. A plain index or
+an `ALTER TABLE ... ADD` of columns without a key constraint is skipped whatever its holes:
+it cannot add a key.
 """
 
 from __future__ import annotations
@@ -23,6 +25,21 @@ from auditor.sql.holes import HOLE, parseable, shown
 def is_plain_index(tree: exp.Expression) -> bool:
     """`CREATE INDEX` without UNIQUE: never a key, whatever it is built from."""
     return isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "INDEX" and not tree.args.get("unique")
+
+
+KEY_CONSTRAINTS = (exp.UniqueColumnConstraint, exp.PrimaryKeyColumnConstraint, exp.Reference)
+
+
+def adds_only_plain_columns(tree: exp.Expression) -> bool:
+    """`ALTER TABLE t ADD [COLUMN] c <type>` with no UNIQUE, PRIMARY KEY or REFERENCES: a new
+    column is never a key, whatever table, name or type is built at run time (a migration
+    helper's `f"ALTER TABLE {table.name} ADD {name} {type}"`)."""
+    if not isinstance(tree, exp.Alter) or not tree.args.get("actions"):
+        return False
+    return all(
+        isinstance(action, exp.ColumnDef) and not any(isinstance(c.args.get("kind"), KEY_CONSTRAINTS) for c in action.args.get("constraints") or [])
+        for action in tree.args["actions"]
+    )
 
 
 def _names_a_hole(catalog: Catalog) -> bool:
@@ -50,8 +67,8 @@ def apply_partial_ddl(catalog: Catalog, sql: str, path: str, line: int) -> bool:
         parsed = parse_statement(Statement(statement.text, statement.line + line - 1), catalog.dialect)
         if parsed.tree is None:
             return False
-        if is_plain_index(parsed.tree):
-            continue
+        if is_plain_index(parsed.tree) or adds_only_plain_columns(parsed.tree):
+            continue  # nothing the key rules read (a column on a table not known is not worth a guess)
         if any(HOLE in table.sql() for table in parsed.tree.find_all(exp.Table)):
             return False  # which table it changes is not known
         apply_statement(trial, path, parsed)
