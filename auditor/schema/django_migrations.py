@@ -41,6 +41,15 @@ from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, l
 from auditor.schema.source import SchemaSource, quote
 
 KIND = "django migrations"
+# Operations that change no table's unique keys: Django's own, and django.contrib.postgres'
+# extensions, collations and NOT VALID checks.
+NO_KEY_OPERATIONS = frozenset({
+    "AlterModelOptions", "AlterModelManagers", "AddIndex", "AddIndexConcurrently", "RemoveIndex", "RemoveIndexConcurrently",
+    "RenameIndex", "RunPython", "AlterIndexTogether", "AlterOrderWithRespectTo",
+    "CreateExtension", "BloomExtension", "BtreeGinExtension", "BtreeGistExtension", "CITextExtension", "CryptoExtension",
+    "HStoreExtension", "TrigramExtension", "UnaccentExtension", "CreateCollation", "RemoveCollation",
+    "AddConstraintNotValid", "ValidateConstraint",
+})
 NEEDLES = (b"migrations.Migration", b"(Migration)")
 
 
@@ -358,9 +367,8 @@ class Replayer:
                     emit(drop_unique_sql(model, constraint_name, d, index=found.as_index))
                 if state:
                     model.constraints.remove(found)
-        elif name in ("AlterModelOptions", "AlterModelManagers", "AddIndex", "AddIndexConcurrently", "RemoveIndex",
-                      "RemoveIndexConcurrently", "RenameIndex", "RunPython", "AlterIndexTogether", "AlterOrderWithRespectTo"):
-            return  # no unique key changes (Django indexes are never unique)
+        elif name in NO_KEY_OPERATIONS:
+            return  # no unique key changes (Django indexes are never unique; extensions and collations are not tables)
         else:
             raise UnreadableSource(f"unknown operation {name}")
 

@@ -641,3 +641,31 @@ def test_two_apps_with_a_model_of_one_name_are_two_models(dialect, request, tmp_
     _assert_models_equal_run_syncdb(project, dialect, request, tmp_path)
     source = read_django_models(project, sorted(project.rglob("*.py")), dialect)
     assert "Notification" not in source.table_names  # which one a call means is not known by its name
+
+
+EXTENSIONS_MIGRATION = '''
+from django.contrib.postgres.operations import BtreeGinExtension, CreateExtension, HStoreExtension, TrigramExtension
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("profiles", "0003_session")]
+
+    operations = [
+        BtreeGinExtension(),
+        HStoreExtension(),
+        TrigramExtension(),
+        CreateExtension("unaccent"),
+    ]
+'''
+
+
+def test_postgres_extension_operations_change_no_table(request, tmp_path):
+    """saleor's CryptoExtension / HStoreExtension / TrigramExtension / BtreeGinExtension were
+    'unknown operations' (about 8 diagnostics per saleor tree); they create extensions, not
+    keys. Django's migrate on PostgreSQL is the oracle."""
+    project = copy_example("django_app", tmp_path)
+    (project / "profiles" / "migrations" / "0004_extensions.py").write_text(EXTENSIONS_MIGRATION)
+    settings = project / "config" / "settings.py"
+    settings.write_text(settings.read_text().replace('INSTALLED_APPS = ["accounts", "profiles"]', 'INSTALLED_APPS = ["django.contrib.postgres", "accounts", "profiles"]'))
+    _migrated_catalog(project, "postgres", request, tmp_path)  # no diagnostics, and equal to the database
