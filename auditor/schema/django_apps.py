@@ -1,4 +1,5 @@
-"""A Django app's label: `AppConfig.label` in the app's `apps.py`, else the folder's name.
+"""A Django app's label: `AppConfig.label` in the app's `apps.py` (or its `__init__.py`), else
+the folder's name.
 
 Django names an app's tables `<label>_<model>` and its migrations `(label, name)` in
 every `dependencies` list and `to="label.Model"` reference. Reusable apps often set a
@@ -18,6 +19,10 @@ from pathlib import Path
 from auditor.python.syntax import parse_module as parse_python
 
 APPS_MODULE = "apps.py"
+# Where an app's config may live: apps.py, or the package's __init__.py (pulp plugins'
+# `pulp_file/app/__init__.py` declares `label = "file"`; older apps pair it with
+# `default_app_config`).
+CONFIG_MODULES = (APPS_MODULE, "__init__.py")
 
 
 def _class_constants(node: ast.ClassDef) -> dict[str, object]:
@@ -54,9 +59,13 @@ class AppLabels:
 
     def label(self, folder: Path) -> str:
         if folder not in self._labels:
-            try:
-                declared = declared_label((folder / APPS_MODULE).read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError):
-                declared = None
+            declared = None
+            for module in CONFIG_MODULES:  # apps.py, else a config kept in the package itself
+                try:
+                    declared = declared_label((folder / module).read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError):
+                    continue
+                if declared:
+                    break
             self._labels[folder] = declared or folder.name
         return self._labels[folder]

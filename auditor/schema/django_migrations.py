@@ -37,6 +37,7 @@ from auditor.schema.django_state import (
     unique_together_sql,
     with_field,
 )
+from auditor.schema.django_bases import ProjectClasses
 from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, last_name, modules_mentioning, value
 from auditor.schema.source import SchemaSource, quote
 
@@ -170,9 +171,10 @@ def order_migrations(migrations: list[Migration]) -> tuple[list[Migration], list
 class Replayer:
     """Applies operations to the model state and emits their DDL."""
 
-    def __init__(self, source: SchemaSource, dialect: str):
+    def __init__(self, source: SchemaSource, dialect: str, root: Path | None = None):
         self.source, self.dialect = source, dialect
         self.models: dict[tuple[str, str], ModelState] = {}
+        self.classes = ProjectClasses(root) if root is not None else None  # the project's own operations
 
     def model(self, app: str, name: str) -> ModelState:
         key = (app, name.lower())
@@ -187,6 +189,23 @@ class Replayer:
     def link(self, model: ModelState, f: FieldState, app: str) -> None:
         """Point a relation at its target's table in the state replayed so far."""
         link_relation(model, f, lambda target: self.find(target, app))
+
+    def touches_no_table(self, migration: Migration, call: ast.Call) -> bool:
+        """A project's own Operation subclass (pulpcore's RequireVersion) whose state_forwards
+        does nothing and whose database_forwards never uses the schema editor or runs SQL."""
+        name = call.func.id if isinstance(call.func, ast.Name) else None
+        found = self.classes.find(migration.module, name) if self.classes is not None and name else None
+        if found is None or not any(ast.unparse(b).endswith("Operation") for b in found[1].bases):
+            return False
+        methods = {n.name: n for n in found[1].body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        state, database = methods.get("state_forwards"), methods.get("database_forwards")
+        if state is None or database is None or not all(isinstance(s, ast.Pass) or _is_docstring(s) for s in state.body):
+            return False
+        editor = database.args.args[2].arg if len(database.args.args) > 2 else "schema_editor"
+        return not any(
+            (isinstance(n, ast.Name) and n.id == editor) or (isinstance(n, ast.Attribute) and n.attr in ("execute", "executemany", "cursor"))
+            for n in ast.walk(database)
+        )
 
     def emit(self, migration: Migration, sql: str, line: int) -> None:
         self.source.emit(sql, migration.module.relative, line)
@@ -369,7 +388,7 @@ class Replayer:
                     model.constraints.remove(found)
         elif name in NO_KEY_OPERATIONS:
             return  # no unique key changes (Django indexes are never unique; extensions and collations are not tables)
-        else:
+        elif not self.touches_no_table(migration, call):
             raise UnreadableSource(f"unknown operation {name}")
 
     def create_model(self, migration: Migration, call: ast.Call, name_node, fields_node, options_node, emit, state: bool) -> None:
@@ -437,6 +456,10 @@ def drop_unique_sql(model: ModelState, name: str, dialect: str, index: bool) -> 
     return f"ALTER TABLE {quote(model.table, dialect)} DROP CONSTRAINT {quote(name, dialect)}"
 
 
+def _is_docstring(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str)
+
+
 def _list(node: ast.expr | None) -> list[ast.expr]:
     return list(node.elts) if isinstance(node, (ast.List, ast.Tuple)) else []
 
@@ -452,7 +475,7 @@ def read_django_migrations(root: Path, files: list[Path], dialect: str) -> Schem
         return source
     ordered, graph_diagnostics = order_migrations(migrations)
     source.diagnostics.extend(graph_diagnostics)
-    replayer = Replayer(source, dialect)
+    replayer = Replayer(source, dialect, root)
     for migration in ordered:
         source.files.append(migration.module.relative)
         replayer.replay(migration)

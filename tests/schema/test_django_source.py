@@ -669,3 +669,68 @@ def test_postgres_extension_operations_change_no_table(request, tmp_path):
     settings = project / "config" / "settings.py"
     settings.write_text(settings.read_text().replace('INSTALLED_APPS = ["accounts", "profiles"]', 'INSTALLED_APPS = ["django.contrib.postgres", "accounts", "profiles"]'))
     _migrated_catalog(project, "postgres", request, tmp_path)  # no diagnostics, and equal to the database
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_an_app_config_in_the_package_names_the_app(dialect, request, tmp_path):
+    """A config kept in the app package's __init__.py and named in INSTALLED_APPS (pulp's
+    plugins: `pulp_file/app/__init__.py` with `label = "file"`) labels the app as apps.py does."""
+    project = copy_example("django_app", tmp_path)
+    _relabel_profiles(project)
+    (project / "profiles" / "__init__.py").write_text((project / "profiles" / "apps.py").read_text())
+    (project / "profiles" / "apps.py").unlink()
+    settings = project / "config" / "settings.py"
+    settings.write_text(settings.read_text().replace('"profiles"]', '"profiles.ProfilesConfig"]'))
+    catalog, _pg, _sqlite_path = _migrated_catalog(project, dialect, request, tmp_path)
+    assert {"people_preference", "people_session"} <= {n.name for n in catalog.tables}
+
+
+OWN_OPERATION = '''
+from django.db.migrations.operations.base import Operation
+
+
+class RequireVersion(Operation):
+    """Refuse to migrate under an old plugin: looks at rows, changes no table."""
+
+    reversible = True
+
+    def __init__(self, plugin, version):
+        self.plugin, self.version = plugin, version
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        assert self.version
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        pass
+
+    def describe(self):
+        return "require a version"
+'''
+OWN_OPERATION_MIGRATION = '''
+from django.db import migrations
+from profiles.checks import RequireVersion
+
+
+class Migration(migrations.Migration):
+    dependencies = [("profiles", "0003_session")]
+
+    operations = [RequireVersion("profiles", "1.0")]
+'''
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_project_operation_that_touches_no_table(dialect, request, tmp_path):
+    """pulpcore's RequireVersion: an Operation subclass whose state_forwards does nothing and
+    whose database_forwards never uses the schema editor is read as changing nothing (it was
+    an 'unknown operation'); Django's migrate agrees."""
+    project = copy_example("django_app", tmp_path)
+    (project / "profiles" / "checks.py").write_text(OWN_OPERATION)
+    (project / "profiles" / "migrations" / "0004_require.py").write_text(OWN_OPERATION_MIGRATION)
+    _migrated_catalog(project, dialect, request, tmp_path)
+    schema_changer = OWN_OPERATION.replace("assert self.version", "schema_editor.execute('SELECT 1')")
+    (project / "profiles" / "checks.py").write_text(schema_changer)
+    source = read_django_migrations(project, sorted(project.rglob("*.py")), dialect)
+    assert [d.message for d in source.diagnostics] == ["RequireVersion not read (unknown operation RequireVersion); the keys it changes are not in the catalog"]
