@@ -24,6 +24,7 @@ from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.findings import Finding
 from auditor.model import Catalog, Diagnostic
 from auditor.python import default_jobs, scan_python_files
+from auditor.schema.history import SchemaHistory
 from auditor.idiom_sites import idiom_site
 from auditor.rulebook import IdiomRule, Rule, builtin_rules
 from auditor.schema import discover_schema_files
@@ -250,15 +251,18 @@ def resolve_model_names(call: SqlCall, table_names: dict[str, str], column_names
 
 
 def run_rules(
-    sites: list[WriteSite], catalog: Catalog, rules: list[Rule], idioms: list[IdiomSite] = (), failures: list[Diagnostic] | None = None
+    sites: list[WriteSite], catalog: Catalog, rules: list[Rule], idioms: list[IdiomSite] = (), failures: list[Diagnostic] | None = None,
+    at_migration: dict[str, Catalog] | None = None,
 ) -> list[Finding]:
-    """Every rule on every site it applies to. A rule that fails on one site is a diagnostic
-    naming the site (appended to `failures`), never the end of the audit."""
+    """Every rule on every site it applies to (a site in a migration file against the catalog
+    of that migration, `at_migration`). A rule that fails on one site is a diagnostic naming
+    the site (appended to `failures`), never the end of the audit."""
     findings: list[Finding] = []
     statement_rules = [r for r in rules if not isinstance(r, IdiomRule)]
     idiom_rules = [r for r in rules if isinstance(r, IdiomRule)]
-    jobs = [(rule, site, catalog.lookup(site.statement.table) if site.status is SiteStatus.CHECKED else None) for site in sites for rule in statement_rules]
-    jobs += [(rule, idiom, catalog.lookup(idiom.table)) for idiom in idioms for rule in idiom_rules]
+    of = lambda site: (at_migration or {}).get(site.location.path, catalog)  # noqa: E731
+    jobs = [(rule, site, of(site).lookup(site.statement.table) if site.status is SiteStatus.CHECKED else None) for site in sites for rule in statement_rules]
+    jobs += [(rule, idiom, of(idiom).lookup(idiom.table)) for idiom in idioms for rule in idiom_rules]
     for rule, site, table in jobs:
         try:
             findings.extend(rule.findings(site, table))
@@ -336,12 +340,16 @@ def run_audit(
 
     catalog.link_children()
     table_names, column_names = related_models(project.table_names, project.column_names, project.related_names)
+    # A write inside a migration file is checked against the schema of its own migration.
+    history = SchemaHistory(project.history, catalog.dialect)
+    at_migration = history.catalogs_at({c.location.path for c in (*scan.calls, *scan.idioms) if c.location.path in history})
+    catalog_of = lambda path: at_migration.get(path, catalog)  # noqa: E731
     sites, failures = [], []
     for call in scan.calls:
         call_dialect = site_dialect(config, call, dialect)
         try:
             resolved = resolve_model_names(call, table_names, column_names, call_dialect)
-            sites.extend(write_sites(resolved, call_dialect, catalog))
+            sites.extend(write_sites(resolved, call_dialect, catalog_of(call.location.path)))
         except Exception as error:  # noqa: BLE001 - one write site must not end the audit
             reason = f"internal error {type(error).__name__}: {error}"
             sites.append(WriteSite(call, call_dialect, None, SiteStatus.UNPARSED, reason))
@@ -350,12 +358,12 @@ def run_audit(
     idioms, unchecked_idioms = [], []
     for call in scan.idioms:
         try:
-            site = idiom_site(call, site_dialect(config, call, dialect), catalog, table_names, column_names)
+            site = idiom_site(call, site_dialect(config, call, dialect), catalog_of(call.location.path), table_names, column_names)
         except Exception as error:  # noqa: BLE001 - one idiom must not end the audit
             site = IdiomUnchecked(call, f"internal error {type(error).__name__}: {error}")
             failures.append(Diagnostic(call.location.path, f"idiom not read: {site.reason}; please report this", call.location.line, "internal-error"))
         (idioms if isinstance(site, IdiomSite) else unchecked_idioms).append(site)
-    findings = run_rules(sites, catalog, rules, idioms, failures)
+    findings = run_rules(sites, catalog, rules, idioms, failures, at_migration)
     findings, suppressed, unused = apply_suppressions(configured(findings, config), scan.suppressions)
     diagnostics = [*scan.diagnostics, *catalog.diagnostics, *failures]
     diagnostics += [

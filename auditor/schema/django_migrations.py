@@ -175,6 +175,7 @@ class Replayer:
         self.source, self.dialect = source, dialect
         self.models: dict[tuple[str, str], ModelState] = {}
         self.classes = ProjectClasses(root) if root is not None else None  # the project's own operations
+        self.deleted: dict[tuple[str, str], ModelState] = {}  # models a later migration dropped
 
     def model(self, app: str, name: str) -> ModelState:
         key = (app, name.lower())
@@ -263,6 +264,7 @@ class Replayer:
             emit(f"DROP TABLE {quote(model.table, d)}")
             if state:
                 del self.models[(app, model.name.lower())]
+                self.deleted[(app, model.name.lower())] = model  # data migrations before this still write it
         elif name == "RenameModel":
             model = self.model(app, value(module, arg(0, "old_name")))
             new_name = value(module, arg(1, "new_name"))
@@ -479,7 +481,8 @@ def read_django_migrations(root: Path, files: list[Path], dialect: str) -> Schem
     for migration in ordered:
         source.files.append(migration.module.relative)
         replayer.replay(migration)
-    _model_names(replayer.models.values(), source, dialect)
+    gone = [m for key, m in replayer.deleted.items() if key not in replayer.models]
+    _model_names([*replayer.models.values(), *gone], source, dialect)
     return source
 
 

@@ -181,3 +181,33 @@ def test_schema_operations_in_a_data_loop_are_reported(tmp_path):
 def test_dialect_tests(condition, dialect, expected):
     scope = Scope({}, {"bind": ast.parse("op.get_bind()", mode="eval").body})
     assert dialect_test(ast.parse(condition, mode="eval").body, scope, dialect) is expected
+
+
+SEEDED = '''
+    op.create_table(
+        "plans",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("code", sa.String(20), nullable=False),
+        sa.UniqueConstraint("code", name=op.f("plans_code_key")),
+    )
+    op.execute("INSERT INTO plans (id, code) VALUES (1, 'free') ON CONFLICT (code) DO NOTHING")
+'''
+REPLACED = '''
+    op.drop_table("plans")
+'''
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "sqlite"])
+def test_a_write_in_a_revision_is_checked_against_the_schema_of_that_revision(dialect, request, tmp_path, capsys):
+    """The upsert in r1 runs when plans has its unique code (alembic upgrade runs it for real);
+    r2 drops the table. Checked against r1's schema: no unknown table, no finding."""
+    from auditor.cli import main
+
+    url, driver_url = _live_url(dialect, request, tmp_path)
+    _project(tmp_path, {"r1": ("r1", None, SEEDED), "r2": ("r2", "r1", REPLACED)})
+    run_module(["alembic", "upgrade", "heads"], tmp_path, env={"DATABASE_URL": driver_url})
+    main(["check", str(tmp_path), "--format", "json", "--no-cache", "--dialect", dialect])
+    doc = __import__("json").loads(capsys.readouterr().out)
+    [site] = [s for s in doc["sites"] if s["path"] == "versions/r1.py"]
+    assert (site["status"], site["table"]) == ("checked", "plans")
+    assert [f for f in doc["findings"] if f["path"] == "versions/r1.py"] == []

@@ -734,3 +734,62 @@ def test_a_project_operation_that_touches_no_table(dialect, request, tmp_path):
     (project / "profiles" / "checks.py").write_text(schema_changer)
     source = read_django_migrations(project, sorted(project.rglob("*.py")), dialect)
     assert [d.message for d in source.diagnostics] == ["RequireVersion not read (unknown operation RequireVersion); the keys it changes are not in the catalog"]
+
+
+DATA_MIGRATION = '''
+from django.db import migrations, models
+
+
+def seed(apps, schema_editor):
+    Coupon = apps.get_model("profiles", "Coupon")
+    Coupon.objects.get_or_create(code="WELCOME")
+    Ticket = apps.get_model("profiles", "Ticket")
+    Ticket.objects.get_or_create(serial="T-1")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("profiles", "0003_session")]
+
+    operations = [
+        migrations.CreateModel(
+            name="Coupon",
+            fields=[("id", models.BigAutoField(primary_key=True)), ("code", models.CharField(max_length=20, unique=True))],
+        ),
+        migrations.CreateModel(
+            name="Ticket",
+            fields=[("id", models.BigAutoField(primary_key=True)), ("serial", models.CharField(max_length=20))],
+        ),
+        migrations.RunPython(seed, migrations.RunPython.noop),
+    ]
+'''
+LATER_MIGRATION = '''
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("profiles", "0004_seed")]
+
+    operations = [
+        migrations.DeleteModel("Coupon"),
+        migrations.AlterField("ticket", "serial", models.CharField(max_length=20, unique=True)),
+    ]
+'''
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "sqlite"])
+def test_a_write_in_a_migration_is_checked_against_the_schema_of_that_migration(dialect, request, tmp_path, capsys):
+    """The data migration runs when Coupon exists (dropped later) and Ticket.serial has no key
+    yet (added later): Django's migrate runs it for real, and the audit checks it against
+    that point of the history: no unknown table, and the missing key on serial is reported."""
+    from auditor.cli import main
+
+    project = copy_example("django_app", tmp_path)
+    (project / "profiles" / "migrations" / "0004_seed.py").write_text(DATA_MIGRATION)
+    (project / "profiles" / "migrations" / "0005_later.py").write_text(LATER_MIGRATION)
+    _migrated_catalog(project, dialect, request, tmp_path)  # the data migration ran, and the final schema matches
+    main(["check", str(project), "--format", "json", "--no-cache", "--dialect", dialect])
+    doc = __import__("json").loads(capsys.readouterr().out)
+    in_migration = [(f["rule"], f["line"]) for f in doc["findings"] if f["path"] == "profiles/migrations/0004_seed.py"]
+    assert in_migration == [("UPS201", 9)]
+    assert not [d for d in doc["diagnostics"] if d["kind"] == "unknown-table" and d["path"].endswith("0004_seed.py")]
+    assert not [s for s in doc["sites"] if s["path"].endswith("0004_seed.py") and s["status"] != "checked"]
