@@ -21,6 +21,7 @@ from auditor.key_names import postgres_object_name
 from auditor.model import Diagnostic
 from auditor.schema.django_apps import AppLabels
 from auditor.schema.django_state import (
+    field_columns,
     FieldState,
     ModelState,
     constraint_sql,
@@ -498,8 +499,7 @@ def _model_names(models, source: SchemaSource, dialect: str) -> None:
             continue
         [model] = found
         source.table_names[name] = quote(model.table, dialect)
-        for f in model.fields.values():
-            if f.column:
-                source.column_names[f"{name}.{f.name}"] = quote(f.column, dialect)
-                if f.primary_key:
-                    source.column_names[f"{name}.pk"] = quote(f.column, dialect)
+        source.column_names.update(field_columns(model, dialect))
+        primary = next((f for f in model.fields.values() if f.primary_key and f.column), None)
+        if primary is not None:
+            source.column_names[f"{name}.pk"] = quote(primary.column, dialect)

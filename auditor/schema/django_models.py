@@ -36,6 +36,7 @@ from auditor.schema.django_state import (
     constraint_state,
     create_model_sql,
     default_table,
+    field_columns,
     field_state,
     link_relation,
     settings_default,
@@ -315,7 +316,7 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
         if names[state.name] > 1:
             continue  # a name two apps share: which model a call means is not known by its name
         source.table_names[state.name] = quote(state.table, dialect)
-        source.column_names.update({f"{state.name}.{f.name}": quote(f.column, dialect) for f in state.fields.values() if f.column})
+        source.column_names.update(field_columns(state, dialect))
         for f in state.fields.values():  # parent.<related name>.get_or_create(...) writes this model
             if f.target and f.column and not (f.related_name or "").endswith("+"):
                 accessor = f.related_name or f"{state.name.lower()}_set"

@@ -134,6 +134,21 @@ class ModelState:
         return found.column
 
 
+def field_columns(model: ModelState, dialect: str) -> dict[str, str]:
+    """"Model.name" -> quoted column for every name a lookup may use for a field: its name,
+    a relation's attname (`account_id`), and its column (a `db_column="owner"`)."""
+    names: dict[str, str] = {}
+    for f in model.fields.values():
+        if not f.column:
+            continue
+        column = quote(f.column, dialect)
+        names.setdefault(f"{model.name}.{f.column}", column)
+        if f.target is not None:
+            names[f"{model.name}.{f.name}_id"] = column
+        names[f"{model.name}.{f.name}"] = column
+    return names
+
+
 def default_table(app: str, model: str) -> str:
     return f"{app}_{model.lower()}"
 

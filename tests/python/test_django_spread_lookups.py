@@ -232,3 +232,41 @@ def test_an_unannotated_receiver_named_after_an_imported_model(make_project, cap
     views = "from shop.models import Checkout, Order\n\n\ndef add(order, kind):\n    order.discounts.get_or_create(kind=kind)\n"
     doc = audit_shop(make_project, capsys, TWO_PARENTS_MODELS, views)
     assert [(f["rule"], f["line"]) for f in doc["findings"]] == [("UPS201", 5)]
+
+
+DB_COLUMN_MODELS = '''
+from django.db import models
+
+class Basket(models.Model):
+    owner = models.IntegerField()
+
+class Item(models.Model):
+    basket = models.ForeignKey(Basket, on_delete=models.CASCADE, db_column="cart")
+    sku = models.CharField(max_length=20)
+
+    class Meta:
+        unique_together = [("basket", "sku")]
+'''
+
+
+@pytest.mark.parametrize("lookup", ["basket=b", "basket_id=b.pk"])
+def test_a_foreign_key_with_db_column_is_reached_by_its_name_and_its_attname(make_project, capsys, lookup):
+    """`basket` and `basket_id` are the column `cart`: the lookup holds the unique key, no finding
+    (with `basket_id` taken as its own column the key was not seen)."""
+    views = f"from shop.models import Item\n\n\ndef add(b, sku):\n    Item.objects.get_or_create({lookup}, sku=sku)\n"
+    doc = audit_shop(make_project, capsys, DB_COLUMN_MODELS, views)
+    assert doc["findings"] == []
+    [site] = [s for s in doc["sites"] if s["kind"] == "get-or-create"]
+    assert site["status"] == "checked"
+
+
+def test_the_model_maps_list_every_name_of_a_db_column_relation(make_project):
+    from pathlib import Path
+
+    from auditor.schema.django_models import read_django_models
+
+    project = make_project({"shop/__init__.py": "", "shop/models.py": DB_COLUMN_MODELS})
+    source = read_django_models(Path(project), sorted(Path(project).rglob("*.py")), "postgres")
+    assert {k: v for k, v in source.column_names.items() if k.startswith("Item.") and v == "\"cart\""} == {
+        "Item.basket": '"cart"', "Item.basket_id": '"cart"', "Item.cart": '"cart"',
+    }
