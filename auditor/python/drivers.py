@@ -25,13 +25,14 @@ def module_driver(source: str) -> str | None:
 
 # The database an ORM is configured for, where the code names it: a peewee database class,
 # or a Django ENGINE. (URLs are left out: a default `sqlite://` for development beside a
-# production URL from the environment says little.)
-_DECLARATION = re.compile(
-    rb"\b(?P<peewee>Sqlite|SqliteExt|CSqliteExt|SqliteQueue|APSW|Postgresql|PostgresqlExt|PooledPostgresql|PooledPostgresqlExt"
-    rb"|Cockroach|MySQL|PooledMySQL|MySQLConnector|PooledMySQLConnector)Database\s*\("
-    rb"|[\'\"]?ENGINE[\'\"]?\s*[:=]\s*[\'\"]django(?:\.contrib\.gis)?\.db\.backends\.(?P<django>\w+)[\'\"]"
+# production URL from the environment says little.) Found by substring search, each hit
+# checked where it stands: a regex over whole files cost more than the rest of the scan.
+_PEEWEE_CLASS = re.compile(
+    rb"(?<![\w.])(?:\w+\.)*(?P<name>Sqlite|SqliteExt|CSqliteExt|SqliteQueue|APSW|Postgresql|PostgresqlExt|PooledPostgresql"
+    rb"|PooledPostgresqlExt|Cockroach|MySQL|PooledMySQL|MySQLConnector|PooledMySQLConnector)$"
 )
-_DECLARATION_NEEDLES = (b"Database", b"django.db.backends.", b"django.contrib.gis.db.backends.")
+_DJANGO_ENGINE = re.compile(rb"(?:contrib\.gis\.)?db\.backends\.(?P<name>\w+)[\'\"]")
+_ENGINE_KEY = re.compile(rb"ENGINE[\'\"]?\s*[:=]\s*[\'\"]django\.$")
 
 
 def _declared(word: str) -> str | None:
@@ -46,6 +47,20 @@ def _declared(word: str) -> str | None:
 def declared_dialects(data: bytes) -> set[str]:
     """The dialects a file configures its ORM for (`SqliteDatabase(...)`,
     `"ENGINE": "django.db.backends.postgresql"`); empty for most files."""
-    if not any(needle in data for needle in _DECLARATION_NEEDLES):
-        return set()
-    return {d for m in _DECLARATION.finditer(data) if (d := _declared((m["peewee"] or m["django"]).decode()))}
+    found: set[str] = set()
+    index = data.find(b"Database")
+    while index != -1:
+        after = index + len(b"Database")
+        match = _PEEWEE_CLASS.search(data, max(0, index - 40), index)
+        if match and re.match(rb"\s*\(", data[after : after + 8]) and (dialect := _declared(match["name"].decode())):
+            found.add(dialect)
+        index = data.find(b"Database", after)
+    index = data.find(b"db.backends.")
+    while index != -1:
+        start = data.rfind(b"django.", 0, index)
+        match = _DJANGO_ENGINE.match(data, index - len(b"contrib.gis.") if data[index - 12 : index] == b"contrib.gis." else index)
+        if start != -1 and index - start <= 20 and match and _ENGINE_KEY.search(data, max(0, start - 40), start + len(b"django.")):
+            if dialect := _declared(match["name"].decode()):
+                found.add(dialect)
+        index = data.find(b"db.backends.", index + 1)
+    return found

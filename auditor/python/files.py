@@ -76,9 +76,17 @@ def may_hold_sql_call(data: bytes, sink_names: re.Pattern[bytes] | None = None) 
 _COLLECTION_GUARD = re.compile(rb"\bnot\s+in\s+([A-Za-z_][\w.]*\.[A-Za-z_]\w*)\s*:")
 
 
+# Where a relationship collection is appended to: code holding a session, or a model's own
+# methods (a mapped class names its table). Plain lists are appended to everywhere else.
+COLLECTION_CONTEXT = (b"session", b"Session", b"__tablename__")
+
+
 def may_append_to_guarded_collection(data: bytes) -> bool:
-    """`if tag not in post.tags:` ... `post.tags.append(tag)` (idioms.collection_guards)."""
+    """`if tag not in post.tags:` ... `post.tags.append(tag)` (idioms.collection_guards), in
+    code that works with SQLAlchemy models."""
     if b" not in " not in data or not (b".append(" in data or b".add(" in data):
+        return False
+    if not any(context in data for context in COLLECTION_CONTEXT):
         return False
     return any(m[1] + b".append(" in data or m[1] + b".add(" in data for m in _COLLECTION_GUARD.finditer(data))
 

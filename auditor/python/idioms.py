@@ -793,7 +793,7 @@ def _checks_unique_code(handler: ast.excepthandler) -> bool:
 
 # `if tag not in post.tags:` then `post.tags.append(tag)`: a relationship collection the code
 # checks before it appends (SQLAlchemy writes the association row at the flush).
-COLLECTION_GUARD = re.compile(r"\bnot\s+in\s+(?P<owner>[A-Za-z_][\w.]*)\.(?P<attribute>[A-Za-z_]\w*)\s*:")
+COLLECTION_GUARD = re.compile(r"not\s+in\s+(?P<owner>[A-Za-z_][\w.]*)\.(?P<attribute>[A-Za-z_]\w*)\s*:")
 COLLECTION_WRITES = ("append", "add")
 COLLECTION_FIELDS = (PARENT_FIELD, COLLECTION_ITEM)
 
@@ -801,12 +801,16 @@ COLLECTION_FIELDS = (PARENT_FIELD, COLLECTION_ITEM)
 def collection_guards(source: str) -> frozenset[tuple[str, str]]:
     """(owner as written, attribute) of every `x not in owner.attribute:` that the module also
     appends to (`owner.attribute.append(`): usually none, found without parsing."""
-    if " not in " not in source:
+    if " not in " not in source or not any(f".{verb}(" in source for verb in COLLECTION_WRITES):
         return frozenset()
-    return frozenset(
-        (m["owner"], m["attribute"]) for m in COLLECTION_GUARD.finditer(source)
-        if any(f"{m['owner']}.{m['attribute']}.{verb}(" in source for verb in COLLECTION_WRITES)
-    )
+    found = set()
+    index = source.find("not in ")
+    while index != -1:  # each hit checked where it stands (a regex over the file costs more)
+        match = COLLECTION_GUARD.match(source, index)
+        if match and any(f"{match['owner']}.{match['attribute']}.{verb}(" in source for verb in COLLECTION_WRITES):
+            found.add((match["owner"], match["attribute"]))
+        index = source.find("not in ", index + 7)
+    return frozenset(found)
 
 
 def _collection_write_lines(source: str, collections: frozenset[tuple[str, str]]) -> list[int]:
