@@ -24,7 +24,6 @@ from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.findings import Finding
 from auditor.model import Catalog, Diagnostic
 from auditor.python import default_jobs, scan_python_files
-from auditor.schema.history import SchemaHistory
 from auditor.idiom_sites import idiom_site
 from auditor.rulebook import IdiomRule, Rule, builtin_rules
 from auditor.schema import discover_schema_files
@@ -341,8 +340,7 @@ def run_audit(
     catalog.link_children()
     table_names, column_names = related_models(project.table_names, project.column_names, project.related_names)
     # A write inside a migration file is checked against the schema of its own migration.
-    history = SchemaHistory(project.history, catalog.dialect)
-    at_migration = history.catalogs_at({c.location.path for c in (*scan.calls, *scan.idioms) if c.location.path in history})
+    at_migration = project.at_migration
     catalog_of = lambda path: at_migration.get(path, catalog)  # noqa: E731
     sites, failures = [], []
     for call in scan.calls:

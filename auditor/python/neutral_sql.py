@@ -125,15 +125,17 @@ def related_models(
     """The model maps with each unambiguous reverse accessor (or manager class, or peewee
     model's class) added as a model of its own."""
     tables, columns = dict(tables), dict(columns)
+    by_model: dict[str, list[tuple[str, str]]] = {}  # model -> (field, column), read once
+    for key, column in columns.items():
+        model, _, name = key.rpartition(".")
+        by_model.setdefault(model, []).append((name, column))
     for name, children in related.items():
         if len(children) != 1 or children[0][0] not in tables:
             continue  # two models with one accessor name: which one a call writes is not known
         child, relation = children[0]
         tables[RELATED + name] = tables[child]
-        prefix = f"{child}."
-        for key, column in list(columns.items()):
-            if key.startswith(prefix):
-                columns[f"{RELATED}{name}.{key[len(prefix):]}"] = column
+        for field_name, column in by_model.get(child, ()):
+            columns[f"{RELATED}{name}.{field_name}"] = column
         if f"{child}.{relation}" in columns:
             columns[f"{RELATED}{name}.{PARENT_FIELD}"] = columns[f"{child}.{relation}"]
     return tables, columns

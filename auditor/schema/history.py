@@ -2,48 +2,54 @@
 
 A data migration (a Django RunPython function, an Alembic revision's `op.execute(...)`) runs
 against the tables of its own point in the history, not the final ones: a table dropped by a
-later migration still exists there, and a key added later does not exist yet. The migration
-readers' DDL, in the order it is applied, is the history; the catalog at a migration file is
-that DDL applied up to the end of the file's own statements (a write runs after the DDL of
-the migration it is in, as a RunPython placed after its schema operations does).
-
-Built only for the migration files that hold write sites, in one pass over the history with a
-copy of the catalog taken at each of them.
+later migration still exists there, and a key added later does not exist yet. While the
+migration readers' DDL is applied in order, the catalog is copied at the end of each migration
+file that may write rows (its bytes hold a write the scan would find), so a write there runs
+after the DDL of its own migration, as a RunPython placed after its schema operations does.
 """
 
 from __future__ import annotations
 
-import copy
+from dataclasses import replace
+from pathlib import Path
 
 from auditor.model import Catalog
-from auditor.schema.source import DdlStatement
+from auditor.python.files import may_hold_orm_idiom, may_hold_sql_call
+from auditor.schema.source import SchemaSource
 
 
-class SchemaHistory:
-    def __init__(self, statements: list[DdlStatement], dialect: str):
-        self.statements, self.dialect = statements, dialect
-        self.last: dict[str, int] = {}  # file -> index of its last statement
-        for index, statement in enumerate(statements):
-            self.last[statement.path] = index
+def may_write(root: Path, relative: str) -> bool:
+    """Can this migration file hold a write site (the scan's own pre-filters)?"""
+    try:
+        data = (root / relative).read_bytes()
+    except OSError:
+        return False
+    return may_hold_sql_call(data) or may_hold_orm_idiom(data)
 
-    def __contains__(self, path: str) -> bool:
-        return path in self.last
 
-    def catalogs_at(self, paths: set[str]) -> dict[str, Catalog]:
-        """The catalog after each of these migration files (files not in the history: none)."""
-        from auditor.schema.ddl import apply_sql
+def snapshot(catalog: Catalog) -> Catalog:
+    """A copy the later DDL cannot change: tables are copied, their frozen columns, keys and
+    foreign keys shared."""
+    copied = Catalog(catalog.dialect, {
+        name: replace(table, columns=dict(table.columns), keys=list(table.keys), foreign_keys=list(table.foreign_keys), referenced_by=[])
+        for name, table in catalog.tables.items()
+    })
+    copied.link_children()
+    return copied
 
-        wanted = sorted((self.last[p], p) for p in paths if p in self.last)
-        catalogs: dict[str, Catalog] = {}
-        if not wanted:
-            return catalogs
-        catalog = Catalog(dialect=self.dialect)
-        position = 0
-        for end, path in wanted:
-            for statement in self.statements[position : end + 1]:
-                apply_sql(catalog, statement.sql, statement.path, statement.line)
-            position = end + 1
-            snapshot = Catalog(self.dialect, copy.deepcopy(catalog.tables))
-            snapshot.link_children()
-            catalogs[path] = snapshot
-        return catalogs
+
+def apply_with_snapshots(catalog: Catalog, source: SchemaSource, root: Path) -> dict[str, Catalog]:
+    """Apply a migration reader's statements to `catalog` (as apply_source does), and return
+    the catalog after each of its files that may write rows."""
+    from auditor.schema.ddl import apply_sql
+
+    last = {statement.path: index for index, statement in enumerate(source.statements)}
+    ends = {index: path for path, index in last.items() if may_write(root, path)}
+    at: dict[str, Catalog] = {}
+    for index, statement in enumerate(source.statements):
+        apply_sql(catalog, statement.sql, statement.path, statement.line)
+        if index in ends:
+            at[ends[index]] = snapshot(catalog)
+    catalog.sources.extend(f for f in source.files if f not in catalog.sources)
+    catalog.diagnostics.extend(source.diagnostics)
+    return at

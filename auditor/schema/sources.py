@@ -26,7 +26,8 @@ from auditor.schema.compare import key_drift
 from auditor.schema.ddl import apply_sql
 from auditor.schema.partial_ddl import apply_partial_ddl
 from auditor.schema.pysource import relative_path
-from auditor.schema.source import DdlStatement, SchemaSource, apply_source, catalog_from_source
+from auditor.schema.history import apply_with_snapshots
+from auditor.schema.source import SchemaSource, apply_source, catalog_from_source
 from auditor.schema.sql_layout import choose_sql_files
 from auditor.sites import SqlCall
 
@@ -62,7 +63,7 @@ class ProjectSchema:
     column_names: dict[str, str] = field(default_factory=dict)  # "Model.field" -> quoted SQL column
     related_names: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # Django reverse accessors
     sources: list[str] = field(default_factory=list)  # kinds of source that contributed
-    history: list[DdlStatement] = field(default_factory=list)  # the migrations' DDL in order (auditor.schema.history)
+    at_migration: dict[str, Catalog] = field(default_factory=dict)  # the catalog after each migration file that writes (history)
 
 
 def _reader(module: str, function: str) -> Reader | None:
@@ -183,8 +184,7 @@ def read_schema(
             if reader is None:
                 continue
             source = _run_reader(reader, root, candidates, dialect, module.rsplit(".", 1)[-1])
-            apply_source(catalog, source)
-            project.history.extend(source.statements)
+            project.at_migration.update(apply_with_snapshots(catalog, source, root))
             # The models a migration history made, by name (the model readers' own names win).
             project.table_names.update(source.table_names)
             project.column_names.update(source.column_names)
