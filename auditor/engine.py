@@ -22,7 +22,7 @@ from auditor.changed import classify, python_schema_tables, relevant
 from auditor.config import Config
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.findings import Finding
-from auditor.model import Catalog, Diagnostic
+from auditor.model import Catalog, Diagnostic, Severity
 from auditor.python import default_jobs, scan_python_files
 from auditor.idiom_sites import idiom_site
 from auditor.rulebook import IdiomRule, Rule, builtin_rules
@@ -272,6 +272,18 @@ def run_rules(
     return sorted(findings, key=lambda f: (f.location, f.rule))
 
 
+def races_in_migrations_are_info(findings: list[Finding], rules: list[Rule], migration_files: set[str]) -> list[Finding]:
+    """A migration runs once, in one migrate process: two writers cannot meet in its data
+    migration, so a race found there (claim "races") is info, saying so. What fails there
+    (an ON CONFLICT with no matching key) still fails the migration, and stays as it is."""
+    racing = {rule.id for rule in rules if rule.claim == "races"}
+    return [
+        replace(f, severity=Severity.INFO, message=f"{f.message} (in a migration, which runs alone: no second writer)")
+        if f.rule in racing and f.location.path in migration_files and f.severity > Severity.INFO else f
+        for f in findings
+    ]
+
+
 def summarize(
     sites: list[WriteSite], findings: list[Finding], catalog: Catalog, rules: list[Rule], scan_seen: int, scan_parsed: int, n_schema: int
 ) -> Summary:
@@ -362,6 +374,7 @@ def run_audit(
             failures.append(Diagnostic(call.location.path, f"idiom not read: {site.reason}; please report this", call.location.line, "internal-error"))
         (idioms if isinstance(site, IdiomSite) else unchecked_idioms).append(site)
     findings = run_rules(sites, catalog, rules, idioms, failures, at_migration)
+    findings = races_in_migrations_are_info(findings, rules, project.migration_files)
     findings, suppressed, unused = apply_suppressions(configured(findings, config), scan.suppressions)
     diagnostics = [*scan.diagnostics, *catalog.diagnostics, *failures]
     diagnostics += [

@@ -104,7 +104,8 @@ Where a unique key covers the lookup the table cannot hold duplicates, but the l
 fails with a unique violation the caller sees: still a warning. Where the insert sits in a
 `try` that catches that violation (`IntegrityError`, `UniqueViolation`) the race is handled:
 the finding is then `info` (one atomic upsert avoids even the exception), and fails nothing at
-the default `fail-on = "warning"`.
+the default `fail-on = "warning"`. So is a race in a migration file (a data migration runs once,
+in one migrate process: there is no second writer), as for every rule that claims a race.
 """
     example = """
 ```python

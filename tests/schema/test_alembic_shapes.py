@@ -211,3 +211,15 @@ def test_a_write_in_a_revision_is_checked_against_the_schema_of_that_revision(di
     [site] = [s for s in doc["sites"] if s["path"] == "versions/r1.py"]
     assert (site["status"], site["table"]) == ("checked", "plans")
     assert [f for f in doc["findings"] if f["path"] == "versions/r1.py"] == []
+
+
+def test_a_failing_upsert_in_a_revision_stays_a_warning(tmp_path, capsys):
+    """Only races are quiet in a migration (it runs alone); an ON CONFLICT with no matching
+    key fails the migration itself, and is reported as everywhere."""
+    from auditor.cli import main
+
+    seeded = SEEDED.replace("ON CONFLICT (code)", "ON CONFLICT (id, code)")
+    _project(tmp_path, {"r1": ("r1", None, seeded), "r2": ("r2", "r1", REPLACED)})
+    main(["check", str(tmp_path), "--format", "json", "--no-cache", "--dialect", "postgres"])
+    doc = __import__("json").loads(capsys.readouterr().out)
+    assert [(f["rule"], f["severity"]) for f in doc["findings"] if f["path"] == "versions/r1.py"] == [("UPS001", "error")]
