@@ -148,12 +148,18 @@ class DjangoModels:
         return names
 
     def looks_like_a_model(self, model: ModelClass) -> bool:
-        """A class with an unknown base that declares Django model fields (`models.X(...)`) or
-        a Meta with what only a model's Meta holds."""
+        """A class with an unknown base that declares Django model fields (`models.X(...)`), a
+        Meta with what only a model's Meta holds, or a manager."""
         meta = meta_options(model.meta(), model.module)
         if set(meta) & {"db_table", "constraints", "unique_together", "indexes", "abstract"}:
             return True
-        return any(ast.unparse(call.func).startswith("models.") for _owner, _name, call in self.fields(model))
+        if any(ast.unparse(call.func).startswith("models.") for _owner, _name, call in self.fields(model)):
+            return True
+        return any(  # a manager: `objects = models.Manager()`, `ThatQuerySet.as_manager()`
+            isinstance(s, ast.Assign) and isinstance(s.value, ast.Call)
+            and (ast.unparse(s.value.func).endswith(("Manager", ".as_manager")) or "from_queryset" in ast.unparse(s.value.func))
+            for s in model.node.body
+        )
 
     def is_model(self, model: ModelClass, seen: frozenset = frozenset()) -> bool:
         for base in model.node.bases:

@@ -594,9 +594,11 @@ def test_a_model_with_a_base_outside_the_tree_is_read_from_its_own_fields(tmp_pa
     project = copy_example("django_app", tmp_path)
     with (project / "profiles" / "models.py").open("a") as models:
         models.write("\n\nfrom vendor_kit.models import KitModel\n\n\nclass Voucher(KitModel):\n    code = models.CharField(max_length=10, unique=True)\n")
+        models.write("\n\nclass Pass(KitModel):\n    objects = KitManager()\n\n\nclass Plain(KitModel):\n    note = 'not a model'\n")
     source = read_django_models(project, sorted(project.rglob("*.py")), "postgres")
     [note] = [d for d in source.diagnostics if "Voucher" in d.message]
     assert note.kind == "schema-assumption" and "KitModel" in note.message
+    assert "Pass" in source.table_names and "Plain" not in source.table_names  # a manager makes a model; nothing else does
     catalog = catalog_from_source(source, "postgres")
     voucher = next(t for n, t in catalog.tables.items() if n.name == "profiles_voucher")
     assert any(k.element_set == {"code"} for k in voucher.unique_keys)
