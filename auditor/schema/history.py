@@ -6,6 +6,8 @@ later migration still exists there, and a key added later does not exist yet. Wh
 migration readers' DDL is applied in order, the catalog is copied at the end of each migration
 file that may write rows (its bytes hold a write the scan would find), so a write there runs
 after the DDL of its own migration, as a RunPython placed after its schema operations does.
+A table the history never had (made by `create_all` from the models, or by SQL files, before
+the first revision, as redash does) is there at every migration as it is at the end.
 """
 
 from __future__ import annotations
@@ -53,3 +55,13 @@ def apply_with_snapshots(catalog: Catalog, source: SchemaSource, root: Path) -> 
     catalog.sources.extend(f for f in source.files if f not in catalog.sources)
     catalog.diagnostics.extend(source.diagnostics)
     return at
+
+
+def with_tables_from_elsewhere(at_migration: dict[str, Catalog], final: Catalog, history_tables: set) -> None:
+    """Add to each migration-time catalog the final tables the history never had."""
+    elsewhere = {name: table for name, table in final.tables.items() if name not in history_tables}
+    for catalog in at_migration.values():
+        for name, table in elsewhere.items():  # a copy: linking this catalog must not touch the final one's
+            catalog.tables.setdefault(name, replace(table, referenced_by=[]))
+        if elsewhere:
+            catalog.link_children()

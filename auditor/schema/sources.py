@@ -26,7 +26,7 @@ from auditor.schema.compare import key_drift
 from auditor.schema.ddl import apply_sql
 from auditor.schema.partial_ddl import apply_partial_ddl
 from auditor.schema.pysource import relative_path
-from auditor.schema.history import apply_with_snapshots
+from auditor.schema.history import apply_with_snapshots, with_tables_from_elsewhere
 from auditor.schema.source import SchemaSource, apply_source, catalog_from_source
 from auditor.schema.sql_layout import choose_sql_files
 from auditor.sites import SqlCall
@@ -64,6 +64,7 @@ class ProjectSchema:
     related_names: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # Django reverse accessors
     sources: list[str] = field(default_factory=list)  # kinds of source that contributed
     at_migration: dict[str, Catalog] = field(default_factory=dict)  # the catalog after each migration file that writes (history)
+    history_tables: set = field(default_factory=set)  # every table the migration history itself had at some point
 
 
 def _reader(module: str, function: str) -> Reader | None:
@@ -185,6 +186,7 @@ def read_schema(
                 continue
             source = _run_reader(reader, root, candidates, dialect, module.rsplit(".", 1)[-1])
             project.at_migration.update(apply_with_snapshots(catalog, source, root))
+            project.history_tables |= set(catalog.tables).union(*(at.tables for at in project.at_migration.values()))
             # The models a migration history made, by name (the model readers' own names win).
             project.table_names.update(source.table_names)
             project.column_names.update(source.column_names)
@@ -223,6 +225,7 @@ def finish_catalog(reading: SchemaReading, sql_calls: list[SqlCall] = ()) -> Pro
             project.sources.append(source.kind)
     if reading.sql_files:
         project.sources.insert(0, "SQL files")
+    with_tables_from_elsewhere(project.at_migration, catalog, project.history_tables)
     return project
 
 

@@ -223,3 +223,21 @@ def test_a_failing_upsert_in_a_revision_stays_a_warning(tmp_path, capsys):
     main(["check", str(tmp_path), "--format", "json", "--no-cache", "--dialect", "postgres"])
     doc = __import__("json").loads(capsys.readouterr().out)
     assert [(f["rule"], f["severity"]) for f in doc["findings"] if f["path"] == "versions/r1.py"] == [("UPS001", "error")]
+
+
+def test_a_table_the_history_never_made_is_there_at_every_revision(tmp_path, capsys):
+    """redash creates its tables with create_all from the models and only alters them in
+    revisions: a write in a revision to such a table is checked against the model's table
+    (it was an unknown table once writes in revisions were checked at their own revision)."""
+    from auditor.cli import main
+
+    _project(tmp_path, {"r1": ("r1", None, "    op.execute(\"INSERT INTO plans (id, code) VALUES (1, 'free') ON CONFLICT (code) DO NOTHING\")\n")})
+    (tmp_path / "models.py").write_text(MODELS + (
+        "\nplans = sa.Table('plans', metadata, sa.Column('id', sa.Integer, primary_key=True),"
+        " sa.Column('code', sa.String(20), nullable=False), sa.UniqueConstraint('code', name='plans_code_key'))\n"
+    ))
+    main(["check", str(tmp_path), "--format", "json", "--no-cache", "--dialect", "postgres"])
+    doc = __import__("json").loads(capsys.readouterr().out)
+    [site] = [s for s in doc["sites"] if s["path"] == "versions/r1.py"]
+    assert (site["status"], site["table"]) == ("checked", "plans")
+    assert [f for f in doc["findings"] if f["path"] == "versions/r1.py"] == []
