@@ -41,7 +41,11 @@ def ensure(name, description):
 class GetOrCreateLookupBeyondKey(IdiomRule):
     id = "UPS202"
     name = "get-or-create-lookup-beyond-key"
-    severity = Severity.WARNING
+    # Info: whether a row can exist with the key and other values depends on the data (an
+    # idempotency key looked up with its payload fails on purpose when the payload differs);
+    # as a warning it was wrong on 5 of 7 labelled sites of the corpus and added 226
+    # unlabelled warnings.
+    severity = Severity.INFO
     fix_safety = FixSafety.UNSAFE
     dialects = ("postgres", "sqlite", "mysql")
     idioms = (IdiomKind.GET_OR_CREATE,)
@@ -57,7 +61,9 @@ The lookup finds the row only when every field matches. A row with that key whos
 fields differ (a role of that name that is not locked, an auto-sync record pointing at an old
 file) is not found, so the method INSERTs, and the insert hits the unique key: Django (and
 peewee) catch the IntegrityError, look again with the same lookup, find nothing and raise it.
-Not a race: it fails every time the row exists with other values.
+Not a race: it fails every time the row exists with other values. Reported as info: where
+the other fields always follow from the key, or where the failure is meant (an idempotency key
+looked up with its payload, to refuse a reuse with another payload), it never misfires.
 """
     example = """
 ```python
