@@ -4,6 +4,7 @@ from auditor.arbiter import covering_key
 from auditor.evidence import sql_table_name, table_keys_evidence
 from auditor.findings import FixSafety
 from auditor.model import Severity
+from auditor.orm_fields import lookup_columns
 from auditor.races import key_list
 from auditor.rulebook import IdiomRule, Invalid, Valid, Violation
 from auditor.sites import IdiomKind
@@ -116,19 +117,6 @@ class Registry:
 def lookup(registry, name):
     return registry.get_or_create(name=name)
 '''
-
-
-def lookup_columns(fields: tuple[str, ...], table) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(the table's columns the lookup pins, the fields the table has no column for). A field
-    the model reader did not know is taken as its own name; a relation it missed (a project's
-    own ForeignKeyField subclass) is stored as `<field>_id`, as Django and peewee name it."""
-    if not table.columns:
-        return fields, ()
-    known, unknown = [], []
-    for field in fields:
-        column = field if field in table.columns else f"{field}_id" if f"{field}_id" in table.columns else None
-        (known if column is not None else unknown).append(column or field)
-    return tuple(dict.fromkeys(known)), tuple(unknown)
 
 
 class GetOrCreateWithoutUniqueKey(IdiomRule):

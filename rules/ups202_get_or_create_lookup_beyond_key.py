@@ -4,11 +4,10 @@ from auditor.arbiter import covering_key
 from auditor.evidence import key_evidence, sql_table_name
 from auditor.findings import FixSafety
 from auditor.model import Severity
+from auditor.orm_fields import lookup_columns
 from auditor.races import key_list
 from auditor.rulebook import IdiomRule, Invalid, Valid, Violation
 from auditor.sites import IdiomKind
-
-from rules.ups201_get_or_create_without_unique_key import lookup_columns
 
 ROLE_MODELS = '''
 from django.db import models

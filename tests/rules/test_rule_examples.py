@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import pytest
@@ -159,3 +160,13 @@ def test_every_rule_is_complete():
         docs = rule.docs_markdown()
         for section in ("### What it does", "### Why is this bad?", "### Example", "### Use instead"):
             assert section in docs
+
+
+def test_rules_import_only_the_auditor_package():
+    """Rule files are loaded by path from the installed package data (rulebook.load_rules), where
+    `rules` is no importable package: shared code lives in `auditor`, never in another rule
+    (a rule importing one passed here and failed in the installed wheel and the hook)."""
+    for path in rules_dir().glob("ups*.py"):
+        imports = [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, (ast.Import, ast.ImportFrom))]
+        top = {(n.module or "").split(".")[0] if isinstance(n, ast.ImportFrom) else a.name.split(".")[0] for n in imports for a in n.names}
+        assert "rules" not in top, path.name
