@@ -29,7 +29,8 @@ _OPEN_PAREN = re.compile(rb"\s*\(")
 # session.merge) is one by itself; an insert (`self.create(` is a custom manager's) is half of
 # one only with a guard before it in the file: a read, update or delete call, or an except.
 SINGLE_CALL_NEEDLES = (b"_or_create(", b"session.merge(")
-ORM_INSERT_NEEDLES = (b"session.add(", b".objects.create(", b".objects.acreate(", b"self.create(", b"self.acreate(")
+ORM_INSERT_NEEDLES = (b"session.add(", b"db.add(", b".objects.create(", b".objects.acreate(", b"self.create(", b"self.acreate(")
+MANAGER_NEEDLES = (b".objects.", b"Manager)", b"QuerySet)")
 # The names operations.py reads as a read, update or delete (a test keeps the two in step).
 GUARD_NAMES = (
     "exists", "first", "last", "get", "count", "aexists", "afirst", "alast", "aget", "acount",
@@ -97,7 +98,8 @@ def may_hold_orm_idiom(data: bytes) -> bool:
     if may_append_to_guarded_collection(data):
         return True
     # Django: obj = Model(...); obj.save() after a lookup through a manager (check-then-insert)
-    inserts = any(needle in data for needle in ORM_INSERT_NEEDLES) or (b".save()" in data and b".objects." in data)
+    # (or through a custom manager's own `self.get(...)`)
+    inserts = any(needle in data for needle in ORM_INSERT_NEEDLES) or (b".save()" in data and any(n in data for n in MANAGER_NEEDLES))
     return inserts and any(needle in data for needle in GUARD_NEEDLES)
 
 
@@ -167,6 +169,13 @@ def decode_source(data: bytes) -> Source:
         return Source(None, "contains NUL bytes (binary file?)")
     try:
         encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
+    except SyntaxError as error:
+        if not str(error).startswith("unknown encoding"):
+            return Source(None, f"cannot be decoded: {error}")
+        # A codec registered at run time (`# -*- coding: future_fstrings -*-` rewrites
+        # f-strings for Python 2): its text is UTF-8, and it is read as such.
+        encoding = "utf-8"
+    try:
         return Source(data.decode(encoding))
-    except (SyntaxError, UnicodeDecodeError, LookupError) as error:
+    except (UnicodeDecodeError, LookupError) as error:
         return Source(None, f"cannot be decoded: {error}")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import dataclasses
 import functools
 import re
 from typing import Iterator
@@ -874,4 +875,22 @@ def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: li
     found: list[IdiomCall] = []
     for function, owner in _functions(tree.body, hits):
         found.extend(reader(function, owner, helpers).find(*line_sets))
+    aliases = model_aliases(module)
+    if aliases:
+        found = [dataclasses.replace(i, guard_sql=unalias(i.guard_sql, aliases), write_sql=unalias(i.write_sql, aliases)) for i in found]
     return sorted(found, key=lambda i: (i.location.line, i.location.column))
+
+
+def model_aliases(module: ModuleInfo) -> dict[str, str]:
+    """`from ..db import TelegramFile as DBTelegramFile`: the alias names the class TelegramFile."""
+    return {alias: attribute for alias, (_, attribute) in module.imports.items() if attribute and attribute != alias and attribute[:1].isupper()}
+
+
+def unalias(sql: str | None, aliases: dict[str, str]) -> str | None:
+    """Model placeholders named by an import alias, named by the class instead."""
+    if sql is None:
+        return None
+    return MODEL_NAME.sub(lambda m: m[1] + aliases.get(m[2], m[2]), sql)
+
+
+MODEL_NAME = re.compile(r'("<(?:model|field|values):)([A-Za-z_]\w*)')

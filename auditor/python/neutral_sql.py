@@ -107,6 +107,10 @@ def resolve_models(sql: str, tables: dict[str, str], columns: dict[str, str] | N
     missing = [m["name"] for m in MODEL_PLACEHOLDER.finditer(sql) if m["kind"] == "model" and m["name"] not in tables]
     if missing:
         return None, f"model {missing[0]} is not among the project's models"
+    # `pk` is whatever column is the model's one-column primary key: never a column of that name
+    unknown_keys = [m["name"] for m in MODEL_PLACEHOLDER.finditer(sql) if m["kind"] == "field" and m["name"].endswith(".pk") and m["name"] not in columns]
+    if unknown_keys:
+        return None, f"the primary key of {unknown_keys[0][:-3]} is not known (none, or of several columns)"
 
     def name(match) -> str:
         if match["kind"] == "model":

@@ -95,10 +95,18 @@ class Names:
 PLAIN = Names()
 
 
+# Names a session goes by besides `...session`: Pyramid's `request.db`, FastAPI's
+# `db: Session = Depends(get_db)`, `self.db` in a bridge's handlers. A database wrapper called
+# `db` that runs SQL (`db.execute(...)`) is read by its SQL: only add/merge/query/get of a
+# model class are taken as the session's.
+SESSION_NAMES = {"db"}
+
+
 def is_session(node: ast.AST | None) -> bool:
-    """A SQLAlchemy session as code usually names it: `session`, `db.session`, `self.dbsession`."""
-    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
-    return name.lower().endswith("session")
+    """A SQLAlchemy session as code usually names it: `session`, `db.session`, `self.dbsession`,
+    `request.db`, `db`."""
+    name = (node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else "").lower()
+    return name.endswith("session") or name in SESSION_NAMES
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,14 @@ def django_lookup(call: ast.Call) -> Lookup:
         (exact if lookup in ("", *DJANGO_LOOKUP_EXACT) else inexact).append(field)
     inexact += ["?"] * len(call.args)  # Q objects
     return Lookup(tuple(exact), tuple(inexact))
+
+
+# The field the readers map to a model's one-column primary key (Django's own name for it).
+PRIMARY_KEY = "pk"
+
+
+def _one_key_argument(call: ast.Call) -> bool:
+    return len(call.args) == 1 and not call.keywords and not isinstance(call.args[0], (ast.Tuple, ast.List, ast.Dict))
 
 
 def sqlalchemy_lookup(call: ast.Call, model: str, names: Names = PLAIN) -> Lookup:
@@ -273,6 +289,8 @@ def _sqlalchemy_query(call: ast.Call, names: Names = PLAIN) -> Operation | None:
         return None
     lookup = _chain_lookup(steps, model, names)
     last = _call_name(calls[-1])
+    if last == "get":  # Query.get(k): by primary key (a composite key's tuple is not read)
+        return Operation(READ, select_sql(model, lookup + Lookup((PRIMARY_KEY,))), call, last) if _one_key_argument(calls[-1]) else None
     if last == "update":
         sets = ", ".join(f"{column(model, f)} = ?" for f in (_update_fields(call) or ("id",)))
         return Operation(UPDATE, f"UPDATE {table(model)} SET {sets}{lookup.where(model)}", call, last)
@@ -307,6 +325,9 @@ def _sqlalchemy_session(call: ast.Call, names: Names = PLAIN) -> Operation | Non
     if name in ("add", "merge") and is_session(receiver) and len(call.args) == 1 and isinstance(call.args[0], ast.Call):
         model = names.model(call.args[0].func)
         return Operation(INSERT, insert_sql(model, field_names(call.args[0])), call, name) if model else None
+    if name == "get" and is_session(receiver) and len(call.args) == 2 and not call.keywords and (model := names.model(call.args[0])):
+        if not isinstance(call.args[1], (ast.Tuple, ast.List, ast.Dict)):  # session.get(Model, k)
+            return Operation(READ, select_sql(model, Lookup((PRIMARY_KEY,))), call, name)
     inner = call
     if name in SQLALCHEMY_READS and isinstance(receiver, ast.Call):  # session.execute(select(...)).first()
         inner = receiver

@@ -358,6 +358,10 @@ def read_sqlalchemy_models(root: Path, files: list[Path], dialect: str) -> Schem
         reader.read_free_indexes(module)
     for names in (reader.by_class, reader.by_variable):
         source.table_names.update({name: quote_table(spec.name, spec.schema, dialect) for name, spec in names.items()})
+    for name, spec in reader.by_class.items():  # `Model.query.get(k)` / `session.get(Model, k)` look up the primary key
+        primary = [c.name for c in spec.columns if c.primary_key]
+        if len(primary) == 1:
+            source.column_names[f"{name}.pk"] = quote(primary[0], dialect)
     owners = {**reader.by_variable, **reader.by_class}
     for module, spec in reader.tables:
         for problem in resolve_foreign_keys(spec.all_foreign_keys(), owners):

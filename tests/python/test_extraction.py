@@ -145,13 +145,17 @@ def test_bad_files_are_diagnosed_and_the_rest_is_scanned(make_project, tmp_path)
         "broken.py": "def f(:\n    cur.execute('INSERT INTO t VALUES (1)')\n",
         "latin1.py": b"cur.execute('INSERT INTO t VALUES (1)')\ns = '\xe9\xff'\n",
         "declared.py": b"# -*- coding: latin-1 -*-\ncur.execute('INSERT INTO caf\xe9 VALUES (1)')\n",
+        # a codec registered at run time (future-fstrings, for Python 2): UTF-8 text
+        "runtime_codec.py": "# -*- coding: future_fstrings -*-\ncur.execute(f'INSERT INTO r\u00e9sum\u00e9 VALUES (1)')\n".encode(),
+        "runtime_codec_not_utf8.py": b"# -*- coding: future_fstrings -*-\ns = '\xe9\xff'\ncur.execute('INSERT INTO t VALUES (1)')\n",
         "nul.py": b"cur.execute('x')\x00\n",
         "good.py": "cur.execute('INSERT INTO ok VALUES (1)')\n",
     }))
     assert {(d.path, d.kind) for d in result.diagnostics} == {
         ("broken.py", "syntax-error"), ("latin1.py", "decode-error"), ("nul.py", "decode-error"),
+        ("runtime_codec_not_utf8.py", "decode-error"),
     }
-    assert sorted(filter(None, sqls(result))) == ["INSERT INTO café VALUES (1)", "INSERT INTO ok VALUES (1)"]
+    assert sorted(filter(None, sqls(result))) == ["INSERT INTO café VALUES (1)", "INSERT INTO ok VALUES (1)", "INSERT INTO résumé VALUES (1)"]
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="the running Python parses PEP 695 itself")

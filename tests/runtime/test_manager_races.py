@@ -1,7 +1,7 @@
 """Custom Django managers and querysets raced for real on PostgreSQL, MariaDB and SQLite: the
 code tests/python/test_idioms_managers.py audits (`self.get_or_create(...)` in a manager placed
 by `objects = TagManager()`, a check-then-insert by hand in a queryset placed by
-`LabelQuerySet.as_manager()`) is run by Django itself from two threads that meet between
+`LabelQuerySet.as_manager()`, `self.get()` then `self.model(...).save()` on DoesNotExist) is run by Django itself from two threads that meet between
 the lookup and the insert (Django's execute_wrapper hook). Without a unique key both insert;
 with one, get_or_create re-reads the winner's row and the hand-made idiom's loser fails."""
 
@@ -30,12 +30,22 @@ class LabelQuerySet(models.QuerySet):
     def ensure(self, name):
         if not self.filter(name=name).exists():
             self.create(name=name)
+
+
+class NoteManager(models.Manager):
+    def ensure(self, name):
+        try:
+            note = self.get(name=name)
+        except self.model.DoesNotExist:
+            note = self.model(name=name)
+            note.save()
+        return note
 '''
 
 MODELS = '''
 from django.db import models
 
-from shop.managers import LabelQuerySet, TagManager
+from shop.managers import LabelQuerySet, NoteManager, TagManager
 
 
 class Tag(models.Model):
@@ -46,6 +56,11 @@ class Tag(models.Model):
 class Label(models.Model):
     name = models.CharField(max_length=50, unique=UNIQUE)
     objects = LabelQuerySet.as_manager()
+
+
+class Note(models.Model):
+    name = models.CharField(max_length=50, unique=UNIQUE)
+    objects = NoteManager()
 '''
 
 RACE = r'''
@@ -136,6 +151,8 @@ def database(request, tmp_path):
 CASES = {
     "Tag": ("UPS201", 7, (2, []), (1, [])),  # Django's get_or_create catches the loser's IntegrityError
     "Label": ("UPS101", 14, (2, []), (1, ["IntegrityError"])),
+    # try: self.get() / except DoesNotExist: save(): a file with no `.objects.` in it is read too
+    "Note": ("UPS101", 23, (2, []), (1, ["IntegrityError"])),
 }
 
 

@@ -2,8 +2,10 @@
 real on PostgreSQL: a lookup (`session.query(M).filter_by(...).first()`, the `M.query`
 property Flask-SQLAlchemy gives models, `session.scalar(select(M.id).where(...))`), then
 `session.add(...)` of a new object when nothing came back, the object built inline or in a
-local first. Two requests that meet between the lookup and the insert both insert: two rows
-without a unique key, an IntegrityError for the second with one."""
+local first. The session may go by another name (`db`, Pyramid's `request.db`), the lookup
+may be by primary key (`M.query.get(k)`, `session.get(M, k)`), the model imported under an
+alias. Two requests that meet between the lookup and the insert both insert: two rows
+without a unique key, an IntegrityError for the second with one (always, on a primary key)."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ APP = """
 from sqlalchemy import select
 
 from models import Tag
+from models import Tag as StoredTag
 
 
 def query_then_local(session, name):
@@ -60,9 +63,27 @@ def scalar_of_a_column_then_add(session, name):
 def query_then_merge(session, name):
     if session.query(Tag).filter_by(name=name).first() is None:
         session.merge(Tag(name=name))  # a new object: merge() inserts it, as add() would
+
+
+def session_called_db(db, name):
+    tag = db.query(Tag).filter_by(name=name).first()
+    if tag is None:
+        db.add(Tag(name=name))
+
+
+def query_get_by_primary_key(session, name):
+    tag = StoredTag.query.get(7)
+    if tag is None:
+        session.add(StoredTag(id=7, name=name))
+
+
+def session_get_by_primary_key(session, name):
+    if session.get(Tag, 7) is None:
+        session.add(Tag(id=7, name=name))
 """
 
-FUNCTIONS = ("query_then_local", "query_property_then_add", "scalar_of_a_column_then_add", "query_then_merge")
+FUNCTIONS = ("query_then_local", "query_property_then_add", "scalar_of_a_column_then_add", "query_then_merge", "session_called_db")
+BY_PRIMARY_KEY = ("query_get_by_primary_key", "session_get_by_primary_key")
 
 
 def write_project(tmp_path, unique: bool):
@@ -75,10 +96,15 @@ def test_each_shape_is_a_check_then_insert(tmp_path, capsys):
     project = write_project(tmp_path, unique=False)
     main(["check", str(project), "--format", "json", "--no-cache", "--dialect", "postgres"])
     doc = json.loads(capsys.readouterr().out)
-    flagged = {(f["rule"], f["line"]) for f in doc["findings"]}
+    by_line = {f["line"]: f for f in doc["findings"]}
+    lines = APP.splitlines()
+    writes = [n for n, line in enumerate(lines, 1) if ".add(" in line or ".merge(" in line]
     # each add, and the guarded merge as the insert of its check (not UPS105: that it inserts is meant)
-    assert flagged == {("UPS101", 12), ("UPS101", 19), ("UPS101", 25), ("UPS101", 30)}
-    assert all("no unique key of tags covers (name)" in f["message"] for f in doc["findings"])
+    assert sorted(by_line) == writes and {f["rule"] for f in by_line.values()} == {"UPS101"}
+    by_name = [n for n in writes if "id=7" not in lines[n - 1]]
+    assert all("no unique key of tags covers (name)" in by_line[n]["message"] for n in by_name)
+    by_key = [by_line[n]["message"] for n in writes if n not in by_name]
+    assert len(by_key) == 2 and all("tags by (id): the primary key" in m for m in by_key)
 
 
 def load(project, name):
@@ -90,7 +116,7 @@ def load(project, name):
 
 
 @pytest.mark.parametrize("unique", [False, True], ids=["no-key", "unique-key"])
-@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("function", FUNCTIONS + BY_PRIMARY_KEY)
 def test_two_requests_at_once_both_insert(function, unique, tmp_path, pg_database, monkeypatch):
     sqlalchemy = pytest.importorskip("sqlalchemy")
     from sqlalchemy import create_engine, event, func, select
@@ -132,7 +158,7 @@ def test_two_requests_at_once_both_insert(function, unique, tmp_path, pg_databas
             thread.join()
         with engine.connect() as conn:
             rows = conn.scalar(select(func.count()).select_from(models.Tag.__table__))
-        assert (rows, errors) == ((1, ["IntegrityError"]) if unique else (2, []))
+        assert (rows, errors) == ((1, ["IntegrityError"]) if unique or function in BY_PRIMARY_KEY else (2, []))
     finally:
         for name in ("models", "app"):
             sys.modules.pop(name, None)
