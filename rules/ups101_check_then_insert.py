@@ -88,10 +88,14 @@ class CheckThenInsert(IdiomRule):
     what = """
 Checks code that reads a row by key (a raw `SELECT ... WHERE k = ...`, Django
 `filter(...).exists()` / `.first()` / `get()` in `try/except DoesNotExist`, SQLAlchemy
-`query(...).filter_by(...).first()` / `one_or_none()` / `session.scalar(select(...))`) and
-inserts that key when the read found nothing. A SQLAlchemy relationship collection checked
-before it is appended to (`if tag not in post.tags: post.tags.append(tag)`) is one too: the
-append inserts a row of the `secondary` association table.
+`query(...).filter_by(...).first()` / `one_or_none()` / `session.scalar(select(...))`, a
+lookup by primary key: `Model.query.get(k)`, `session.get(Model, k)`) and inserts that key
+when the read found nothing. The session may be called `session`, `db` or `request.db`. A
+SQLAlchemy relationship collection checked before it is appended to (`if tag not in
+post.tags: post.tags.append(tag)`) is one too: the append inserts a row of the `secondary`
+association table; so is Django's `if not hasattr(checkout, "metadata"):` before creating
+that one-to-one row (the accessor raises when the row does not exist: a lookup by the
+parent's key).
 """
     why = """
 Between the read and the insert another writer can insert the same key: both see nothing,

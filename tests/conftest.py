@@ -79,6 +79,25 @@ def mariadb_url(mariadb_database):
     return f"mysql://{p['user']}{password}@{p['host']}:{p['port']}/{p['database']}"
 
 
+@pytest.fixture
+def django_database(request, tmp_path):
+    """`django_database(dialect)`: Django's DATABASES entry for a fresh database of that dialect
+    (the fixtures above; a file for SQLite). Django's MySQL backend needs mysqlclient: without
+    it the test skips."""
+
+    def entry(dialect: str) -> dict:
+        if dialect == "sqlite":
+            return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "django.sqlite3")}
+        if dialect == "mysql":
+            pytest.importorskip("MySQLdb")
+        url = urlparse(request.getfixturevalue("pg_database" if dialect == "postgres" else "mariadb_url"))
+        engine = "django.db.backends.postgresql" if dialect == "postgres" else "django.db.backends.mysql"
+        return {"ENGINE": engine, "NAME": url.path[1:], "USER": url.username or "", "PASSWORD": url.password or "",
+                "HOST": url.hostname, "PORT": str(url.port)}
+
+    return entry
+
+
 def write_files(root, files: dict):
     """Write {relative path: text or bytes} under root (text is dedented); return root."""
     import textwrap

@@ -37,7 +37,7 @@ GUARD_NAMES = (
     "one", "one_or_none", "scalar", "scalar_one_or_none", "scalar_one", "all", "execute", "scalars",
     "update", "aupdate", "delete", "adelete", "get_or_none",
 )
-GUARD_NEEDLES = (*(f".{name}(".encode() for name in GUARD_NAMES), b"except")
+GUARD_NEEDLES = (*(f".{name}(".encode() for name in GUARD_NAMES), b"except", b"hasattr(")
 # Django's bulk_create is an upsert only with update_conflicts / ignore_conflicts.
 CONFLICT_ARGUMENT = b"_conflicts"
 

@@ -318,7 +318,23 @@ class FunctionIdioms:
             found = self.facts.adds[key]
         if found is None and self.collections:
             found = self._collection_append(call)
+        if found is None and isinstance(call.func, ast.Name) and call.func.id == "hasattr":
+            found = self._related_row_test(call)
         return found
+
+    def _related_row_test(self, call: ast.Call) -> Operation | None:
+        """`hasattr(checkout, "metadata_storage")`: Django's test whether a one-to-one child row
+        exists (the reverse accessor raises RelatedObjectDoesNotExist when it does not), a
+        lookup of the child by the parent's key. An attribute no model has as an accessor is
+        not a model (the engine then leaves it alone)."""
+        if len(call.args) != 2 or call.keywords or not (isinstance(call.args[1], ast.Constant) and isinstance(call.args[1].value, str)):
+            return None
+        owner, accessor = call.args[0], call.args[1].value
+        if not accessor.isidentifier() or not accessor.islower():
+            return None
+        parent = self._annotated_model(owner) or self._named_model(owner)
+        model = RELATED + (f"{parent}.{accessor}" if parent else accessor)
+        return Operation(READ, select_sql(model, Lookup((PARENT_FIELD,))), call, "hasattr")
 
     def _collection(self, node: ast.expr) -> str | None:
         """The model of `owner.attribute` when it is a guarded collection of this module:

@@ -376,7 +376,39 @@ def read_sqlalchemy_models(root: Path, files: list[Path], dialect: str) -> Schem
         if module.relative not in source.files:
             source.files.append(module.relative)
     _collections(reader, source, dialect)
+    _many_to_one(reader, source, dialect)
     return source
+
+
+def _many_to_one(reader: ModelReader, source: SchemaSource, dialect: str) -> None:
+    """`user: Mapped[User] = relationship()` beside `user_id = mapped_column(ForeignKey("users.id"))`:
+    `filter_by(user=u)` and `Role(user=u)` are about the column user_id. Mapped where the model
+    has exactly one foreign-key column to the target's table (and says nothing of which)."""
+    for name, spec in reader.by_class.items():
+        _module, node = reader.classes[name]
+        for attribute, call, annotation in _relationships(node):
+            if any(k.arg in ("secondary", "foreign_keys", "primaryjoin") for k in call.keywords):
+                continue
+            target = reader.by_class.get(_target_name(call) or _mapped_class(annotation) or "")
+            if target is None or target is spec:
+                continue
+            column = _column_to(spec, target)
+            if column is not None:
+                source.column_names.setdefault(f"{name}.{attribute}", quote(column, dialect))
+
+
+def _mapped_class(annotation: ast.expr | None) -> str | None:
+    """The class of `Mapped[User]`, `Mapped["User"]`, `Mapped[Optional[User]]`, `Mapped[User | None]`."""
+    if not (isinstance(annotation, ast.Subscript) and last_name(dotted_name(annotation.value) or "") == "Mapped"):
+        return None
+    node = annotation.slice
+    if isinstance(node, ast.Subscript) and last_name(dotted_name(node.value) or "") == "Optional":
+        node = node.slice
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        node = node.left
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value.rsplit(".", 1)[-1]
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _collections(reader: ModelReader, source: SchemaSource, dialect: str) -> None:
@@ -384,7 +416,7 @@ def _collections(reader: ModelReader, source: SchemaSource, dialect: str) -> Non
     found: dict[str, set[tuple[str, str, str]]] = {}
     for name, spec in reader.by_class.items():
         module, node = reader.classes[name]
-        for attribute, call in _relationships(node):
+        for attribute, call, _annotation in _relationships(node):
             association = _association(reader, call.keywords)
             target = reader.by_class.get(_target_name(call))
             if association is None or target is None or target is spec:
@@ -410,7 +442,7 @@ def _relationships(node: ast.ClassDef):
         target = statement.targets[0] if isinstance(statement, ast.Assign) and len(statement.targets) == 1 else getattr(statement, "target", None)
         call = statement.value if isinstance(statement, (ast.Assign, ast.AnnAssign)) else None
         if isinstance(target, ast.Name) and isinstance(call, ast.Call) and last_name(call_name(call)) == "relationship":
-            yield target.id, call
+            yield target.id, call, getattr(statement, "annotation", None)
 
 
 def _target_name(call: ast.Call) -> str | None:

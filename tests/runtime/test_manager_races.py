@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from urllib.parse import urlparse
 
 import pytest
 
@@ -133,18 +132,9 @@ def race(project, database: dict, model: str) -> tuple[int, list[str]]:
 
 
 @pytest.fixture(params=["postgres", "mysql", "sqlite"])
-def database(request, tmp_path):
+def database(request, django_database):
     """(dialect, Django DATABASES entry) of a fresh database on each server."""
-    if request.param == "postgres":
-        url = urlparse(request.getfixturevalue("pg_database"))
-        return "postgres", {"ENGINE": "django.db.backends.postgresql", "NAME": url.path[1:], "USER": url.username or "",
-                            "HOST": url.hostname, "PORT": str(url.port or 5432)}
-    if request.param == "mysql":
-        pytest.importorskip("MySQLdb")
-        p = request.getfixturevalue("mariadb_database")
-        return "mysql", {"ENGINE": "django.db.backends.mysql", "NAME": p["database"], "USER": p["user"], "PASSWORD": p["password"],
-                         "HOST": p["host"], "PORT": str(p["port"])}
-    return "sqlite", {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "race.sqlite3")}
+    return request.param, django_database(request.param)
 
 
 # model -> (its manager's idiom, the rule, outcome without key, outcome with the key)
