@@ -68,6 +68,7 @@ MISSING_ERRORS = ("DoesNotExist", "ObjectDoesNotExist", "NoResultFound")
 INTEGRITY_ERRORS = ("IntegrityError", "UniqueViolation")
 UNIQUE_ONLY_ERRORS = ("UniqueViolation",)
 SAVEPOINT_CALLS = {"transaction", "atomic", "begin_nested", "savepoint"}
+SESSION_WRITES = {"add", "merge", "add_all"}  # a SQLAlchemy session's inserts (flushed later)
 _ENDS_PATH = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 # What takes a lock that serialises writers: row locks, a mutex, an advisory lock.
 LOCKING_CALLS = {"select_for_update", "with_for_update", "acquire"}
@@ -457,18 +458,28 @@ class FunctionIdioms:
         return IdiomCall(
             kind, self.where(write.node), write.api, guard.sql if guard else None, write.sql,
             self.where(guard.node) if guard else None, self.driver, serialised_by=self._lock_before((guard or write).node),
-            violation_handled=self._catches_unique_violation(write.node), **extra,
+            violation_handled=self._catches_unique_violation(write), **extra,
         )
 
-    def _catches_unique_violation(self, write: ast.AST) -> bool:
+    def _catches_unique_violation(self, write: Operation) -> bool:
         """Does the write run inside a `try` of this function whose handler catches the unique
         violation (IntegrityError, UniqueViolation)? Then the loser of a race on a keyed table
-        is handled, not an error the caller sees."""
-        return any(
-            isinstance(node, ast.Try) and any(_holds(s, write) for s in node.body)
-            and any(n.endswith(INTEGRITY_ERRORS) for h in node.handlers for n in _caught_names(h.type))
-            for node in self.nodes
-        )
+        is handled, not an error the caller sees. A SQLAlchemy session (`session.add(...)`)
+        stays in its failed transaction after the error: handled only where the handler rolls
+        it back or the insert ran in its own savepoint (`begin_nested()`); otherwise the next
+        use of the session raises PendingRollbackError."""
+        session_write = write.api in SESSION_WRITES
+        for node in self.nodes:
+            if not (isinstance(node, ast.Try) and any(_holds(s, write.node) for s in node.body)):
+                continue
+            handlers = [h for h in node.handlers if any(n.endswith(INTEGRITY_ERRORS) for n in _caught_names(h.type))]
+            if not handlers:
+                continue
+            if not session_write or self._in_savepoint(node.body, write):
+                return True
+            if all(any(_call_name(c) == "rollback" for c in _walk_local(ast.Module(h.body, [])) if isinstance(c, ast.Call)) for h in handlers):
+                return True
+        return False
 
     def _lock_before(self, start: ast.AST) -> str | None:
         """A lock the function takes before `start` (the idiom's first call): a `with` / `async
