@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from auditor.model import Diagnostic
 from auditor.schema.django_apps import AppLabels
 from auditor.schema.django_bases import ProjectClasses, known_base_name, known_bases_module
+from auditor.schema.django_contrib import contrib_modules
 from auditor.python.neutral_sql import MANAGER, writable_key
 from auditor.schema.django_state import (
     FieldState,
@@ -262,6 +263,16 @@ class DjangoModels:
         return state
 
 
+def _contents(files: list[Path]) -> list[bytes]:
+    found = []
+    for path in files:
+        try:
+            found.append(path.read_bytes())
+        except OSError:
+            continue
+    return found
+
+
 def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSource:
     source = SchemaSource(KIND, is_migration=False)
     candidates = []
@@ -277,6 +288,10 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
     modules, diagnostics = modules_mentioning(root, candidates, NEEDLES)
     source.diagnostics.extend(diagnostics)
     reader = DjangoModels(modules, dialect, source, root)
+    if modules:
+        contrib = contrib_modules(root, _contents(files), {model.node.name for model in reader.all})
+        if contrib:  # Django's own User, Group...: read with the project's, once
+            reader = DjangoModels(modules + contrib, dialect, source, root)
     states: list[tuple[ModelClass, ModelState]] = []
     for model in reader.all:
         if not reader.is_model(model):
