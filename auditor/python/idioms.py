@@ -516,11 +516,18 @@ class FunctionIdioms:
         yield from (single for call, single in singles if id(call) not in seen)
 
     def _multi_statement(self, seen: set[int]) -> Iterator[IdiomCall]:
+        # An insert belongs to the nearest guard before it: in `if hasattr(e, "cfp"): return`,
+        # then `t = T.objects.filter(...).first()`, `if not t: T.objects.create(...)`, the
+        # create is the second guard's (the first one's lookup is of another table).
+        nearest: dict[int, tuple[IdiomCall, Operation]] = {}
         for block in _blocks(self.nodes):
             for found in (*self._guarded(block), *self._delete_then_insert(block)):
-                if id(found[1].node) not in seen:
-                    seen.add(id(found[1].node))
-                    yield found[0]
+                key = id(found[1].node)
+                if key not in seen and (key not in nearest or _guard_start(found[0]) > _guard_start(nearest[key][0])):
+                    nearest[key] = found
+        for key, found in nearest.items():
+            seen.add(key)
+            yield found[0]
         for node in self.nodes:
             if isinstance(node, ast.Try):
                 for found in self._try_idioms(node):
@@ -746,6 +753,11 @@ class FunctionIdioms:
         if isinstance(node, ast.Call) and self.names.model(node.func):
             return node
         return None
+
+
+def _guard_start(idiom: IdiomCall) -> tuple[int, int]:
+    where = idiom.guard_location or idiom.location
+    return where.line, where.column
 
 
 def _annotation_model(node: ast.expr) -> str | None:
