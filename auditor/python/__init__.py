@@ -24,8 +24,10 @@ from auditor.python.cache import Entry, ExtractionCache, HelperNameCache, conten
 from auditor.python.calls import EXECUTE_NAMES, HELPER_NAMES, candidate_calls, execute_calls, execute_like, hit_lines
 from auditor.python.constants import ConstantFolder
 from auditor.python.drivers import declared_dialects, module_driver
-from auditor.python.files import calls_one_of, decode_source, is_test_file, may_hold_orm_idiom, may_hold_sql_call, python_files
-from auditor.python.idioms import find_idioms
+from auditor.python.files import calls_one_of, decode_source, is_test_file, may_define_insert_helper, may_hold_orm_idiom, may_hold_sql_call, python_files
+from auditor.python.idioms import FunctionIdioms, find_idioms
+from auditor.python.module_helpers import ImportedHelpers
+from auditor.python.operations import Operation
 from auditor.python.modules import ModuleInfo, ProjectIndex, module_info, module_name_for
 from auditor.python.project_helpers import MAX_LEVELS, ProjectHelpers
 from auditor.python.project_helpers import file_helper_names
@@ -69,6 +71,7 @@ class Extraction:
     dependencies: tuple[tuple[str, str | None], ...]
     idioms: tuple[IdiomCall, ...] = ()
     helpers: tuple[str, ...] = ()  # its module-level functions that are the project's SQL helpers
+    inserting: tuple[str, ...] = ()  # its module-level functions that insert (a data layer's create_x)
 
 
 class Extractor:
@@ -87,6 +90,26 @@ class Extractor:
         self.folder = ConstantFolder(self.index)
         self.helpers = ProjectHelpers(self.index, self.folder, partial(execute_like, sinks=sinks), self._calls_in, names.functions)
         self.helpers.sql_files = self.sql_files = sql_files
+        # The project's functions that insert, by name: where set, calls of those a file imports
+        # are read as inserts, and their callers' idioms are found (a second pass).
+        self.imported_inserting: frozenset[str] = frozenset()
+        self._imported_ops: dict[tuple[str, int], Operation | None] = {}
+
+    def describe_imported(self, info: ModuleInfo, function: ast.AST) -> Operation | None:
+        """What calling a function of another project module does, read in its own module:
+        its first insert, or the lookup it returns (idioms.FunctionIdioms.as_helper)."""
+        key = (info.name, function.lineno)
+        if key not in self._imported_ops:
+            if info.hits is None:
+                info.hits = hit_lines(info.source, self.sinks, self.names)
+            calls = execute_calls(ast.Module(body=[function], type_ignores=[]), info.source, info, self.folder, info.driver,
+                                  self.sinks, self.helpers, self.names, info.hits)
+            known_sql: dict[tuple[int, int], str | None] = {}
+            for c in calls:
+                where = (c.location.line, c.location.column)
+                known_sql[where] = None if c.holes or where in known_sql else c.sql
+            self._imported_ops[key] = FunctionIdioms(function, info, known_sql, info.driver).as_helper()
+        return self._imported_ops[key]
 
     def _calls_in(self, function: ast.AST, module: ModuleInfo) -> list[ast.Call]:
         """The calls of a function that are on lines naming an execute-like or helper name."""
@@ -113,9 +136,10 @@ class Extractor:
     def extract(self, rel: str, data: bytes) -> Extraction:
         self.index.consulted.clear()
         helpers: list[str] = []
+        inserting: list[str] = []
         try:
             with time_limit(FILE_SECONDS):
-                calls, idioms, diagnostics = self._extract(PurePosixPath(rel), data, helpers)
+                calls, idioms, diagnostics = self._extract(PurePosixPath(rel), data, helpers, inserting)
         except FileTimeout:
             calls, idioms, diagnostics = [], [], [Diagnostic(rel, f"took more than {FILE_SECONDS} s to analyse: skipped", None, "too-slow")]
         except (RecursionError, MemoryError):
@@ -124,9 +148,9 @@ class Extractor:
             message = f"could not be analysed ({type(error).__name__}: {error}); please report this"
             calls, idioms, diagnostics = [], [], [Diagnostic(rel, message, None, "internal-error")]
         dependencies = tuple((m, self.index.module_hash(m)) for m in sorted(self.index.consulted))
-        return Extraction(tuple(calls), tuple(diagnostics), dependencies, tuple(idioms), tuple(helpers))
+        return Extraction(tuple(calls), tuple(diagnostics), dependencies, tuple(idioms), tuple(helpers), tuple(inserting))
 
-    def _extract(self, relative: PurePosixPath, data: bytes, helpers: list[str]) -> tuple[list[SqlCall], list[IdiomCall], list[Diagnostic]]:
+    def _extract(self, relative: PurePosixPath, data: bytes, helpers: list[str], inserting: list[str]) -> tuple[list[SqlCall], list[IdiomCall], list[Diagnostic]]:
         rel = relative.as_posix()
         source = decode_source(data)
         if source.text is None:
@@ -144,7 +168,10 @@ class Extractor:
         calls = execute_calls(tree, source.text, info, self.folder, driver, self.sinks, self.helpers, self.names, info.hits)
         helpers.extend(self.helpers.defined_in(info))
         reads_idioms = self.idioms_in_tests or not is_test_file(rel)
-        return calls, find_idioms(tree, source.text, info, calls, driver) if reads_idioms else [], []
+        if not reads_idioms:
+            return calls, [], []
+        imported = ImportedHelpers(info, self.index, self.describe_imported, self.imported_inserting) if self.imported_inserting else None
+        return calls, find_idioms(tree, source.text, info, calls, driver, imported, inserting), []
 
 
 # Names that are already write sites by themselves, or too generic to be worth a lookup.
@@ -155,10 +182,12 @@ EXCLUDED_HELPER_NAMES = EXECUTE_NAMES | HELPER_NAMES | {"__init__", "__call__", 
 _worker: Extractor | None = None
 
 
-def _start_worker(root: Path, sinks: tuple[Sink, ...], names: HelperNames, sql_files: frozenset[str] | None, idioms_in_tests: bool) -> None:
+def _start_worker(root: Path, sinks: tuple[Sink, ...], names: HelperNames, sql_files: frozenset[str] | None, idioms_in_tests: bool,
+                  imported_inserting: frozenset[str] = frozenset()) -> None:
     global _worker
     gc.disable()  # see scan_python_files
     _worker = Extractor(root, sinks, names, sql_files, idioms_in_tests)
+    _worker.imported_inserting = imported_inserting
 
 
 def _extract_in_worker(item: tuple[str, bytes]) -> Extraction:
@@ -205,7 +234,8 @@ def _extract_all(extractor: Extractor, pending: list[tuple[str, bytes]], jobs: i
 
         # Biggest files first, in small chunks: no worker is left with a big file at the end.
         ordered = sorted(pending, key=lambda item: -len(item[1]))
-        with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks, extractor.names, extractor.sql_files, extractor.idioms_in_tests)) as pool:
+        with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks, extractor.names, extractor.sql_files, extractor.idioms_in_tests,
+                                                                                       extractor.imported_inserting)) as pool:
             yield from zip((rel for rel, _ in ordered), pool.map(_extract_in_worker, ordered, chunksize=4))
     else:
         for rel, data in pending:
@@ -252,7 +282,7 @@ def scan_python_files(
         if not is_test_file(rel):
             scan.declared.update(declared_dialects(data))
         runs_sql = may_hold_sql_call(data, sink_names)
-        idioms = not runs_sql and may_hold_orm_idiom(data)
+        idioms = not runs_sql and (may_hold_orm_idiom(data) or may_define_insert_helper(data))
         if (runs_sql or idioms) and not idioms_in_tests and is_test_file(rel):
             scan.tests_without_idioms += 1
             idioms = False  # test code runs one writer at a time: its races are not the application's
@@ -280,6 +310,7 @@ def scan_python_files(
             wanted = frozenset(name.encode() for name in new)
             found |= extract([(rel, data) for rel, data in candidates if calls_one_of(data, wanted)])
         _extract_callers(extract, extractor, others, found)
+        _extract_data_layer_callers(extractor, scan, results, jobs, progress, candidates + others, use_cache, cache.salt)
     finally:
         extractor.close()  # its trees go now, by reference counting, before anything else runs
         if collecting:
@@ -308,6 +339,34 @@ def _extract_callers(extract, extractor: Extractor, others: list[tuple[str, byte
         found = extract(callers)
 
 
+def _extract_data_layer_callers(extractor: Extractor, scan: PythonScan, results: dict[str, Extraction], jobs: int,
+                                progress, files: list[tuple[str, bytes]], use_cache: bool, salt: str) -> None:
+    """Files that call a function of the project that inserts (`create_account(...)` from
+    `crud`) are read again knowing those functions: a lookup helper and an insert helper
+    called one after the other are an idiom of the caller. Only idioms change in this pass,
+    kept in a cache of their own (they depend on which functions insert)."""
+    inserting = frozenset(name for extraction in results.values() for name in extraction.inserting)
+    if not inserting:
+        return
+    wanted = frozenset(name.encode() for name in inserting)
+    callers = [(rel, data) for rel, data in files if calls_one_of(data, wanted)]
+    if not callers:
+        return
+    extractor.imported_inserting = inserting
+    cache = ExtractionCache(extractor.root, enabled=use_cache, salt=salt + repr(sorted(inserting)))
+    again: dict[str, Extraction] = {}
+    counts = PythonScan()  # a file read in both passes is counted once, as the first pass counted it
+    _extract_files(extractor, cache, counts, again, jobs, progress, callers)
+    cache.save()
+    new = [rel for rel, _ in callers if rel not in results]
+    scan.files_parsed += min(len(new), counts.files_parsed)
+    scan.files_cached += len(new) - min(len(new), counts.files_parsed)
+    for rel, extraction in again.items():
+        first = results.get(rel)
+        results[rel] = extraction if first is None else Extraction(first.calls, first.diagnostics, first.dependencies, extraction.idioms,
+                                                                   first.helpers, first.inserting)
+
+
 def _extract_files(
     extractor: Extractor, cache: ExtractionCache, scan: PythonScan, results: dict[str, Extraction], jobs: int,
     progress: Callable[[int, int], None] | None, files: list[tuple[str, bytes]],
@@ -319,13 +378,14 @@ def _extract_files(
         digests[rel] = content_hash(data)
         entry = cache.get(rel, digests[rel])
         if entry is not None and all(extractor.index.module_hash(m) == h for m, h in entry.dependencies):
-            results[rel] = Extraction(entry.calls, entry.diagnostics, entry.dependencies, entry.idioms, entry.helpers)
+            results[rel] = Extraction(entry.calls, entry.diagnostics, entry.dependencies, entry.idioms, entry.helpers, entry.inserting)
             scan.files_cached += 1
         else:
             pending.append((rel, data))
     for done, (rel, extraction) in enumerate(_extract_all(extractor, pending, jobs), 1):
         results[rel] = extraction
-        cache.put(rel, Entry(digests[rel], extraction.calls, extraction.diagnostics, extraction.dependencies, extraction.idioms, extraction.helpers))
+        cache.put(rel, Entry(digests[rel], extraction.calls, extraction.diagnostics, extraction.dependencies, extraction.idioms, extraction.helpers,
+                             extraction.inserting))
         if progress is not None and (done % 50 == 0 or done == len(pending)):
             progress(done, len(pending))
     scan.files_parsed += len(pending)

@@ -29,7 +29,7 @@ def content_hash(data: bytes) -> str:
 
 # Bump whenever extraction starts finding something new (SQLAlchemy upserts: 2, Django
 # bulk_create: 3, peewee: 4, multi-statement idioms: 7, exec_driver_sql lines: 8), so a cache written by an older build of the same version is never reused.
-EXTRACTION_FORMAT = 21  # 21: loop variables over literal collections are followed
+EXTRACTION_FORMAT = 22  # 22: each file's inserting functions, for their importers' idioms
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Entry:
     dependencies: tuple[tuple[str, str | None], ...]  # (dotted module, its content hash or None if absent)
     idioms: tuple[IdiomCall, ...] = ()
     helpers: tuple[str, ...] = ()  # module-level functions of the file that are the project's SQL helpers
+    inserting: tuple[str, ...] = ()  # module-level functions of the file that insert
 
 
 class HelperNameCache:
@@ -85,6 +86,7 @@ class HelperNameCache:
 
 class ExtractionCache:
     def __init__(self, root: Path, enabled: bool = True, salt: str = ""):
+        self.salt = salt
         # Results depend on the tool and on extraction settings (sinks): each gets its own folder.
         self.folder = root / CACHE_DIR / f"{__version__}-{EXTRACTION_FORMAT}-{hashlib.blake2b(salt.encode(), digest_size=6).hexdigest()}"
         self.enabled = enabled

@@ -103,6 +103,17 @@ def may_hold_orm_idiom(data: bytes) -> bool:
     return inserts and any(needle in data for needle in GUARD_NEEDLES)
 
 
+TOP_LEVEL_FUNCTION = re.compile(rb"^(?:async\s+)?def\s", re.M)
+TABLE_INSERT_NEEDLES = (b'.insert("', b".insert('")  # `db.insert("accounts", account)`
+
+
+def may_define_insert_helper(data: bytes) -> bool:
+    """A module-level function that inserts, with no lookup in the file: half an idiom here,
+    but a data layer's `create_x` that another module calls after its own lookup."""
+    inserts = any(needle in data for needle in ORM_INSERT_NEEDLES) or any(needle in data for needle in TABLE_INSERT_NEEDLES)
+    return inserts and TOP_LEVEL_FUNCTION.search(data) is not None
+
+
 def is_test_file(relative: str) -> bool:
     """Test code as pytest and unittest find it: under tests/ or test/, test_*.py, *_test.py,
     conftest.py."""

@@ -51,12 +51,12 @@ from auditor.python.operations import (
     select_sql,
 )
 from auditor.python.neutral_sql import COLLECTION_ITEM, PARENT_FIELD, RELATED, collection_model, manager_model, peewee_class_model
-from auditor.python.module_helpers import ModuleHelpers
+from auditor.python.module_helpers import ImportedHelpers, ModuleHelpers
 from auditor.sites import IdiomCall, IdiomKind, SqlCall
 
 # Every idiom writes a row: a function is analysed only if one of its lines inserts (an
 # execute call whose SQL is an INSERT, an ORM create/add) or is a one-call idiom.
-WRITE_HINT = tuple(f".{name}" for name in ("create", "acreate", "add", "get_or_create", "aget_or_create", "update_or_create", "aupdate_or_create", "merge", "save"))
+WRITE_HINT = tuple(f".{name}" for name in ("create", "acreate", "add", "get_or_create", "aget_or_create", "update_or_create", "aupdate_or_create", "merge", "save", "insert"))
 _OPEN_PAREN = re.compile(r"\s*\(")
 INSERT_SQL = re.compile(r"^\s*(?:\(\s*)?INSERT\b", re.I)
 UPDATE_SQL = re.compile(r"^\s*UPDATE\b", re.I)
@@ -575,13 +575,16 @@ class FunctionIdioms:
 
     def _empty_when(self, test: ast.expr, guard: Operation, last: Operation | None, bound: dict[str, Operation]) -> bool | None:
         """As _is_empty_test; in `if authed() and X.query...first() is None:` the body runs only
-        when the guard found nothing (the other way round, or with `or`, nothing is certain)."""
+        when the guard found nothing, in `if name and taken(name):` only when it found a row
+        (with `or`, nothing is certain)."""
         if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And)):
             return _is_empty_test(test)
         parts = [v for v in test.values if self._guard_of(v, last, bound) is guard]
         if len(parts) != 1 or not self._tests_the_result(parts[0], bound):
             return None
-        return True if _is_empty_test(parts[0]) is True else None
+        # `if account.username and await get_by_username(...): raise`: the body runs only on a
+        # row found, so the code after it (or the else) is the path that found none
+        return _is_empty_test(parts[0])
 
     def _tests_the_result(self, node: ast.expr, bound: dict[str, Operation]) -> bool:
         """Does the term test the lookup's result itself (`row is None`, `not q.first()`), not
@@ -882,8 +885,14 @@ def _lines_calling(source: str, needles, whole_word: bool) -> list[int]:
     return sorted(set(lines_at(sorted(positions), source)))
 
 
-def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: list[SqlCall], driver: str | None) -> list[IdiomCall]:
-    """The idioms of one module; `sql_calls` are its execute calls with their SQL already folded."""
+def find_idioms(
+    tree: ast.Module, source: str, module: ModuleInfo, sql_calls: list[SqlCall], driver: str | None,
+    imported: ImportedHelpers | None = None, inserting: list[str] | None = None,
+) -> list[IdiomCall]:
+    """The idioms of one module; `sql_calls` are its execute calls with their SQL already folded.
+    `imported`: the project's functions this module imports, with the names of those known to
+    insert (their calls are read as inserts, and the functions calling them as idioms).
+    `inserting` receives the names of this module's own functions that insert."""
     # SQL with a part built at run time is not read as either half of an idiom: a lookup or
     # insert with an unknown piece cannot be paired by its key.
     known_sql: dict[tuple[int, int], str | None] = {}
@@ -893,6 +902,8 @@ def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: li
     inserts = {c.location.line for c in sql_calls if c.sql and (INSERT_SQL.match(c.sql) or UPDATE_SQL.match(c.sql))}
     collections = collection_guards(source)
     hits = sorted(inserts.union(_write_hint_lines(source), _collection_write_lines(source, collections)))
+    if imported is not None and imported.wanted:
+        hits = sorted(set(hits).union(_call_lines(source, imported.wanted | imported.names_of(imported.wanted))))
     if not hits:
         return []
     facts: dict[int, FunctionFacts] = {}
@@ -905,10 +916,13 @@ def find_idioms(tree: ast.Module, source: str, module: ModuleInfo, sql_calls: li
 
     write_hits = hits
     helpers = ModuleHelpers(tree, lambda function, owner: reader(function, owner).as_helper(), lambda function, owner: reader(function, owner).inserts(write_hits))
-    inserting = helpers.inserting_names(lambda function: spans_hit(function, hits))
+    helpers.imported = imported
+    own_inserting = helpers.inserting_names(lambda function: spans_hit(function, hits))
+    if inserting is not None:
+        inserting.extend(sorted(name for name in own_inserting if name in helpers.functions))
     line_sets = [hits]  # the calls on these lines were looked at already, for the helpers
-    if inserting:  # functions that call one are read too
-        calling = sorted(set(_call_lines(source, inserting)) - set(hits))
+    if own_inserting:  # functions that call one are read too
+        calling = sorted(set(_call_lines(source, own_inserting)) - set(hits))
         hits = sorted(set(hits).union(calling))
         line_sets.append(calling)
     found: list[IdiomCall] = []

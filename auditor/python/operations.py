@@ -347,6 +347,46 @@ def _peewee(call: ast.Call, names: Names = PLAIN) -> Operation | None:
     return None
 
 
+# What a database handle is called where code hands it a table name and a row object:
+# `await (conn or db).insert("accounts", account)` (lnbits' Database.insert, dataset-like APIs).
+DB_HANDLES = {"db", "conn", "connection", "database"}
+TABLE_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?")
+
+
+def _db_handle(node: ast.AST | None) -> bool:
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+        return all(_db_handle(value) for value in node.values)  # `conn or db`
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+    return name.lower() in DB_HANDLES
+
+
+def _table_insert(call: ast.Call) -> Operation | None:
+    """`db.insert("accounts", account)`: an insert into that table of a row whose columns are
+    the object's fields (not known here: the neutral form says DEFAULT VALUES, which the idiom
+    reader takes as "writes whatever the lookup matched")."""
+    if _call_name(call) != "insert" or len(call.args) < 2 or not _db_handle(_receiver(call)):
+        return None
+    table = call.args[0]
+    if not (isinstance(table, ast.Constant) and isinstance(table.value, str) and TABLE_NAME.fullmatch(table.value)):
+        return None
+    return Operation(INSERT, neutral_insert_sql(table.value, ()), call, "insert")
+
+
+# A database wrapper's query methods that take the SQL itself (`await db.fetchone("SELECT ...",
+# values)`), unlike a cursor's fetchone() after execute().
+SQL_FETCHES = {"fetchone", "fetchall"}
+
+
+def _literal_fetch(call: ast.Call) -> Operation | None:
+    """`db.fetchone("SELECT * FROM t WHERE k = :k", ...)`: a read of that literal SELECT."""
+    if _call_name(call) not in SQL_FETCHES or not call.args:
+        return None
+    sql = call.args[0]
+    if isinstance(sql, ast.Constant) and isinstance(sql.value, str) and _FIRST_WORD.match(sql.value) and _FIRST_WORD.match(sql.value)[1].upper() == "SELECT":
+        return Operation(READ, sql.value, call, _call_name(call))
+    return None
+
+
 def raw_sql_operation(call: ast.Call, known_sql: Mapping[tuple[int, int], str | None]) -> Operation | None:
     """An execute call by its SQL, as the execute-call extractor already folded it (keyed by
     the call's line and 1-based column): no second folding, no scope to build."""
@@ -364,7 +404,7 @@ def raw_sql_operation(call: ast.Call, known_sql: Mapping[tuple[int, int], str | 
 # The last called name of every call this module recognises: anything else is skipped at once.
 OPERATION_NAMES = (
     EXECUTE_NAMES | DJANGO_READS | SQLALCHEMY_READS | SESSION_READS
-    | {"create", "acreate", "add", "merge", "update", "aupdate", "delete", "adelete", "get_or_none"}
+    | {"create", "acreate", "add", "merge", "update", "aupdate", "delete", "adelete", "get_or_none", "insert"} | SQL_FETCHES
 )
 
 
@@ -378,4 +418,6 @@ def operation(call: ast.Call, known_sql: Mapping[tuple[int, int], str | None], n
         or _sqlalchemy_query(call, names)
         or _sqlalchemy_session(call, names)
         or _peewee(call, names)
+        or _table_insert(call)
+        or _literal_fetch(call)
     )
