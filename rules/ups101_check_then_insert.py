@@ -95,7 +95,9 @@ SQLAlchemy relationship collection checked before it is appended to (`if tag not
 post.tags: post.tags.append(tag)`) is one too: the append inserts a row of the `secondary`
 association table; so is Django's `if not hasattr(checkout, "metadata"):` before creating
 that one-to-one row (the accessor raises when the row does not exist: a lookup by the
-parent's key).
+parent's key). Lookup and insert may be functions of the project's data layer, here or in
+another module (`if not await get_tag(name): await create_tag(name)`): each is read one
+level deep.
 """
     why = """
 Between the read and the insert another writer can insert the same key: both see nothing,
