@@ -26,7 +26,7 @@ from auditor.python.constants import ConstantFolder
 from auditor.python.drivers import declared_dialects, module_driver
 from auditor.python.files import calls_one_of, decode_source, is_test_file, may_define_insert_helper, may_hold_orm_idiom, may_hold_sql_call, python_files
 from auditor.python.idioms import FunctionIdioms, find_idioms
-from auditor.python.module_helpers import ImportedHelpers
+from auditor.python.module_helpers import ImportedHelpers, ModuleHelpers
 from auditor.python.operations import Operation
 from auditor.python.modules import ModuleInfo, ProjectIndex, module_info, module_name_for
 from auditor.python.project_helpers import MAX_LEVELS, ProjectHelpers
@@ -100,6 +100,7 @@ class Extractor:
         its first insert, or the lookup it returns (idioms.FunctionIdioms.as_helper)."""
         key = (info.name, function.lineno)
         if key not in self._imported_ops:
+            self._imported_ops[key] = None  # while it is read: a call back into it is nothing
             if info.hits is None:
                 info.hits = hit_lines(info.source, self.sinks, self.names)
             calls = execute_calls(ast.Module(body=[function], type_ignores=[]), info.source, info, self.folder, info.driver,
@@ -108,7 +109,14 @@ class Extractor:
             for c in calls:
                 where = (c.location.line, c.location.column)
                 known_sql[where] = None if c.holes or where in known_sql else c.sql
-            self._imported_ops[key] = FunctionIdioms(function, info, known_sql, info.driver).as_helper()
+            # its own calls of the functions of its module and of other project modules (a
+            # service's create_user_account calling its own helper, which calls the crud)
+            def described(other: ast.AST, _owner) -> Operation | None:
+                return self.describe_imported(info, other)
+
+            around = ModuleHelpers(ast.Module(body=list(info.functions.values()), type_ignores=[]), described, described)
+            around.imported = ImportedHelpers(info, self.index, self.describe_imported, self.imported_inserting)
+            self._imported_ops[key] = FunctionIdioms(function, info, known_sql, info.driver, helpers=around).as_helper()
         return self._imported_ops[key]
 
     def _calls_in(self, function: ast.AST, module: ModuleInfo) -> list[ast.Call]:
@@ -343,28 +351,34 @@ def _extract_data_layer_callers(extractor: Extractor, scan: PythonScan, results:
                                 progress, files: list[tuple[str, bytes]], use_cache: bool, salt: str) -> None:
     """Files that call a function of the project that inserts (`create_account(...)` from
     `crud`) are read again knowing those functions: a lookup helper and an insert helper
-    called one after the other are an idiom of the caller. Only idioms change in this pass,
-    kept in a cache of their own (they depend on which functions insert)."""
-    inserting = frozenset(name for extraction in results.values() for name in extraction.inserting)
-    if not inserting:
-        return
-    wanted = frozenset(name.encode() for name in inserting)
-    callers = [(rel, data) for rel, data in files if calls_one_of(data, wanted)]
-    if not callers:
-        return
-    extractor.imported_inserting = inserting
-    cache = ExtractionCache(extractor.root, enabled=use_cache, salt=salt + repr(sorted(inserting)))
-    again: dict[str, Extraction] = {}
-    counts = PythonScan()  # a file read in both passes is counted once, as the first pass counted it
-    _extract_files(extractor, cache, counts, again, jobs, progress, callers)
-    cache.save()
-    new = [rel for rel, _ in callers if rel not in results]
-    scan.files_parsed += min(len(new), counts.files_parsed)
-    scan.files_cached += len(new) - min(len(new), counts.files_parsed)
-    for rel, extraction in again.items():
-        first = results.get(rel)
-        results[rel] = extraction if first is None else Extraction(first.calls, first.diagnostics, first.dependencies, extraction.idioms,
-                                                                   first.helpers, first.inserting)
+    called one after the other are an idiom of the caller. A function that inserts through
+    one (a service over the crud) inserts too: its callers are read in the next round. Only
+    idioms change in these rounds, kept in a cache of their own (they depend on which
+    functions insert)."""
+    known: frozenset[str] = frozenset()
+    for _ in range(MAX_LEVELS):
+        inserting = frozenset(name for extraction in results.values() for name in extraction.inserting)
+        wanted = frozenset(name.encode() for name in inserting - known)
+        known = inserting
+        callers = [(rel, data) for rel, data in files if wanted and calls_one_of(data, wanted)]
+        if not callers:
+            return
+        extractor.imported_inserting = inserting
+        cache = ExtractionCache(extractor.root, enabled=use_cache, salt=salt + repr(sorted(inserting)))
+        again: dict[str, Extraction] = {}
+        counts = PythonScan()  # a file read in several rounds is counted once, as the first read counted it
+        _extract_files(extractor, cache, counts, again, jobs, progress, callers)
+        cache.save()
+        new = [rel for rel, _ in callers if rel not in results]
+        scan.files_parsed += min(len(new), counts.files_parsed)
+        scan.files_cached += len(new) - min(len(new), counts.files_parsed)
+        for rel, extraction in again.items():
+            first = results.get(rel)
+            if first is None:
+                results[rel] = extraction
+                continue
+            results[rel] = Extraction(first.calls, first.diagnostics, first.dependencies, extraction.idioms, first.helpers,
+                                      tuple(sorted(set(first.inserting) | set(extraction.inserting))))
 
 
 def _extract_files(

@@ -441,6 +441,19 @@ class FunctionIdioms:
         found = [self.op(n) for n in self.facts.code.calls_in(node)]
         return sorted((o for o in found if o and o.kind in kinds), key=lambda o: (o.node.lineno, o.node.col_offset))
 
+    def _insert_after(self, guard: Operation, statements: list[ast.stmt]) -> Operation | None:
+        """The insert a guard decides: the first one into the table the guard reads, as the SQL
+        names it (a settings write between `if taken(name): raise` and `create_account(...)`
+        is not the idiom's insert); else the first insert."""
+        first = None
+        table = _table_named(guard.sql, FROM_TABLE)
+        for statement in statements:
+            for insert in self.ops_in(statement, (INSERT,)):
+                if table is None or _table_named(insert.sql, INTO_TABLE) == table:
+                    return insert if first is None or table is not None else first
+                first = first or insert
+        return first
+
     def first_insert(self, statements: list[ast.stmt]) -> Operation | None:
         return self.first_of(statements, INSERT)
 
@@ -554,7 +567,7 @@ class FunctionIdioms:
                         branch = list(statement.orelse)
                         if statement.body and isinstance(statement.body[-1], _ENDS_PATH):
                             branch += block[index + 1 :]  # `if row: return row` then insert
-                    insert = self.first_insert(branch)
+                    insert = self._insert_after(guard, branch)
                     if insert is not None:
                         kind = IdiomKind.CHECK_THEN_INSERT if guard.kind == READ else IdiomKind.UPDATE_THEN_INSERT
                         yield self.idiom(kind, guard, insert), insert
@@ -758,6 +771,16 @@ class FunctionIdioms:
         return None
 
 
+FROM_TABLE = re.compile(r'\bFROM\s+("[^"]+"|`[^`]+`|[\w.]+)', re.I)
+INTO_TABLE = re.compile(r'\bINTO\s+("[^"]+"|`[^`]+`|[\w.]+)', re.I)
+
+
+def _table_named(sql: str | None, pattern: re.Pattern) -> str | None:
+    """The first table the SQL names after FROM / INTO, as written (a model placeholder too)."""
+    found = pattern.search(sql or "")
+    return found[1].lower() if found else None
+
+
 def _guard_start(idiom: IdiomCall) -> tuple[int, int]:
     where = idiom.guard_location or idiom.location
     return where.line, where.column
@@ -915,16 +938,26 @@ def find_idioms(
         return FunctionIdioms(function, module, known_sql, driver, owner, helpers, facts[id(function)], collections)
 
     write_hits = hits
-    helpers = ModuleHelpers(tree, lambda function, owner: reader(function, owner).as_helper(), lambda function, owner: reader(function, owner).inserts(write_hits))
+    # A helper of this module is read one level deep; its own calls of the project's functions
+    # in other modules are resolved too (a service calling the crud).
+    elsewhere = None
+    if imported is not None:
+        elsewhere = ModuleHelpers(ast.Module(body=[], type_ignores=[]), lambda function, owner: None, lambda function, owner: None)
+        elsewhere.imported = imported
+    helpers = ModuleHelpers(tree, lambda function, owner: reader(function, owner, elsewhere).as_helper(),
+                            lambda function, owner: reader(function, owner, elsewhere).inserts(write_hits))
     helpers.imported = imported
     own_inserting = helpers.inserting_names(lambda function: spans_hit(function, hits))
-    if inserting is not None:
-        inserting.extend(sorted(name for name in own_inserting if name in helpers.functions))
     line_sets = [hits]  # the calls on these lines were looked at already, for the helpers
     if own_inserting:  # functions that call one are read too
         calling = sorted(set(_call_lines(source, own_inserting)) - set(hits))
         hits = sorted(set(hits).union(calling))
         line_sets.append(calling)
+    if inserting is not None:  # module-level functions that insert, through this module's helpers too
+        inserting.extend(sorted(
+            function.name for function, _owner in helpers.functions.values()
+            if spans_hit(function, hits) and (first := reader(function, None, helpers).first_insert(function.body)) is not None and first.sql
+        ))
     found: list[IdiomCall] = []
     for function, owner in _functions(tree.body, hits):
         found.extend(reader(function, owner, helpers).find(*line_sets))

@@ -5,8 +5,9 @@
 An idiom's guard (the SELECT of check-then-insert, the UPDATE of update-then-insert,
 the DELETE of delete-then-insert) names the key the code means; whether the schema
 has a unique key on exactly those columns decides what the race does. Only AND-ed
-`column = value` terms pin a column; anything else (`lower(email) = ...`, `LIKE`,
-`OR`) is a filter that no unique key backs, reported as `inexact`.
+`column = value` terms pin a column exactly; `lower(email) = ...` looks the column up too,
+not exactly; anything else (`LIKE`, `OR`) is a filter that no unique key backs. Both make
+the lookup `inexact`.
 """
 
 from __future__ import annotations
@@ -39,13 +40,19 @@ def _conjunct_terms(node: exp.Expression | None) -> list[exp.Expression]:
     return [node]
 
 
-def _pinned_column(term: exp.Expression, dialect: str) -> str | None:
-    """`c = <value>` or `<value> = c`, where the value reads no column: the column's name."""
+def _pinned_column(term: exp.Expression, dialect: str) -> tuple[str, bool] | None:
+    """`c = <value>` or `<value> = c`, where the value reads no column: the column's name, and
+    whether it is pinned exactly. `lower(c) = <value>` (lnbits' `LOWER(username) = :username`)
+    looks the column up too, case-insensitively: the column, not exactly."""
     if not isinstance(term, exp.EQ):
         return None
     for column, value in ((term.left, term.right), (term.right, term.left)):
-        if isinstance(column, exp.Column) and not any(True for _ in value.find_all(exp.Column)):
-            return identifier_name(column.this, dialect)
+        if any(True for _ in value.find_all(exp.Column)):
+            continue
+        if isinstance(column, exp.Column):
+            return identifier_name(column.this, dialect), True
+        if isinstance(column, (exp.Lower, exp.Upper)) and isinstance(column.this, exp.Column):
+            return identifier_name(column.this.this, dialect), False
     return None
 
 
@@ -75,5 +82,5 @@ def read_lookup(sql: str, dialect: str) -> Lookup | None:
     where = tree.args.get("where")
     terms = _conjunct_terms(where.this if where is not None else None)
     pinned = [_pinned_column(t, dialect) for t in terms]
-    columns = tuple(dict.fromkeys(c for c in pinned if c))
-    return Lookup(table, columns, inexact=any(c is None for c in pinned))
+    columns = tuple(dict.fromkeys(c[0] for c in pinned if c))
+    return Lookup(table, columns, inexact=any(c is None or not c[1] for c in pinned))
