@@ -126,6 +126,18 @@ def _blocks(nodes: list[ast.AST]) -> Iterator[list[ast.stmt]]:
                     yield value
 
 
+def _statement_lists(statement: ast.stmt) -> Iterator[list[ast.stmt]]:
+    """The statement lists a compound statement holds (its handlers' bodies too)."""
+    for name in statement._fields:
+        value = getattr(statement, name, None)
+        if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+            yield value
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, (ast.excepthandler, ast.match_case)):
+                    yield item.body
+
+
 _NOT_LOCAL = (*FUNCTION_NODES, ast.ClassDef, ast.Lambda)
 
 
@@ -290,6 +302,7 @@ class FunctionIdioms:
         self.names = _names_of(function, owner)  # what `cls` / `self` stand for
         self.facts = facts or FunctionFacts(function, module.source.splitlines(keepends=True))
         self._helper_ops: dict[int, Operation | None] = {}
+        self._parents: dict[int, tuple[ast.stmt, list[ast.stmt], int]] | None = None  # statement list -> where it sits
 
     @property
     def nodes(self) -> list[ast.AST]:
@@ -566,7 +579,9 @@ class FunctionIdioms:
                     else:
                         branch = list(statement.orelse)
                         if statement.body and isinstance(statement.body[-1], _ENDS_PATH):
-                            branch += block[index + 1 :]  # `if row: return row` then insert
+                            # `if row: return row` then insert, here or after the enclosing
+                            # `if account:` / `with conn:` block
+                            branch += block[index + 1 :] + self._after(block)
                     insert = self._insert_after(guard, branch)
                     if insert is not None:
                         kind = IdiomKind.CHECK_THEN_INSERT if guard.kind == READ else IdiomKind.UPDATE_THEN_INSERT
@@ -585,6 +600,22 @@ class FunctionIdioms:
             elif last is not None and self._fetches(statement):
                 for name in _targets(statement):  # cur.execute(...) then row = cur.fetchone()
                     bound[name] = last
+
+    def _after(self, block: list[ast.stmt]) -> list[ast.stmt]:
+        """What runs once `block` (the body of an `if`, `with` or `try` of this function) has run
+        to its end: the statements after that statement, and after its own block in turn. A
+        loop's body is followed by the loop again: nothing is certain there."""
+        if self._parents is None:
+            self._parents = {}
+            for outer in _blocks(self.nodes):
+                for index, statement in enumerate(outer):
+                    for inner in _statement_lists(statement):
+                        self._parents[id(inner)] = (statement, outer, index)
+        found = self._parents.get(id(block))
+        if found is None or isinstance(found[0], (ast.For, ast.AsyncFor, ast.While)):
+            return []
+        _statement, outer, index = found
+        return outer[index + 1 :] + self._after(outer)
 
     def _empty_when(self, test: ast.expr, guard: Operation, last: Operation | None, bound: dict[str, Operation]) -> bool | None:
         """As _is_empty_test; in `if authed() and X.query...first() is None:` the body runs only
