@@ -6,12 +6,13 @@ Raced for real on PostgreSQL: the loser's insert fails with an IntegrityError.""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import threading
 
 import pytest
+
+from sqlalchemy_race import load
 
 from auditor.cli import main
 
@@ -55,13 +56,6 @@ def add_role(db, user, project):
         db.add(Role(user=user, project=project))
 """
 
-
-def load(project, name):
-    spec = importlib.util.spec_from_file_location(name, project / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_the_relationship_names_its_foreign_key_column(make_project, capsys):

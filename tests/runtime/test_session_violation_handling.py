@@ -7,12 +7,13 @@ PostgreSQL, MariaDB and SQLite, the loser then uses its session again."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import threading
 
 import pytest
+
+from sqlalchemy_race import engine_url, load  # noqa: F401 - engine_url is a fixture
 
 from auditor.cli import main
 
@@ -67,21 +68,6 @@ def caught_in_a_savepoint(db, id):
 CASES = {"caught_only": ("warning", False), "caught_and_rolled_back": ("info", True), "caught_in_a_savepoint": ("info", True)}
 
 
-def load(project, name):
-    spec = importlib.util.spec_from_file_location(name, project / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(params=["postgres", "mysql", "sqlite"])
-def engine_url(request, tmp_path):
-    if request.param == "postgres":
-        return "postgres", request.getfixturevalue("pg_database").replace("postgresql://", "postgresql+psycopg://", 1)
-    if request.param == "mysql":
-        return "mysql", request.getfixturevalue("mariadb_url").replace("mysql://", "mysql+pymysql://", 1)
-    return "sqlite", f"sqlite:///{tmp_path / 'files.sqlite3'}"
 
 
 def test_only_a_handler_that_leaves_the_session_usable_is_info(make_project, capsys):
