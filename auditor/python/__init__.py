@@ -24,7 +24,7 @@ from auditor.python.cache import Entry, ExtractionCache, HelperNameCache, conten
 from auditor.python.calls import EXECUTE_NAMES, HELPER_NAMES, candidate_calls, execute_calls, execute_like, hit_lines
 from auditor.python.constants import ConstantFolder
 from auditor.python.drivers import declared_dialects, module_driver
-from auditor.python.files import calls_one_of, decode_source, is_test_file, may_define_insert_helper, may_hold_orm_idiom, may_hold_sql_call, python_files
+from auditor.python.files import calls_one_of, decode_source, imported_words, is_test_file, may_define_insert_helper, may_hold_orm_idiom, may_hold_sql_call, python_files
 from auditor.python.idioms import FunctionIdioms, find_idioms
 from auditor.python.module_helpers import ImportedHelpers, ModuleHelpers
 from auditor.python.operations import Operation
@@ -71,7 +71,7 @@ class Extraction:
     dependencies: tuple[tuple[str, str | None], ...]
     idioms: tuple[IdiomCall, ...] = ()
     helpers: tuple[str, ...] = ()  # its module-level functions that are the project's SQL helpers
-    inserting: tuple[str, ...] = ()  # its module-level functions that insert (a data layer's create_x)
+    inserting: tuple[tuple[str, str], ...] = ()  # its module-level functions that insert, with their INSERT (a data layer's create_x)
 
 
 class Extractor:
@@ -92,7 +92,7 @@ class Extractor:
         self.helpers.sql_files = self.sql_files = sql_files
         # The project's functions that insert, by name: where set, calls of those a file imports
         # are read as inserts, and their callers' idioms are found (a second pass).
-        self.imported_inserting: frozenset[str] = frozenset()
+        self.imported_inserting: dict[tuple[str, str], str] = {}  # (module, function) -> its INSERT
         self._imported_ops: dict[tuple[str, int], Operation | None] = {}
 
     def describe_imported(self, info: ModuleInfo, function: ast.AST) -> Operation | None:
@@ -144,7 +144,7 @@ class Extractor:
     def extract(self, rel: str, data: bytes) -> Extraction:
         self.index.consulted.clear()
         helpers: list[str] = []
-        inserting: list[str] = []
+        inserting: list[tuple[str, str]] = []
         try:
             with time_limit(FILE_SECONDS):
                 calls, idioms, diagnostics = self._extract(PurePosixPath(rel), data, helpers, inserting)
@@ -158,7 +158,7 @@ class Extractor:
         dependencies = tuple((m, self.index.module_hash(m)) for m in sorted(self.index.consulted))
         return Extraction(tuple(calls), tuple(diagnostics), dependencies, tuple(idioms), tuple(helpers), tuple(inserting))
 
-    def _extract(self, relative: PurePosixPath, data: bytes, helpers: list[str], inserting: list[str]) -> tuple[list[SqlCall], list[IdiomCall], list[Diagnostic]]:
+    def _extract(self, relative: PurePosixPath, data: bytes, helpers: list[str], inserting: list[tuple[str, str]]) -> tuple[list[SqlCall], list[IdiomCall], list[Diagnostic]]:
         rel = relative.as_posix()
         source = decode_source(data)
         if source.text is None:
@@ -191,11 +191,11 @@ _worker: Extractor | None = None
 
 
 def _start_worker(root: Path, sinks: tuple[Sink, ...], names: HelperNames, sql_files: frozenset[str] | None, idioms_in_tests: bool,
-                  imported_inserting: frozenset[str] = frozenset()) -> None:
+                  imported_inserting: dict[tuple[str, str], str] | None = None) -> None:
     global _worker
     gc.disable()  # see scan_python_files
     _worker = Extractor(root, sinks, names, sql_files, idioms_in_tests)
-    _worker.imported_inserting = imported_inserting
+    _worker.imported_inserting = imported_inserting or {}
 
 
 def _extract_in_worker(item: tuple[str, bytes]) -> Extraction:
@@ -352,33 +352,51 @@ def _extract_data_layer_callers(extractor: Extractor, scan: PythonScan, results:
     """Files that call a function of the project that inserts (`create_account(...)` from
     `crud`) are read again knowing those functions: a lookup helper and an insert helper
     called one after the other are an idiom of the caller. A function that inserts through
-    one (a service over the crud) inserts too: its callers are read in the next round. Only
-    idioms change in these rounds, kept in a cache of their own (they depend on which
-    functions insert)."""
+    one (a service over the crud) inserts too: its callers are read in the next round. Only the
+    functions calling such a function are read in a round; the idioms found are added to the
+    first pass's, kept in a cache of their own (they depend on which functions insert)."""
     known: frozenset[str] = frozenset()
+    readable = [(rel, data) for rel, data in files if extractor.idioms_in_tests or not is_test_file(rel)]
+    imports = {rel: imported_words(data) for rel, data in readable}  # read once for every round
     for _ in range(MAX_LEVELS):
-        inserting = frozenset(name for extraction in results.values() for name in extraction.inserting)
-        wanted = frozenset(name.encode() for name in inserting - known)
+        summaries = {(module_name_for(Path(rel))[0], name): sql for rel, extraction in results.items() for name, sql in extraction.inserting}
+        inserting = frozenset(name for _module, name in summaries)
+        new = inserting - known
         known = inserting
-        callers = [(rel, data) for rel, data in files if wanted and calls_one_of(data, wanted)]
+        if not new:
+            return
+        # a caller imports the function, or the module (or package) that holds it
+        through: dict[bytes, set[bytes]] = {}  # a word of an import line -> the new functions it may bring in
+        for rel, extraction in results.items():
+            parts = {part.encode() for part in PurePosixPath(rel).with_suffix("").parts[-2:]} - {b"__init__"}
+            for name, _sql in extraction.inserting:
+                if name in new:
+                    for word in parts | {name.encode()}:
+                        through.setdefault(word, set()).add(name.encode())
+        callers = [(rel, data) for rel, data in readable
+                   if (names := frozenset(n for word in imports[rel] & through.keys() for n in through[word])) and calls_one_of(data, names)]
         if not callers:
             return
-        extractor.imported_inserting = inserting
-        cache = ExtractionCache(extractor.root, enabled=use_cache, salt=salt + repr(sorted(inserting)))
+        extractor.imported_inserting = summaries
+        cache = ExtractionCache(extractor.root, enabled=use_cache, salt=salt + repr(sorted(summaries.items())))
         again: dict[str, Extraction] = {}
         counts = PythonScan()  # a file read in several rounds is counted once, as the first read counted it
-        _extract_files(extractor, cache, counts, again, jobs, progress, callers)
+        # in this process: few files a round, and this extractor keeps what it read of the
+        # data layer from one round to the next (workers would start cold each round)
+        _extract_files(extractor, cache, counts, again, 1, progress, callers)
         cache.save()
-        new = [rel for rel, _ in callers if rel not in results]
-        scan.files_parsed += min(len(new), counts.files_parsed)
-        scan.files_cached += len(new) - min(len(new), counts.files_parsed)
+        first_read = sum(1 for rel, _ in callers if rel not in results)
+        scan.files_parsed += min(first_read, counts.files_parsed)
+        scan.files_cached += first_read - min(first_read, counts.files_parsed)
         for rel, extraction in again.items():
             first = results.get(rel)
             if first is None:
                 results[rel] = extraction
                 continue
-            results[rel] = Extraction(first.calls, first.diagnostics, first.dependencies, extraction.idioms, first.helpers,
-                                      tuple(sorted(set(first.inserting) | set(extraction.inserting))))
+            seen = {idiom.location for idiom in first.idioms}
+            idioms = first.idioms + tuple(idiom for idiom in extraction.idioms if idiom.location not in seen)
+            results[rel] = Extraction(first.calls, first.diagnostics, tuple(sorted(set(first.dependencies) | set(extraction.dependencies))),
+                                      idioms, first.helpers, tuple(sorted(set(first.inserting) | set(extraction.inserting))))
 
 
 def _extract_files(

@@ -40,7 +40,7 @@ class Entry:
     dependencies: tuple[tuple[str, str | None], ...]  # (dotted module, its content hash or None if absent)
     idioms: tuple[IdiomCall, ...] = ()
     helpers: tuple[str, ...] = ()  # module-level functions of the file that are the project's SQL helpers
-    inserting: tuple[str, ...] = ()  # module-level functions of the file that insert
+    inserting: tuple[tuple[str, str], ...] = ()  # module-level functions of the file that insert, with their INSERT
 
 
 class HelperNameCache:

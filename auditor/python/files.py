@@ -163,6 +163,16 @@ def calls_one_of(data: bytes, names: frozenset[bytes]) -> bool:
     return False
 
 
+_IMPORT_LINE = re.compile(rb"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+)?import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
+
+
+def imported_words(data: bytes) -> frozenset[bytes]:
+    """Every name the file's import statements mention: modules, packages and what they bring
+    in (`from ..crud import create_tag` gives crud and create_tag). Only the import lines are
+    read: a file that calls a function of another module must name it, or its module, there."""
+    return frozenset(word for match in _IMPORT_LINE.finditer(data) for part in match.groups() if part for word in re.findall(rb"\w+", part))
+
+
 def python_files(root: Path, excluded: Exclusion | None = None) -> list[Path]:
     """Every .py file under root, skipping virtualenvs, VCS and build folders; sorted."""
     return walk_files(Path(root), (".py",), excluded)[".py"]

@@ -941,12 +941,12 @@ def _lines_calling(source: str, needles, whole_word: bool) -> list[int]:
 
 def find_idioms(
     tree: ast.Module, source: str, module: ModuleInfo, sql_calls: list[SqlCall], driver: str | None,
-    imported: ImportedHelpers | None = None, inserting: list[str] | None = None,
+    imported: ImportedHelpers | None = None, inserting: list[tuple[str, str]] | None = None,
 ) -> list[IdiomCall]:
     """The idioms of one module; `sql_calls` are its execute calls with their SQL already folded.
-    `imported`: the project's functions this module imports, with the names of those known to
-    insert (their calls are read as inserts, and the functions calling them as idioms).
-    `inserting` receives the names of this module's own functions that insert."""
+    `imported`: the project's functions this module imports, with those known to insert (a
+    later round: only the functions calling those are read, as inserts).
+    `inserting` receives this module's own module-level functions that insert, with their INSERT."""
     # SQL with a part built at run time is not read as either half of an idiom: a lookup or
     # insert with an unknown piece cannot be paired by its key.
     known_sql: dict[tuple[int, int], str | None] = {}
@@ -957,7 +957,9 @@ def find_idioms(
     collections = collection_guards(source)
     hits = sorted(inserts.union(_write_hint_lines(source), _collection_write_lines(source, collections)))
     if imported is not None and imported.wanted:
-        hits = sorted(set(hits).union(_call_lines(source, imported.wanted | imported.names_of(imported.wanted))))
+        # A later round: the first pass found this module's other idioms already; only the
+        # functions that call the project's inserting functions of other modules are read now.
+        hits = sorted(set(_call_lines(source, imported.call_lines_needles(source))))
     if not hits:
         return []
     facts: dict[int, FunctionFacts] = {}
@@ -986,7 +988,7 @@ def find_idioms(
         line_sets.append(calling)
     if inserting is not None:  # module-level functions that insert, through this module's helpers too
         inserting.extend(sorted(
-            function.name for function, _owner in helpers.functions.values()
+            (function.name, first.sql) for function, _owner in helpers.functions.values()
             if spans_hit(function, hits) and (first := reader(function, None, helpers).first_insert(function.body)) is not None and first.sql
         ))
     found: list[IdiomCall] = []

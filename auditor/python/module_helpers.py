@@ -19,12 +19,16 @@ helper calls are not followed.
 A data layer usually lives in another module (`from ..crud import create_account,
 get_account_by_username`): ImportedHelpers resolves a function imported from a project module
 (through a package's re-export too, and `crud.get_x(...)` of an imported module) and reads
-it the same way, one level deep, in its own module.
+it the same way, one level deep, in its own module: a function the first pass found to insert,
+or one named as a lookup (`get_...`, `find...`, `exists...`) in a module that has such
+inserting functions (a data layer: lookups elsewhere are not read, which keeps a big project
+from being parsed twice).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from typing import Callable, Iterator
 
 from auditor.python.calls import FUNCTION_NODES
@@ -34,7 +38,11 @@ from auditor.python.operations import INSERT, Operation, _call_name
 Definition = tuple[ast.AST, ast.ClassDef | None]  # a function and the class it is defined in
 Describe = Callable[[ast.AST, ast.ClassDef | None], Operation | None]
 DescribeElsewhere = Callable[[ModuleInfo, ast.AST], Operation | None]
-MAX_REEXPORTS = 3  # `from .users import create_account` in crud/__init__.py, and so on
+_ATTRIBUTE_CALL = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*\(")
+MAX_REEXPORTS = 3
+# The functions of other modules read as a possible lookup: those named as one (reading every
+# imported function would parse most of a big project's modules again).
+LOOKUP_NAME = re.compile(r"_?(?:get|find|fetch|lookup|load|exists|has|is|check|search|select|query|read|retrieve)(?:_|$)", re.I)  # `from .users import create_account` in crud/__init__.py, and so on
 
 
 def _definitions(tree: ast.Module) -> Iterator[Definition]:
@@ -113,17 +121,40 @@ class ImportedHelpers:
     """The functions one module imports from other modules of the project, each read in its
     own module by `describe` (an insert, a returned lookup, or None; the caller caches)."""
 
-    def __init__(self, module: ModuleInfo, index: ProjectIndex, describe: DescribeElsewhere, wanted: frozenset[str] = frozenset()):
+    def __init__(self, module: ModuleInfo, index: ProjectIndex, describe: DescribeElsewhere, known: dict[tuple[str, str], str] | None = None):
         self.module, self.index, self.describe = module, index, describe
-        self.wanted = wanted  # the project's module-level functions known to insert, by name
+        # The project's module-level functions the first pass found to insert: (module, name) ->
+        # their INSERT, so that calling one needs no second reading of its module.
+        self.known = known or {}
+        self.wanted = frozenset(name for _module, name in self.known)
+        self.data_layers = frozenset(module for module, _name in self.known)
+        self._definitions: dict[str, tuple[ModuleInfo, ast.AST] | str | None] = {}  # by the callee as written
+
+    def call_lines_needles(self, source: str) -> set[str]:
+        """The names whose calls may be of a wanted function here: imported by name
+        (`create_tag(`, an alias too), or `module.create_tag(` of an imported module."""
+        names = self.names_of(self.wanted)
+        for alias, attribute in _ATTRIBUTE_CALL.findall(source):
+            if attribute in self.wanted and alias in self.module.imports:
+                names.add(attribute)
+        return names
 
     def operation(self, call: ast.Call) -> Operation | None:
-        found = self.definition(call)
+        key = ast.unparse(call.func) if isinstance(call.func, (ast.Name, ast.Attribute)) else None
+        name = _call_name(call) or ""
+        if key is None or not (name in self.wanted or LOOKUP_NAME.match(name)):
+            return None  # neither an insert nor named as a lookup: its module is not read
+        if key not in self._definitions:
+            self._definitions[key] = self.definition(call)
+        found = self._definitions[key]
+        if isinstance(found, str):
+            return Operation(INSERT, found, call, name)
         return self.describe(*found) if found is not None else None
 
-    def definition(self, call: ast.Call) -> tuple[ModuleInfo, ast.AST] | None:
+    def definition(self, call: ast.Call) -> tuple[ModuleInfo, ast.AST] | str | None:
         """`create_account(...)` imported by name, or `crud.create_account(...)` of an
-        imported module: the function and the module that defines it."""
+        imported module: the function and the module that defines it, or the INSERT the
+        first pass found it to run."""
         func = call.func
         if isinstance(func, ast.Name) and (imported := self.module.imports.get(func.id)) and imported[1] is not None:
             dotted, attribute = imported
@@ -133,8 +164,13 @@ class ImportedHelpers:
         else:
             return None
         for _ in range(MAX_REEXPORTS + 1):
+            if (dotted, attribute) in self.known:
+                self.index.consulted.add(dotted)  # the cached result depends on that module
+                return self.known[dotted, attribute]
             if not self.index.is_module(dotted):
                 return None  # a library, not the project
+            if dotted not in self.data_layers and not self.index.is_package(dotted):
+                return None  # a lookup is read where the data layer is (a module that inserts), or through a package's re-export
             info = self.index.load(dotted)
             if info is None:
                 return None

@@ -148,6 +148,10 @@ class ProjectIndex:
             if info is not None:
                 info.hits = None
 
+    def is_package(self, dotted: str) -> bool:
+        path = self._find(dotted)
+        return path is not None and path.name == "__init__.py"
+
     def is_module(self, dotted: str) -> bool:
         self.consulted.add(dotted)
         return self._find(dotted) is not None
