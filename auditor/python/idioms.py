@@ -405,9 +405,17 @@ class FunctionIdioms:
         for node in self.nodes:
             if isinstance(node, ast.Return) and node.value is not None and _is_empty_test(node.value) is False:
                 reads = self.ops_in(node.value, (READ,))
-                returned += reads[-1:] or [bound[n] for n in sorted(_names(node.value)) if n in bound]
+                returned += reads[-1:] or [bound[n] for n in sorted(_names(node.value)) if n in bound] or self._fetched_before(node)
         sqls = {r.sql for r in returned}
         return returned[0] if len(sqls) == 1 and None not in sqls else None
+
+    def _fetched_before(self, returned: ast.Return) -> list[Operation]:
+        """`cur.execute("SELECT ...")` then `return cur.fetchone()`: the row of the last read
+        before the return."""
+        if not self._fetches(ast.Expr(returned.value)):
+            return []
+        before = [op for op in self.ops_in(self.function, (READ,)) if _start(op.node) < _start(returned)]
+        return before[-1:]
 
     def inserts(self, hits: list[int]) -> Operation | None:
         """The function's first insert, when its SQL is known: what calling it does."""

@@ -52,3 +52,31 @@ def test_no_cache_writes_nothing(make_project):
     root = make_project({"a.py": "cur.execute('DELETE FROM t')\n"})
     scan(root, use_cache=False)
     assert not (root / CACHE_DIR).exists()
+
+
+DATA_LAYER = {
+    "crud.py": (
+        "def get_tag(cur, name):\n"
+        "    cur.execute('SELECT id FROM tags WHERE name = ?', (name,))\n"
+        "    return cur.fetchone()\n\n\n"
+        "def create_tag(conn, name):\n"
+        "    conn.execute('INSERT INTO tags (name) VALUES (?)', (name,))\n"
+    ),
+    "views.py": (
+        "from crud import create_tag, get_tag\n\n\n"
+        "def add(conn, name):\n"
+        "    if get_tag(conn, name) is None:\n"
+        "        create_tag(conn, name)\n"
+    ),
+}
+
+
+def test_an_idiom_through_the_data_layer_is_cached_and_follows_the_data_layer(make_project):
+    """The caller's idiom comes from a later round (it needs to know that create_tag inserts):
+    a warm run gives it from the cache; once create_tag no longer inserts, it is gone."""
+    root = make_project(DATA_LAYER)
+    cold, warm = scan(root), scan(root)
+    assert [(i.location.path, i.location.line) for i in cold.idioms] == [("views.py", 6)]
+    assert warm.idioms == cold.idioms and warm.files_parsed == 0
+    (root / "crud.py").write_text(DATA_LAYER["crud.py"].replace("INSERT INTO tags (name) VALUES (?)", "UPDATE tags SET name = ?"))
+    assert scan(root).idioms == []
