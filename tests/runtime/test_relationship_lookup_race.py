@@ -2,17 +2,15 @@
 `Role(user=u)`) are about its foreign-key column (user_id): the SQLAlchemy reader maps the
 name where the model has one foreign key to the target's table, so UPS101 judges the real
 key (warehouse's `_roles_user_project_uc`), not a column called "user" that no key covers.
-Raced for real on PostgreSQL: the loser's insert fails with an IntegrityError."""
+Raced for real on PostgreSQL, MariaDB and SQLite: the loser's insert fails with an IntegrityError."""
 
 from __future__ import annotations
 
 import json
-import sys
-import threading
 
 import pytest
 
-from sqlalchemy_race import load
+from sqlalchemy_race import engine_url, race  # noqa: F401 - engine_url is a fixture
 
 from auditor.cli import main
 
@@ -66,46 +64,15 @@ def test_the_relationship_names_its_foreign_key_column(make_project, capsys):
     assert "on roles by (user_id, project_id): the unique constraint roles_user_project_uc" in finding["message"]
 
 
-def test_two_requests_at_once_and_the_second_fails(make_project, pg_database, monkeypatch):
-    sqlalchemy = pytest.importorskip("sqlalchemy")
-    from sqlalchemy import create_engine, event, func, select
-    from sqlalchemy.orm import Session
-
+def test_two_requests_at_once_and_the_second_fails(engine_url, make_project):
+    _dialect, url = engine_url
     project = make_project({"models.py": MODELS, "app.py": APP})
-    monkeypatch.syspath_prepend(str(project))
-    models, app = load(project, "models"), load(project, "app")
-    engine = create_engine(pg_database.replace("postgresql://", "postgresql+psycopg://", 1))
-    models.Base.metadata.create_all(engine)
-    with Session(engine) as session:
-        session.add_all([models.User(id=1), models.Project(id=1)])
-        session.commit()
-    meet, local, errors = threading.Barrier(2), threading.local(), []
-    local.met = True  # this thread's own count below meets no one
 
-    @event.listens_for(engine, "after_cursor_execute")
-    def meet_after_the_lookup(conn, cursor, statement, parameters, context, executemany):
-        if "FROM roles" in statement and not getattr(local, "met", False):
-            local.met = True
-            meet.wait(timeout=5)  # both looked for the role and found none
+    def setup(modules, session):
+        session.add_all([modules["models"].User(id=1), modules["models"].Project(id=1)])
 
-    def request():
-        with Session(engine) as db:
-            try:
-                app.add_role(db, db.get(models.User, 1), db.get(models.Project, 1))
-                db.commit()
-            except sqlalchemy.exc.IntegrityError as error:
-                errors.append(type(error.orig).__name__)
+    def request(modules, session):
+        models = modules["models"]
+        modules["app"].add_role(session, session.get(models.User, 1), session.get(models.Project, 1))
 
-    try:
-        threads = [threading.Thread(target=request) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        with engine.connect() as conn:
-            assert conn.scalar(select(func.count()).select_from(models.Role.__table__)) == 1
-        assert errors == ["UniqueViolation"]
-    finally:
-        for name in ("models", "app"):
-            sys.modules.pop(name, None)
-        engine.dispose()
+    assert race(project, url, "roles", request, setup=setup) == (1, ["IntegrityError"])
