@@ -153,7 +153,7 @@ def sqlalchemy_lookup(call: ast.Call, model: str, names: Names = PLAIN) -> Looku
     if _call_name(call) == "filter_by":
         return Lookup(tuple(k.arg for k in call.keywords if k.arg), ("?",) * sum(1 for k in call.keywords if not k.arg))
     exact, inexact = [], []
-    for argument in call.args:
+    for argument in _conjuncts(call.args):
         if (
             isinstance(argument, ast.Compare)
             and len(argument.ops) == 1
@@ -165,6 +165,19 @@ def sqlalchemy_lookup(call: ast.Call, model: str, names: Names = PLAIN) -> Looku
         else:
             inexact.append("?")
     return Lookup(tuple(exact), tuple(inexact))
+
+
+def _conjuncts(arguments: list[ast.expr]) -> list[ast.expr]:
+    """`filter(a, b)`, `filter((A.x == 1) & (A.y == 2))` and `filter(and_(a, b))` all AND their terms."""
+    found: list[ast.expr] = []
+    for argument in arguments:
+        if isinstance(argument, ast.BinOp) and isinstance(argument.op, ast.BitAnd):
+            found += _conjuncts([argument.left, argument.right])
+        elif isinstance(argument, ast.Call) and _call_name(argument) == "and_" and not argument.keywords:
+            found += _conjuncts(argument.args)
+        else:
+            found.append(argument)
+    return found
 
 
 def field_names(call: ast.Call) -> tuple[str, ...] | None:

@@ -53,3 +53,29 @@ def test_a_lookup_by_primary_key_is_checked_on_its_column_or_left_unchecked(make
     assert "tags by (tag_id): the primary key" in finding["message"]
     [unchecked] = [s for s in doc["sites"] if s["status"] != "checked"]
     assert unchecked["line"] == 12 and unchecked["detail"] == "the primary key of Pair is not known (none, or of several columns)"
+
+
+ANDED = '''
+from sqlalchemy import and_
+
+from models import Tag
+
+
+def by_operator(session, name, k):
+    if session.query(Tag).filter((Tag.name == name) & (Tag.tag_id == k)).first() is None:
+        session.add(Tag(name=name, tag_id=k))
+
+
+def by_function(session, name, k):
+    if session.query(Tag).filter(and_(Tag.name == name, Tag.tag_id == k)).first() is None:
+        session.add(Tag(name=name, tag_id=k))
+'''
+
+
+def test_terms_anded_with_an_operator_or_and_are_the_lookup(make_project, capsys):
+    """warehouse's `filter((Release.project == p) & (Release.canonical_version == v))`."""
+    project = make_project({"models.py": MODELS, "app.py": ANDED})
+    main(["check", str(project), "--format", "json", "--no-cache", "--dialect", "postgres"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["rule"], f["line"]) for f in findings] == [("UPS101", 9), ("UPS101", 14)]
+    assert all("on tags by (name, tag_id): the primary key" in f["message"] for f in findings)
