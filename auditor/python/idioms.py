@@ -634,9 +634,16 @@ class FunctionIdioms:
         parts = [v for v in test.values if self._guard_of(v, last, bound) is guard]
         if len(parts) != 1 or not self._tests_the_result(parts[0], bound):
             return None
-        # `if account.username and await get_by_username(...): raise`: the body runs only on a
-        # row found, so the code after it (or the else) is the path that found none
-        return _is_empty_test(parts[0])
+        empty = _is_empty_test(parts[0])
+        if empty is False:
+            # `if account.username and await get_by_username(account.username): raise`: the
+            # other terms only ask whether there is a value to look up, so the code after it is
+            # the path that found none. (`if active and found(name): return` is not: inactive,
+            # it inserts whatever the table holds.)
+            looked_up = {ast.unparse(a) for c in ast.walk(guard.node) if isinstance(c, ast.Call) for a in (*c.args, *(k.value for k in c.keywords))}
+            others = [v for v in test.values if v is not parts[0]]
+            return False if all(ast.unparse(_unwrap(v)) in looked_up for v in others) else None
+        return empty
 
     def _tests_the_result(self, node: ast.expr, bound: dict[str, Operation]) -> bool:
         """Does the term test the lookup's result itself (`row is None`, `not q.first()`), not
