@@ -177,19 +177,26 @@ def type_sql(node: ast.expr | None) -> str:
     return TYPES.get(name or "", "TEXT")
 
 
-def annotation_type(annotation: ast.expr | None) -> tuple[str | None, bool | None]:
-    """(SQL type, nullable) from `Mapped[X]` / `Mapped[Optional[X]]` / `Mapped[X | None]`."""
+def mapped_inner(annotation: ast.expr | None) -> tuple[ast.expr | None, bool]:
+    """X, and whether it may be None, of `Mapped[X]` / `Mapped[Optional[X]]` / `Mapped[X | None]`;
+    (None, False) for any other annotation."""
     if not isinstance(annotation, ast.Subscript) or last_name(dotted_name(annotation.value)) != "Mapped":
-        return None, None
+        return None, False
     inner = annotation.slice
-    nullable = False
     if isinstance(inner, ast.Subscript) and last_name(dotted_name(inner.value)) == "Optional":
-        inner, nullable = inner.slice, True
-    elif isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.BitOr):
+        return inner.slice, True
+    if isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.BitOr):
         parts = [inner.left, inner.right]
         if any(isinstance(p, ast.Constant) and p.value is None for p in parts):
-            nullable = True
-            inner = next(p for p in parts if not (isinstance(p, ast.Constant) and p.value is None))
+            return next(p for p in parts if not (isinstance(p, ast.Constant) and p.value is None)), True
+    return inner, False
+
+
+def annotation_type(annotation: ast.expr | None) -> tuple[str | None, bool | None]:
+    """(SQL type, nullable) from `Mapped[X]` / `Mapped[Optional[X]]` / `Mapped[X | None]`."""
+    inner, nullable = mapped_inner(annotation)
+    if inner is None:
+        return None, None
     python = dotted_name(inner) if not isinstance(inner, ast.Constant) else inner.value
     return PYTHON_TYPES.get(python or "", PYTHON_TYPES.get(last_name(python) or "", "TEXT")), nullable
 

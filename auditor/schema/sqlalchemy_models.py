@@ -38,6 +38,7 @@ from auditor.schema.sqlalchemy_constructs import (
     TableSpec,
     add_table_item,
     annotation_type,
+    mapped_inner,
     column_spec,
     is_column_call,
     resolve_foreign_keys,
@@ -399,13 +400,7 @@ def _many_to_one(reader: ModelReader, source: SchemaSource, dialect: str) -> Non
 
 def _mapped_class(annotation: ast.expr | None) -> str | None:
     """The class of `Mapped[User]`, `Mapped["User"]`, `Mapped[Optional[User]]`, `Mapped[User | None]`."""
-    if not (isinstance(annotation, ast.Subscript) and last_name(dotted_name(annotation.value) or "") == "Mapped"):
-        return None
-    node = annotation.slice
-    if isinstance(node, ast.Subscript) and last_name(dotted_name(node.value) or "") == "Optional":
-        node = node.slice
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        node = node.left
+    node, _nullable = mapped_inner(annotation)
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value.rsplit(".", 1)[-1]
     return node.id if isinstance(node, ast.Name) else None
