@@ -25,7 +25,7 @@ from auditor.python.calls import EXECUTE_NAMES, HELPER_NAMES, candidate_calls, e
 from auditor.python.constants import ConstantFolder
 from auditor.python.drivers import declared_dialects, module_driver
 from auditor.python.files import calls_one_of, decode_source, imported_words, is_test_file, may_define_insert_helper, may_hold_orm_idiom, may_hold_sql_call, python_files
-from auditor.python.idioms import FunctionIdioms, find_idioms
+from auditor.python.idioms import FunctionIdioms, find_idioms, known_sql_of
 from auditor.python.module_helpers import ImportedHelpers, ModuleHelpers
 from auditor.python.operations import Operation
 from auditor.python.modules import ModuleInfo, ProjectIndex, module_info, module_name_for
@@ -90,9 +90,10 @@ class Extractor:
         self.folder = ConstantFolder(self.index)
         self.helpers = ProjectHelpers(self.index, self.folder, partial(execute_like, sinks=sinks), self._calls_in, names.functions)
         self.helpers.sql_files = self.sql_files = sql_files
-        # The project's functions that insert, by name: where set, calls of those a file imports
-        # are read as inserts, and their callers' idioms are found (a second pass).
-        self.imported_inserting: dict[tuple[str, str], str] = {}  # (module, function) -> its INSERT
+        # The project's module-level functions that insert, (module, function) -> their INSERT: set
+        # for the data-layer rounds (run in this process), where calls of those a file imports are
+        # read as inserts and their callers' idioms are found.
+        self.imported_inserting: dict[tuple[str, str], str] = {}
         self._imported_ops: dict[tuple[str, int], Operation | None] = {}
 
     def describe_imported(self, info: ModuleInfo, function: ast.AST) -> Operation | None:
@@ -105,18 +106,15 @@ class Extractor:
                 info.hits = hit_lines(info.source, self.sinks, self.names)
             calls = execute_calls(ast.Module(body=[function], type_ignores=[]), info.source, info, self.folder, info.driver,
                                   self.sinks, self.helpers, self.names, info.hits)
-            known_sql: dict[tuple[int, int], str | None] = {}
-            for c in calls:
-                where = (c.location.line, c.location.column)
-                known_sql[where] = None if c.holes or where in known_sql else c.sql
+
             # its own calls of the functions of its module and of other project modules (a
             # service's create_user_account calling its own helper, which calls the crud)
             def described(other: ast.AST, _owner) -> Operation | None:
                 return self.describe_imported(info, other)
 
-            around = ModuleHelpers(ast.Module(body=list(info.functions.values()), type_ignores=[]), described, described)
-            around.imported = ImportedHelpers(info, self.index, self.describe_imported, self.imported_inserting)
-            self._imported_ops[key] = FunctionIdioms(function, info, known_sql, info.driver, helpers=around).as_helper()
+            around = ModuleHelpers(ast.Module(body=list(info.functions.values()), type_ignores=[]), described, described,
+                                   ImportedHelpers(info, self.index, self.describe_imported, self.imported_inserting))
+            self._imported_ops[key] = FunctionIdioms(function, info, known_sql_of(calls), info.driver, helpers=around).as_helper()
         return self._imported_ops[key]
 
     def _calls_in(self, function: ast.AST, module: ModuleInfo) -> list[ast.Call]:
@@ -190,12 +188,10 @@ EXCLUDED_HELPER_NAMES = EXECUTE_NAMES | HELPER_NAMES | {"__init__", "__call__", 
 _worker: Extractor | None = None
 
 
-def _start_worker(root: Path, sinks: tuple[Sink, ...], names: HelperNames, sql_files: frozenset[str] | None, idioms_in_tests: bool,
-                  imported_inserting: dict[tuple[str, str], str] | None = None) -> None:
+def _start_worker(root: Path, sinks: tuple[Sink, ...], names: HelperNames, sql_files: frozenset[str] | None, idioms_in_tests: bool) -> None:
     global _worker
     gc.disable()  # see scan_python_files
     _worker = Extractor(root, sinks, names, sql_files, idioms_in_tests)
-    _worker.imported_inserting = imported_inserting or {}
 
 
 def _extract_in_worker(item: tuple[str, bytes]) -> Extraction:
@@ -242,8 +238,7 @@ def _extract_all(extractor: Extractor, pending: list[tuple[str, bytes]], jobs: i
 
         # Biggest files first, in small chunks: no worker is left with a big file at the end.
         ordered = sorted(pending, key=lambda item: -len(item[1]))
-        with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks, extractor.names, extractor.sql_files, extractor.idioms_in_tests,
-                                                                                       extractor.imported_inserting)) as pool:
+        with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(extractor.root, extractor.sinks, extractor.names, extractor.sql_files, extractor.idioms_in_tests)) as pool:
             yield from zip((rel for rel, _ in ordered), pool.map(_extract_in_worker, ordered, chunksize=4))
     else:
         for rel, data in pending:

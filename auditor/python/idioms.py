@@ -120,22 +120,22 @@ def _blocks(nodes: list[ast.AST]) -> Iterator[list[ast.stmt]]:
     """Every statement list among a function's own nodes (outermost first)."""
     for node in nodes:
         if isinstance(node, (ast.stmt, ast.excepthandler, ast.match_case)):
-            for name in node._fields:
-                value = getattr(node, name, None)
-                if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
-                    yield value
+            yield from _own_lists(node)
+
+
+def _own_lists(node: ast.AST) -> Iterator[list[ast.stmt]]:
+    """The statement lists that are fields of the node (body, orelse, finalbody)."""
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+            yield value
 
 
 def _statement_lists(statement: ast.stmt) -> Iterator[list[ast.stmt]]:
     """The statement lists a compound statement holds (its handlers' bodies too)."""
-    for name in statement._fields:
-        value = getattr(statement, name, None)
-        if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
-            yield value
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, (ast.excepthandler, ast.match_case)):
-                    yield item.body
+    yield from _own_lists(statement)
+    for item in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
+        yield item.body
 
 
 _NOT_LOCAL = (*FUNCTION_NODES, ast.ClassDef, ast.Lambda)
@@ -471,7 +471,7 @@ class FunctionIdioms:
         for statement in statements:
             for insert in self.ops_in(statement, (INSERT,)):
                 if table is None or _table_named(insert.sql, INTO_TABLE) == table:
-                    return insert if first is None or table is not None else first
+                    return insert
                 first = first or insert
         return first
 
@@ -954,6 +954,17 @@ def _lines_calling(source: str, needles, whole_word: bool) -> list[int]:
     return sorted(set(lines_at(sorted(positions), source)))
 
 
+def known_sql_of(sql_calls: list[SqlCall]) -> dict[tuple[int, int], str | None]:
+    """Each execute call's SQL by its (line, column). SQL with a part built at run time is not
+    read as either half of an idiom: a lookup or insert with an unknown piece cannot be paired
+    by its key; nor is a call that may run one of several statements."""
+    known_sql: dict[tuple[int, int], str | None] = {}
+    for c in sql_calls:
+        where = (c.location.line, c.location.column)
+        known_sql[where] = None if c.holes or where in known_sql else c.sql
+    return known_sql
+
+
 def find_idioms(
     tree: ast.Module, source: str, module: ModuleInfo, sql_calls: list[SqlCall], driver: str | None,
     imported: ImportedHelpers | None = None, inserting: list[tuple[str, str]] | None = None,
@@ -962,12 +973,7 @@ def find_idioms(
     `imported`: the project's functions this module imports, with those known to insert (a
     later round: only the functions calling those are read, as inserts).
     `inserting` receives this module's own module-level functions that insert, with their INSERT."""
-    # SQL with a part built at run time is not read as either half of an idiom: a lookup or
-    # insert with an unknown piece cannot be paired by its key.
-    known_sql: dict[tuple[int, int], str | None] = {}
-    for c in sql_calls:  # a call that may run one of several statements is not paired either
-        where = (c.location.line, c.location.column)
-        known_sql[where] = None if c.holes or where in known_sql else c.sql
+    known_sql = known_sql_of(sql_calls)
     inserts = {c.location.line for c in sql_calls if c.sql and (INSERT_SQL.match(c.sql) or UPDATE_SQL.match(c.sql))}
     collections = collection_guards(source)
     hits = sorted(inserts.union(_write_hint_lines(source), _collection_write_lines(source, collections)))
@@ -988,13 +994,9 @@ def find_idioms(
     write_hits = hits
     # A helper of this module is read one level deep; its own calls of the project's functions
     # in other modules are resolved too (a service calling the crud).
-    elsewhere = None
-    if imported is not None:
-        elsewhere = ModuleHelpers(ast.Module(body=[], type_ignores=[]), lambda function, owner: None, lambda function, owner: None)
-        elsewhere.imported = imported
+    elsewhere = ModuleHelpers.of_imports(imported) if imported is not None else None
     helpers = ModuleHelpers(tree, lambda function, owner: reader(function, owner, elsewhere).as_helper(),
-                            lambda function, owner: reader(function, owner, elsewhere).inserts(write_hits))
-    helpers.imported = imported
+                            lambda function, owner: reader(function, owner, elsewhere).inserts(write_hits), imported)
     own_inserting = helpers.inserting_names(lambda function: spans_hit(function, hits))
     line_sets = [hits]  # the calls on these lines were looked at already, for the helpers
     if own_inserting:  # functions that call one are read too

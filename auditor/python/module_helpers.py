@@ -39,10 +39,10 @@ Definition = tuple[ast.AST, ast.ClassDef | None]  # a function and the class it 
 Describe = Callable[[ast.AST, ast.ClassDef | None], Operation | None]
 DescribeElsewhere = Callable[[ModuleInfo, ast.AST], Operation | None]
 _ATTRIBUTE_CALL = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*\(")
-MAX_REEXPORTS = 3
+MAX_REEXPORTS = 3  # `from .users import create_account` in crud/__init__.py, and so on
 # The functions of other modules read as a possible lookup: those named as one (reading every
 # imported function would parse most of a big project's modules again).
-LOOKUP_NAME = re.compile(r"_?(?:get|find|fetch|lookup|load|exists|has|is|check|search|select|query|read|retrieve)(?:_|$)", re.I)  # `from .users import create_account` in crud/__init__.py, and so on
+LOOKUP_NAME = re.compile(r"_?(?:get|find|fetch|lookup|load|exists|has|is|check|search|select|query|read|retrieve)(?:_|$)", re.I)
 
 
 def _definitions(tree: ast.Module) -> Iterator[Definition]:
@@ -60,8 +60,9 @@ class ModuleHelpers:
     the reader's account of it (an insert, a returned lookup, or None); `inserts(definition)`
     the cheaper question whether it inserts (its first insert, or None)."""
 
-    def __init__(self, tree: ast.Module, describe: Describe, inserts: Describe):
+    def __init__(self, tree: ast.Module, describe: Describe, inserts: Describe, imported: ImportedHelpers | None = None):
         self.describe, self.inserts = describe, inserts
+        self.imported = imported  # functions of other project modules
         self.functions: dict[str, Definition] = {}
         self.methods: dict[str, list[Definition]] = {}
         for function, owner in _definitions(tree):
@@ -71,7 +72,11 @@ class ModuleHelpers:
                 self.methods.setdefault(function.name, []).append((function, owner))
         self._described: dict[int, Operation | None] = {}
         self._inserting: dict[int, Operation | None] = {}
-        self.imported: ImportedHelpers | None = None  # functions of other project modules
+
+    @classmethod
+    def of_imports(cls, imported: ImportedHelpers) -> ModuleHelpers:
+        """No function of the module's own: only the project's functions it imports."""
+        return cls(ast.Module(body=[], type_ignores=[]), lambda function, owner: None, lambda function, owner: None, imported)
 
     def resolve(self, call: ast.Call, caller_class: ast.ClassDef | None) -> Definition | None:
         func = call.func

@@ -105,8 +105,13 @@ SESSION_NAMES = {"db"}
 def is_session(node: ast.AST | None) -> bool:
     """A SQLAlchemy session as code usually names it: `session`, `db.session`, `self.dbsession`,
     `request.db`, `db`."""
-    name = (node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else "").lower()
+    name = _last_name(node).lower()
     return name.endswith("session") or name in SESSION_NAMES
+
+
+def _last_name(node: ast.AST | None) -> str:
+    """`db` of `db` and of `request.db`; "" for anything else."""
+    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
 
 
 @dataclass(frozen=True)
@@ -369,8 +374,7 @@ TABLE_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?")
 def _db_handle(node: ast.AST | None) -> bool:
     if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
         return all(_db_handle(value) for value in node.values)  # `conn or db`
-    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
-    return name.lower() in DB_HANDLES
+    return _last_name(node).lower() in DB_HANDLES
 
 
 def _table_insert(call: ast.Call) -> Operation | None:
