@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from typing import Iterator
 
 from auditor.schema.pysource import PythonModule
 
@@ -64,15 +65,16 @@ IMPORTS_AUTH_MODELS = re.compile(rb"from\s+django\.contrib\.auth\.models\s+impor
 SWAPPED_USER = re.compile(rb"""^AUTH_USER_MODEL\s*=\s*["'](?!auth\.User["'])""", re.M)
 
 
-def contrib_modules(root: Path, contents: list[bytes], project_models: set[str]) -> list[PythonModule]:
-    """Django's auth and contenttypes models, where the project uses them (see the module's doc)."""
-    if not any(IMPORTS_AUTH_MODELS.search(data) for data in contents):
-        return []
+def contrib_modules(root: Path, files: list[Path], project_models: set[str]) -> list[PythonModule]:
+    """Django's auth and contenttypes models, where the project uses them (see the module's doc).
+    The files are read one at a time, and only until the answer is known."""
     names = {"ContentType", "Permission", "Group", "User"}
     if names & project_models:
         return []  # a project model of one of these names: Django's are swapped out or shadowed
+    if not any(b"django.contrib.auth" in data and IMPORTS_AUTH_MODELS.search(data) for data in _contents(files)):
+        return []
     auth = ast.parse(AUTH_SOURCE)
-    if any(SWAPPED_USER.search(data) for data in contents):
+    if any(b"AUTH_USER_MODEL" in data and SWAPPED_USER.search(data) for data in _contents(files)):
         auth.body = [node for node in auth.body if not (isinstance(node, ast.ClassDef) and node.name == "User")]
     return [
         _module(root, "contenttypes", ast.parse(CONTENTTYPES_SOURCE)),
@@ -83,3 +85,11 @@ def contrib_modules(root: Path, contents: list[bytes], project_models: set[str])
 def _module(root: Path, app: str, tree: ast.Module) -> PythonModule:
     relative = f"{CONTRIB_FOLDER}/{app}/models.py"
     return PythonModule(root / relative, relative, tree)
+
+
+def _contents(files: list[Path]) -> Iterator[bytes]:
+    for path in files:
+        try:
+            yield path.read_bytes()
+        except OSError:
+            continue

@@ -263,16 +263,6 @@ class DjangoModels:
         return state
 
 
-def _contents(files: list[Path]) -> list[bytes]:
-    found = []
-    for path in files:
-        try:
-            found.append(path.read_bytes())
-        except OSError:
-            continue
-    return found
-
-
 def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSource:
     source = SchemaSource(KIND, is_migration=False)
     candidates = []
@@ -289,7 +279,7 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
     source.diagnostics.extend(diagnostics)
     reader = DjangoModels(modules, dialect, source, root)
     if modules:
-        contrib = contrib_modules(root, _contents(files), {model.node.name for model in reader.all})
+        contrib = contrib_modules(root, files, {model.node.name for model in reader.all})
         if contrib:  # Django's own User, Group...: read with the project's, once
             reader = DjangoModels(modules + contrib, dialect, source, root)
     states: list[tuple[ModelClass, ModelState]] = []
