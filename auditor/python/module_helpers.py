@@ -138,7 +138,7 @@ class ImportedHelpers:
     def call_lines_needles(self, source: str) -> set[str]:
         """The names whose calls may be of a wanted function here: imported by name
         (`create_tag(`, an alias too), or `module.create_tag(` of an imported module."""
-        names = self.names_of(self.wanted)
+        names = {alias for alias, (_source, attribute) in self.module.imports.items() if attribute in self.wanted}
         for alias, attribute in _ATTRIBUTE_CALL.findall(source):
             if attribute in self.wanted and alias in self.module.imports:
                 names.add(attribute)
@@ -185,7 +185,3 @@ class ImportedHelpers:
                 return None
             dotted, attribute = info.imports[attribute]
         return None
-
-    def names_of(self, wanted: frozenset[str]) -> set[str]:
-        """The local names of imported project functions among `wanted` (by their own name)."""
-        return {alias for alias, (_source, attribute) in self.module.imports.items() if attribute in wanted}
