@@ -176,7 +176,7 @@ class Extractor:
         reads_idioms = self.idioms_in_tests or not is_test_file(rel)
         if not reads_idioms:
             return calls, [], []
-        imported = ImportedHelpers(info, self.index, self.describe_imported, self.imported_inserting) if self.imported_inserting else None
+        imported = ImportedHelpers(info, self.index, self.describe_imported, self.imported_inserting)
         return calls, find_idioms(tree, source.text, info, calls, driver, imported, inserting), []
 
 

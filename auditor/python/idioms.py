@@ -265,6 +265,23 @@ def _unwrap(node: ast.expr) -> ast.expr:
     return node
 
 
+def _forwards_keywords(init: ast.AST) -> bool:
+    """Does `__init__` pass its `**kwargs` on (`super().__init__(**kwargs)`)?"""
+    return init.args.kwarg is not None and any(
+        isinstance(n, ast.Call) and any(k.arg is None and isinstance(k.value, ast.Name) and k.value.id == init.args.kwarg.arg for k in n.keywords)
+        for n in ast.walk(init))
+
+
+def _flag_test(node: ast.expr, flags: dict[str, bool]) -> bool | None:
+    """`if missing:` / `if not missing:` of a flag a lookup's "not found" handler set: is the
+    test true when the lookup found nothing? None for any other test."""
+    negated = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    name = node.operand if negated else node
+    if not (isinstance(name, ast.Name) and name.id in flags):
+        return None
+    return flags[name.id] != negated
+
+
 def _is_empty_test(node: ast.expr) -> bool | None:
     """Is `node` true when the guard found nothing (True), when it found something (False),
     or can we not tell (None)? `not row`, `row is None`, `rowcount == 0`, `status == "UPDATE 0"`
@@ -320,7 +337,12 @@ class FunctionIdioms:
     def op(self, call: ast.Call) -> Operation | None:
         key = id(call)
         if key not in self.facts.operations:
-            self.facts.operations[key] = operation(call, self.known_sql, self.names)
+            found = operation(call, self.known_sql, self.names)
+            if found is not None and found.kind == INSERT and found.api in ("add", "merge") and call.args and isinstance(call.args[0], ast.Call) \
+                    and self._own_init(call.args[0].func) is not None:
+                # `session.add(Entry(data, list_id))` of a class with its own __init__
+                found = Operation(INSERT, insert_sql(self.names.model(call.args[0].func), self.constructor_fields(call.args[0])), call, found.api)
+            self.facts.operations[key] = found
         found = self.facts.operations[key]
         if found is None and self.helpers is not None:
             if key not in self._helper_ops:
@@ -449,7 +471,7 @@ class FunctionIdioms:
         model = models.pop()
         fields: list[str] = []
         for value in built:
-            written = field_names(value)
+            written = self.constructor_fields(value)
             if written is None:
                 return Operation(INSERT, insert_sql(model, None), call, name)
             fields.extend(written)
@@ -457,6 +479,36 @@ class FunctionIdioms:
             if isinstance(node, ast.Assign) and node.lineno < call.lineno:
                 fields.extend(t.attr for t in node.targets if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == local.id)
         return Operation(INSERT, insert_sql(model, tuple(dict.fromkeys(fields))), call, name)
+
+    def constructor_fields(self, built: ast.Call) -> tuple[str, ...] | None:
+        """The fields `Model(...)` sets: its keywords; or, where the project's class defines its
+        own `__init__` (`def __init__(self, entry, list_id): self.title = entry["title"]`),
+        the attributes that sets on `self` (with the keywords a `super().__init__(**kw)` passes on)."""
+        init = self._own_init(built.func)
+        if init is None:
+            return field_names(built)
+        assigned = [t.attr for n in ast.walk(init) if isinstance(n, (ast.Assign, ast.AnnAssign))
+                    for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+                    if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"]
+        if _forwards_keywords(init):
+            named = {a.arg for a in (*init.args.args, *init.args.kwonlyargs)}
+            passed = field_names(built)
+            if passed is None:
+                return None
+            assigned += [f for f in passed if f not in named]
+        return tuple(dict.fromkeys(assigned))
+
+    def _own_init(self, func: ast.expr) -> ast.AST | None:
+        """The `__init__` of the class `func` names, where the project defines that class."""
+        if isinstance(func, ast.Name) and func.id in self.module.classes:
+            cls = self.module.classes[func.id]
+        elif self.helpers is not None and self.helpers.imported is not None:
+            cls = self.helpers.imported.class_named(func)
+        else:
+            cls = None
+        if cls is None:
+            return None
+        return next((m for m in cls.body if isinstance(m, FUNCTION_NODES) and m.name == "__init__"), None)
 
     def ops_in(self, node: ast.AST, kinds: tuple[str, ...]) -> list[Operation]:
         found = [self.op(n) for n in self.facts.code.calls_in(node)]
@@ -573,6 +625,7 @@ class FunctionIdioms:
         """check-then-insert and update-then-insert: a guard, then `if <nothing found>: insert`."""
         last: Operation | None = None  # the latest read or update in this block
         bound: dict[str, Operation] = {}  # names holding a guard's result (row, rowcount, status)
+        flags: dict[str, bool] = {}  # names set by a lookup's "not found" handler: the value it set
         for index, statement in enumerate(block):
             if isinstance(statement, ast.If):
                 collection = self._collection_guard(statement.test) if self.collections else None
@@ -580,7 +633,9 @@ class FunctionIdioms:
                     guard, empty = collection
                 else:
                     guard = self._guard_of(statement.test, last, bound)
-                    empty = self._empty_when(statement.test, guard, last, bound) if guard else None
+                    empty = _flag_test(statement.test, flags)
+                    if empty is None and guard is not None:
+                        empty = self._empty_when(statement.test, guard, last, bound)
                 if guard is not None and empty is not None:
                     if empty:
                         branch = statement.body
@@ -598,6 +653,16 @@ class FunctionIdioms:
                         # `if taken(name): return "taken"` then `UPDATE users SET name = ...`
                         yield self.idiom(IdiomKind.CHECK_THEN_UPDATE, guard, update), update
                 continue
+            if isinstance(statement, ast.Try) and (caught := self._lookup_caught(statement)) is not None:
+                last = caught[0]
+                bound.update(caught[1])
+                flags.update(caught[2])
+                if statement.orelse and isinstance(statement.orelse[-1], _ENDS_PATH):
+                    # `except NoResultFound: pass` / `else: raise Conflict`: what follows found nothing
+                    insert = self._insert_after(last, block[index + 1 :] + self._after(block))
+                    if insert is not None:
+                        yield self.idiom(IdiomKind.CHECK_THEN_INSERT, last, insert), insert
+                continue
             if not isinstance(statement, SIMPLE_STATEMENTS):
                 continue
             guards = self.ops_in(statement, (READ, UPDATE))
@@ -608,6 +673,25 @@ class FunctionIdioms:
             elif last is not None and self._fetches(statement):
                 for name in _targets(statement):  # cur.execute(...) then row = cur.fetchone()
                     bound[name] = last
+
+    def _lookup_caught(self, node: ast.Try) -> tuple[Operation, dict[str, Operation], dict[str, bool]] | None:
+        """`try: row = get_by_name(n)` / `except NoResultFound: row = None` (or `missing = True`,
+        or `pass` then `else: raise Conflict`): a lookup that raises on nothing found, its result
+        told apart after the `try` by the names it binds, and by the flags the handler sets
+        (name -> the value meaning nothing found)."""
+        handlers = [h for h in node.handlers if any(n.endswith(MISSING_ERRORS) for n in _caught_names(h.type))]
+        reads = self.ops_in(ast.Module(node.body, []), (READ,))
+        if not handlers or not reads or node.finalbody:
+            return None
+        bound = {name: reads[-1] for statement in node.body if isinstance(statement, SIMPLE_STATEMENTS)
+                 and self.ops_in(statement, (READ,)) for name in _targets(statement)}
+        flags: dict[str, bool] = {}
+        for statement in (s for h in handlers for s in h.body):
+            if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, bool):
+                for name in _targets(statement) - bound.keys():
+                    flags[name] = statement.value.value
+                    bound[name] = reads[-1]
+        return reads[-1], bound, flags
 
     def _after(self, block: list[ast.stmt]) -> list[ast.stmt]:
         """What runs once `block` (the body of an `if`, `with` or `try` of this function) has run
@@ -741,7 +825,7 @@ class FunctionIdioms:
             call = self._spread(call)
             lookup = django_lookup(call)
             if parent:
-                lookup = Lookup((*lookup.exact, PARENT_FIELD), lookup.inexact)
+                lookup = lookup + Lookup((PARENT_FIELD,))
             written = field_names(call)
             defaults = _defaults_fields(call)
             fields = None if written is None or defaults is None else tuple(dict.fromkeys((*lookup.exact, *defaults)))
@@ -752,7 +836,7 @@ class FunctionIdioms:
         if name == "merge" and is_session(receiver) and len(call.args) == 1:
             built = self._constructed(call.args[0])
             if built is not None:
-                model, fields = self.names.model(built.func), field_names(built)
+                model, fields = self.names.model(built.func), self.constructor_fields(built)
             elif (model := self._annotated_model(call.args[0])) is not None:
                 fields = None  # an instance from elsewhere: which fields (its primary key?) it carries is not known
             else:

@@ -42,7 +42,7 @@ _ATTRIBUTE_CALL = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*\(")
 MAX_REEXPORTS = 3  # `from .users import create_account` in crud/__init__.py, and so on
 # The functions of other modules read as a possible lookup: those named as one (reading every
 # imported function would parse most of a big project's modules again).
-LOOKUP_NAME = re.compile(r"_?(?:get|find|fetch|lookup|load|exists|has|is|check|search|select|query|read|retrieve)(?:_|$)", re.I)
+LOOKUP_NAME = re.compile(r"_?(?:get|find|fetch|lookup|load|exists|has|is|check|search|select|query|read|retrieve)(?:_|$)|\w+_by_", re.I)
 
 
 def _definitions(tree: ast.Module) -> Iterator[Definition]:
@@ -160,12 +160,23 @@ class ImportedHelpers:
         """`create_account(...)` imported by name, or `crud.create_account(...)` of an
         imported module: the function and the module that defines it, or the INSERT the
         first pass found it to run."""
-        func = call.func
-        if isinstance(func, ast.Name) and (imported := self.module.imports.get(func.id)) and imported[1] is not None:
+        return self._defined(call.func, lambda info, attribute: info.functions.get(attribute))
+
+    def class_named(self, node: ast.expr) -> ast.ClassDef | None:
+        """The class `Entry` (imported by name) or `db.Entry` (of an imported module) names,
+        where the project defines it."""
+        found = self._defined(node, lambda info, attribute: info.classes.get(attribute))
+        return found[1] if isinstance(found, tuple) else None
+
+    def _defined(self, node: ast.expr, member: Callable[[ModuleInfo, str], ast.AST | None]) -> tuple[ModuleInfo, ast.AST] | str | None:
+        """Follow the import `node` names (through re-exports) to the project module whose
+        `member(module, name)` it is: that module and definition; or, for a function the first
+        pass found to insert, its INSERT."""
+        if isinstance(node, ast.Name) and (imported := self.module.imports.get(node.id)) and imported[1] is not None:
             dotted, attribute = imported
-        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and (imported := self.module.imports.get(func.value.id)):
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (imported := self.module.imports.get(node.value.id)):
             source, name = imported  # `import app.crud as crud` or `from app import crud`
-            dotted, attribute = (source if name is None else f"{source}.{name}"), func.attr
+            dotted, attribute = (source if name is None else f"{source}.{name}"), node.attr
         else:
             return None
         for _ in range(MAX_REEXPORTS + 1):
@@ -174,13 +185,12 @@ class ImportedHelpers:
                 return self.known[dotted, attribute]
             if not self.index.is_module(dotted):
                 return None  # a library, not the project
-            if dotted not in self.data_layers and not self.index.is_package(dotted):
-                return None  # a lookup is read where the data layer is (a module that inserts), or through a package's re-export
             info = self.index.load(dotted)
             if info is None:
                 return None
-            if attribute in info.functions:
-                return info, info.functions[attribute]
+            found = member(info, attribute)
+            if found is not None:
+                return info, found
             if attribute not in info.imports or info.imports[attribute][1] is None:
                 return None
             dotted, attribute = info.imports[attribute]

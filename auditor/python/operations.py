@@ -118,13 +118,15 @@ def _last_name(node: ast.AST | None) -> str:
 class Lookup:
     exact: tuple[str, ...]  # fields pinned by equality
     inexact: tuple[str, ...] = ()  # fields filtered some other way
+    folded: tuple[str, ...] = ()  # fields pinned by equality ignoring case (`func.lower(M.name) == n`)
 
     def where(self, model: str) -> str:
-        terms = [f"{column(model, f)} = ?" for f in self.exact] + [f"{column(model, f)} LIKE ?" for f in self.inexact]
+        terms = ([f"{column(model, f)} = ?" for f in self.exact] + [f"LOWER({column(model, f)}) = ?" for f in self.folded]
+                 + [f"{column(model, f)} LIKE ?" for f in self.inexact])
         return " WHERE " + " AND ".join(terms) if terms else ""
 
     def __add__(self, other: "Lookup") -> "Lookup":
-        return Lookup(self.exact + other.exact, self.inexact + other.inexact)
+        return Lookup(self.exact + other.exact, self.inexact + other.inexact, self.folded + other.folded)
 
 
 IGNORED_KEYWORDS = {"defaults", "create_defaults"}
@@ -157,19 +159,33 @@ def sqlalchemy_lookup(call: ast.Call, model: str, names: Names = PLAIN) -> Looku
     """`filter_by(user_id=u)` or `filter(Avatar.user_id == u, ...)` / `where(...)`."""
     if _call_name(call) == "filter_by":
         return Lookup(tuple(k.arg for k in call.keywords if k.arg), ("?",) * sum(1 for k in call.keywords if not k.arg))
-    exact, inexact = [], []
+    exact, inexact, folded = [], [], []
     for argument in _conjuncts(call.args):
-        if (
-            isinstance(argument, ast.Compare)
-            and len(argument.ops) == 1
-            and isinstance(argument.ops[0], ast.Eq)
-            and isinstance(argument.left, ast.Attribute)
-            and names.model(argument.left.value) == model
-        ):
-            exact.append(argument.left.attr)
-        else:
-            inexact.append("?")
-    return Lookup(tuple(exact), tuple(inexact))
+        if isinstance(argument, ast.Compare) and len(argument.ops) == 1 and isinstance(argument.ops[0], ast.Eq):
+            if (field := _model_field(argument.left, model, names)) is not None:
+                exact.append(field)
+                continue
+            if (field := _lowered_field(argument.left, model, names) or _lowered_field(argument.comparators[0], model, names)) is not None:
+                folded.append(field)
+                continue
+        if isinstance(argument, ast.Call) and _call_name(argument) == "ilike" and isinstance(argument.func, ast.Attribute) \
+                and (field := _model_field(argument.func.value, model, names)) is not None and len(argument.args) == 1:
+            folded.append(field)  # `M.name.ilike(n)`: no wildcard is known, but it is not exact either
+            continue
+        inexact.append("?")
+    return Lookup(tuple(exact), tuple(inexact), tuple(folded))
+
+
+def _model_field(node: ast.expr, model: str, names: Names) -> str | None:
+    """`Avatar.user_id` of the model looked up: the field's name."""
+    return node.attr if isinstance(node, ast.Attribute) and names.model(node.value) == model else None
+
+
+def _lowered_field(node: ast.expr, model: str, names: Names) -> str | None:
+    """`func.lower(Avatar.name)` (or upper): the field compared ignoring case."""
+    if isinstance(node, ast.Call) and _call_name(node) in ("lower", "upper") and len(node.args) == 1 and not node.keywords:
+        return _model_field(node.args[0], model, names)
+    return None
 
 
 def _conjuncts(arguments: list[ast.expr]) -> list[ast.expr]:
