@@ -12,6 +12,9 @@ from auditor.sql.holes import COLUMNS, TABLE, VALUES
 SCHEMA = "CREATE TABLE tags (id int PRIMARY KEY, name varchar(50) NOT NULL, note varchar(50));"
 KEYED = SCHEMA.replace("name varchar(50) NOT NULL", "name varchar(50) NOT NULL UNIQUE")
 INSERT = "INSERT INTO tags (id, name, note) SELECT 2, 'owl', 'x' {}WHERE NOT EXISTS (SELECT 1 FROM tags WHERE {})"
+# Nominatim's shape: the SELECT in parentheses, the value an alias of the outer query
+DERIVED = ("INSERT INTO tags (id, name, note) (SELECT 2, token, 'x' FROM (SELECT 'o' || 'wl' AS token) y "
+           "WHERE NOT EXISTS (SELECT 1 FROM tags WHERE name = token))")
 RACY = ("postgres", "mysql")
 
 
@@ -56,6 +59,8 @@ INSERT INTO tags (name, note) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING;
     examples = (
         Invalid(SCHEMA, INSERT.format("", "name = 'owl'"), dialects=("postgres",)),
         Invalid(SCHEMA, INSERT.format("FROM DUAL ", "name = 'owl'"), dialects=("mysql",)),
+        Invalid(SCHEMA, DERIVED, dialects=("postgres",)),
+        Valid(KEYED, DERIVED, dialects=("postgres",)),
         Valid(KEYED, INSERT.format("", "name = 'owl'"), dialects=("postgres",),
               note="the unique key on name: a racing writer gets 23505, never a second row"),
         Valid(KEYED, INSERT.format("FROM DUAL ", "name = 'owl'"), dialects=("mysql",)),

@@ -191,11 +191,12 @@ def _terms(node: exp.Expression | None) -> list[exp.Expression]:
     return [] if node is None else [node]
 
 
-def _pinned_by_subquery(select: exp.Select, names: set[str], dialect: str) -> tuple[str, ...]:
-    """Columns of the subquery's table (named or aliased `names`, or unqualified) its WHERE
-    pins by `column = value`, where the value reads none of that table's columns."""
+def _pinned_by_subquery(select: exp.Select, names: set[str], dialect: str, outer: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """Columns of the subquery's table (named or aliased `names`, or unqualified and not one of
+    the `outer` query's own aliases) its WHERE pins by `column = value`, where the value reads
+    none of that table's columns."""
     def own(node: exp.Expression) -> bool:
-        return isinstance(node, exp.Column) and (not node.table or node.table in names)
+        return isinstance(node, exp.Column) and (node.table in names if node.table else node.name not in outer)
 
     where = select.args.get("where")
     pinned = []
@@ -213,6 +214,8 @@ def _not_exists_key(tree: exp.Insert, table: TableName, dialect: str) -> tuple[s
     """`INSERT INTO t ... SELECT ... WHERE NOT EXISTS (SELECT 1 FROM t WHERE k = ...)`: the
     columns of t the NOT EXISTS looks up, the key the statement checks before it inserts."""
     source = tree.expression
+    while isinstance(source, exp.Subquery):  # INSERT INTO t (...) (SELECT ...)
+        source = source.this
     where = source.args.get("where") if isinstance(source, exp.Select) else None
     for term in _terms(where.this if where is not None else None):
         inner = term.this if isinstance(term, exp.Not) else None
@@ -227,10 +230,23 @@ def _not_exists_key(tree: exp.Insert, table: TableName, dialect: str) -> tuple[s
         if identifier_name(checked.this, dialect) != table.name or (schema and table.schema and schema != table.schema):
             continue
         names = {checked.name} | ({checked.alias} if checked.alias else set())
-        pinned = _pinned_by_subquery(subquery, names, dialect)
+        # `SELECT ' ' || n AS token FROM unnest(...) ... WHERE word_token = token`: token is the
+        # outer query's, not a column of t
+        outer = frozenset(a.alias for a in source.find_all(exp.Alias) if not _inside(a, subquery))
+        pinned = _pinned_by_subquery(subquery, names, dialect, outer)
         if pinned:
             return pinned
     return ()
+
+
+def _inside(node: exp.Expression, ancestor: exp.Expression) -> bool:
+    return any(parent is ancestor for parent in _parents(node))
+
+
+def _parents(node: exp.Expression):
+    while node.parent is not None:
+        node = node.parent
+        yield node
 
 
 def _insert(tree: exp.Insert, dialect: str, sql: str) -> WriteStatement:
