@@ -238,13 +238,17 @@ class FunctionFacts:
             self._on_lines[id(hits)] = found
         return self._on_lines[id(hits)]
 
+    def text(self) -> str:
+        """The function's own lines."""
+        if self._text is None:
+            self._text = "".join(self._lines[self.function.lineno - 1 : self.function.end_lineno])
+        return self._text
+
     def may_construct(self, name: str) -> bool:
         """Can the function bind the name to a call's result (`name = Model(...)`, `name: T =
         f(...)`, `name := g(...)`)? A text test, a superset of the answer, that spares building
         the scope where the name is a parameter, a loop variable or bound to anything else."""
-        if self._text is None:
-            self._text = "".join(self._lines[self.function.lineno - 1 : self.function.end_lineno])
-        return _construction(name).search(self._text) is not None
+        return _construction(name).search(self.text()) is not None
 
 
 def _names(node: ast.AST) -> set[str]:
@@ -455,6 +459,8 @@ class FunctionIdioms:
         an insert of the fields set on the local before it is written."""
         name = _call_name(call)
         receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+        if name == "add" and is_session(receiver) and len(call.args) == 1 and (model := self._schema_loaded(call.args[0])):
+            return Operation(INSERT, insert_sql(model, None), call, name)  # fields: whatever the request held
         if name in ("add", "merge") and is_session(receiver) and len(call.args) == 1 and isinstance(call.args[0], ast.Name):
             local = call.args[0]
         elif name == "save" and isinstance(receiver, ast.Name) and not call.args:
@@ -480,6 +486,37 @@ class FunctionIdioms:
                 fields.extend(t.attr for t in node.targets if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == local.id)
         return Operation(INSERT, insert_sql(model, tuple(dict.fromkeys(fields))), call, name)
 
+    def _schema_loaded(self, node: ast.expr) -> str | None:
+        """The model of a new row a marshmallow-sqlalchemy schema built: `response.data`
+        (marshmallow 2) or `obj` of `response = schema.load(req, session=db.session)`, where
+        `schema = UnlockSchema()` and the project's UnlockSchema has `class Meta: model =
+        Unlocks`. A load into an existing `instance=` (or a `partial` one) is an update."""
+        if "load" not in self.facts.text():
+            return None
+        if isinstance(node, ast.Name) and isinstance(value := self._only_value(node), ast.Attribute):
+            node = value  # topic = response.data
+        holder = node.value if isinstance(node, ast.Attribute) and node.attr == "data" else node
+        load = self._only_value(holder) if isinstance(holder, ast.Name) else None
+        if not (isinstance(load, ast.Call) and _call_name(load) == "load" and isinstance(load.func, ast.Attribute)):
+            return None
+        if any(k.arg in ("instance", "partial") for k in load.keywords):
+            return None
+        schema = load.func.value
+        if isinstance(schema, ast.Name):
+            schema = self._only_value(schema)
+        if not isinstance(schema, ast.Call):
+            return None
+        cls = self._class_of(schema.func)
+        meta = next((m for m in cls.body if isinstance(m, ast.ClassDef) and m.name == "Meta"), None) if cls is not None else None
+        for statement in meta.body if meta is not None else ():
+            if isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "model" for t in statement.targets):
+                return self.names.model(statement.value)
+        return None
+
+    def _only_value(self, name: ast.Name) -> ast.expr | None:
+        values = self.scope.reaching(name.id, name) or ()
+        return values[0] if len(values) == 1 else None
+
     def constructor_fields(self, built: ast.Call) -> tuple[str, ...] | None:
         """The fields `Model(...)` sets: its keywords; or, where the project's class defines its
         own `__init__` (`def __init__(self, entry, list_id): self.title = entry["title"]`),
@@ -500,15 +537,18 @@ class FunctionIdioms:
 
     def _own_init(self, func: ast.expr) -> ast.AST | None:
         """The `__init__` of the class `func` names, where the project defines that class."""
-        if isinstance(func, ast.Name) and func.id in self.module.classes:
-            cls = self.module.classes[func.id]
-        elif self.helpers is not None and self.helpers.imported is not None:
-            cls = self.helpers.imported.class_named(func)
-        else:
-            cls = None
+        cls = self._class_of(func)
         if cls is None:
             return None
         return next((m for m in cls.body if isinstance(m, FUNCTION_NODES) and m.name == "__init__"), None)
+
+    def _class_of(self, func: ast.expr) -> ast.ClassDef | None:
+        """The class `func` names, where the project defines it (this module or one it imports)."""
+        if isinstance(func, ast.Name) and func.id in self.module.classes:
+            return self.module.classes[func.id]
+        if self.helpers is not None and self.helpers.imported is not None:
+            return self.helpers.imported.class_named(func)
+        return None
 
     def ops_in(self, node: ast.AST, kinds: tuple[str, ...]) -> list[Operation]:
         found = [self.op(n) for n in self.facts.code.calls_in(node)]

@@ -262,6 +262,8 @@ def _django(call: ast.Call, names: Names = PLAIN) -> Operation | None:
         pass
     elif names.is_manager(base) and called:  # self.filter(...).exists() in a custom manager
         model = names.manager
+    elif isinstance(base, ast.Attribute) and base.attr == "query" and names.model(base.value):
+        return None  # Flask-SQLAlchemy's `Unlocks.query.filter(...)`, not a reverse accessor
     elif isinstance(base, ast.Attribute) and base.attr.islower() and called and called[0] in ACCESSOR_FIRST_CALLS:
         model, parent = RELATED + base.attr, True
     else:
