@@ -43,6 +43,15 @@ def test_a_finding_flags_the_nearest_label_holding_its_location_or_its_sql(score
     assert score.flagged_label(finding("UPS001", "app.py", 40), labels) is None
 
 
+def test_of_labels_ending_on_one_insert_the_guard_decides(score):
+    """lnbits: username, email and pubkey checked one after the other, then one insert."""
+    username, email, pubkey = (label(score, "users.py", start, 76, "BUG") for start in (60, 65, 68))
+    labels = [username, email, pubkey]
+    for guard, expected in ((60, username), (65, email), (68, pubkey)):
+        assert score.flagged_label(finding("UPS101", "users.py", 76, origin=("users.py", guard)), labels) is expected
+    assert score.flagged_label(finding("UPS101", "users.py", 76), labels) is username  # no guard: the first, as before
+
+
 def test_info_findings_never_flag_and_unlabelled_ones_are_counted(score):
     bug = label(score, "app.py", 1, 2, "BUG")
     result = score.TreeResult("o/r", "a" * 40)

@@ -388,8 +388,8 @@ def _extract_data_layer_callers(extractor: Extractor, scan: PythonScan, results:
             if first is None:
                 results[rel] = extraction
                 continue
-            seen = {idiom.location for idiom in first.idioms}
-            idioms = first.idioms + tuple(idiom for idiom in extraction.idioms if idiom.location not in seen)
+            seen = {(idiom.location, idiom.guard_location) for idiom in first.idioms}
+            idioms = first.idioms + tuple(idiom for idiom in extraction.idioms if (idiom.location, idiom.guard_location) not in seen)
             results[rel] = Extraction(first.calls, first.diagnostics, tuple(sorted(set(first.dependencies) | set(extraction.dependencies))),
                                       idioms, first.helpers, tuple(sorted(set(first.inserting) | set(extraction.inserting))))
 

@@ -645,15 +645,16 @@ class FunctionIdioms:
         # An insert belongs to the nearest guard before it: in `if hasattr(e, "cfp"): return`,
         # then `t = T.objects.filter(...).first()`, `if not t: T.objects.create(...)`, the
         # create is the second guard's (the first one's lookup is of another table).
-        nearest: dict[int, tuple[IdiomCall, Operation]] = {}
+        # Guards that read the insert's own table are each an idiom of it (`if taken(username):
+        # raise`, `if taken(email): raise`, then one insert: two races, two missing keys).
+        by_insert: dict[int, list[IdiomCall]] = {}
         for block in _blocks(self.nodes):
-            for found in (*self._guarded(block), *self._delete_then_insert(block)):
-                key = id(found[1].node)
-                if key not in seen and (key not in nearest or _guard_start(found[0]) > _guard_start(nearest[key][0])):
-                    nearest[key] = found
-        for key, found in nearest.items():
+            for idiom, insert in (*self._guarded(block), *self._delete_then_insert(block)):
+                if id(insert.node) not in seen:
+                    by_insert.setdefault(id(insert.node), []).append(idiom)
+        for key, idioms in by_insert.items():
             seen.add(key)
-            yield found[0]
+            yield from _guards_of_one_insert(idioms)
         for node in self.nodes:
             if isinstance(node, ast.Try):
                 for found in self._try_idioms(node):
@@ -949,6 +950,17 @@ def _table_named(sql: str | None, pattern: re.Pattern) -> str | None:
     """The first table the SQL names after FROM / INTO, as written (a model placeholder too)."""
     found = pattern.search(sql or "")
     return found[1].lower() if found else None
+
+
+def _guards_of_one_insert(idioms: list[IdiomCall]) -> list[IdiomCall]:
+    """The idioms one insert is the write of: each guard that reads the table it writes (one
+    per distinct lookup), else the nearest guard before it."""
+    own = {}
+    for idiom in sorted(idioms, key=_guard_start):
+        table = _table_named(idiom.write_sql, INTO_TABLE)
+        if table is not None and _table_named(idiom.guard_sql, FROM_TABLE) == table and idiom.kind is IdiomKind.CHECK_THEN_INSERT:
+            own.setdefault(idiom.guard_sql, idiom)
+    return list(own.values()) if own else [max(idioms, key=_guard_start)]
 
 
 def _guard_start(idiom: IdiomCall) -> tuple[int, int]:

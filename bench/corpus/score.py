@@ -177,12 +177,15 @@ def finding_places(finding: dict) -> list[tuple[str, int]]:
 
 
 def flagged_label(finding: dict, labels: list[Label]) -> Label | None:
-    """The label this finding flags: the nearest whose statement holds one of its places."""
+    """The label this finding flags: the nearest whose statement holds one of its places. Of
+    labels that end on the same line (three guards before one insert), the one whose statement
+    starts nearest one of the finding's places (its guard, as `sql_origin`)."""
+    places = finding_places(finding)
     best, distance = None, None
-    for path, line in finding_places(finding):
+    for path, line in places:
         for label in labels:
             if label.holds(path, line):
-                d = abs(label.line - line)
+                d = (abs(label.line - line), min((abs(label.stmt_start - other) for other_path, other in places[1:] if other_path == path), default=0))
                 if distance is None or d < distance:
                     best, distance = label, d
     return best
