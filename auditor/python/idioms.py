@@ -369,12 +369,27 @@ class FunctionIdioms:
         not a model (the engine then leaves it alone)."""
         if len(call.args) != 2 or call.keywords or not (isinstance(call.args[1], ast.Constant) and isinstance(call.args[1].value, str)):
             return None
-        owner, accessor = call.args[0], call.args[1].value
+        return self._related_row_read(call.args[0], call.args[1].value, call, "hasattr")
+
+    def _related_row_read(self, owner: ast.expr, accessor: str, node: ast.AST, api: str) -> Operation | None:
+        """A lookup of the one-to-one child row `owner.accessor` by the parent's key."""
         if not accessor.isidentifier() or not accessor.islower():
             return None
         parent = self._annotated_model(owner) or self._named_model(owner)
         model = RELATED + (f"{parent}.{accessor}" if parent else accessor)
-        return Operation(READ, select_sql(model, Lookup((PARENT_FIELD,))), call, "hasattr")
+        return Operation(READ, select_sql(model, Lookup((PARENT_FIELD,))), node, api)
+
+    def _related_row_access(self, body: list[ast.stmt]) -> list[Operation]:
+        """`return user.profile` (or `profile = user.profile`) as the whole `try` body of an
+        `except Profile.DoesNotExist`: Django's reverse one-to-one accessor, a lookup of the
+        child row that raises when there is none."""
+        if len(body) != 1 or not isinstance(body[0], (ast.Return, ast.Assign)):
+            return []
+        value = body[0].value
+        if not (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id not in ("self", "cls")):
+            return []
+        found = self._related_row_read(value.value, value.attr, value, "accessor")
+        return [found] if found is not None else []
 
     def _collection(self, node: ast.expr) -> str | None:
         """The model of `owner.attribute` when it is a guarded collection of this module:
@@ -821,7 +836,7 @@ class FunctionIdioms:
                         narrow_except=all(n.endswith(UNIQUE_ONLY_ERRORS) for n in caught) or _checks_unique_code(handler),
                     ), inserts[0]
             elif any(n.endswith(MISSING_ERRORS) for n in caught):
-                reads = self.ops_in(ast.Module(node.body, []), (READ,))
+                reads = self.ops_in(ast.Module(node.body, []), (READ,)) or self._related_row_access(node.body)
                 insert = self.first_insert(handler.body)
                 if reads and insert is not None:
                     yield self.idiom(IdiomKind.CHECK_THEN_INSERT, reads[-1], insert), insert

@@ -37,7 +37,7 @@ SESSION_READS = {"scalar", "execute", "scalars"}  # session.scalar(select(M).whe
 DJANGO_LOOKUP_EXACT = {"exact"}
 # A reverse accessor's chain starts with a queryset call (a plain `.get(k)` on some other
 # attribute is far more often a dict's): filter / exclude / create, not get.
-ACCESSOR_FIRST_CALLS = {"filter", "exclude", "create", "acreate"}
+ACCESSOR_FIRST_CALLS = {"filter", "exclude", "create", "acreate", "select_related", "prefetch_related", "select_for_update"}
 
 
 @dataclass(frozen=True)
