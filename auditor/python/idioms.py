@@ -64,7 +64,8 @@ UPDATE_SQL = re.compile(r"^\s*UPDATE\b", re.I)
 GET_OR_CREATE = {"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"}
 SINGLE_CALLS = GET_OR_CREATE | {"merge"}
 ROW_FETCHES = {"fetchone", "fetchall", "fetchrow", "fetchval", "fetch", "fetch_one", "fetch_all", "fetch_val", "first", "one_or_none", "scalar", "scalar_one_or_none", "all", "fetchmany"}
-MISSING_ERRORS = ("DoesNotExist", "ObjectDoesNotExist", "NoResultFound")
+# What a lookup raises on nothing found: the ORMs' own, and a project's `QuotaClassNotFound`.
+MISSING_ERRORS = ("DoesNotExist", "ObjectDoesNotExist", "NoResultFound", "NotFound")
 INTEGRITY_ERRORS = ("IntegrityError", "UniqueViolation")
 UNIQUE_ONLY_ERRORS = ("UniqueViolation",)
 SAVEPOINT_CALLS = {"transaction", "atomic", "begin_nested", "savepoint"}
@@ -478,16 +479,19 @@ class FunctionIdioms:
             return Operation(INSERT, insert_sql(model, None), call, name)  # fields: whatever the request held
         if name in ("add", "merge") and is_session(receiver) and len(call.args) == 1 and isinstance(call.args[0], ast.Name):
             local = call.args[0]
-        elif name == "save" and isinstance(receiver, ast.Name) and not call.args:
-            local = receiver  # Django / peewee: obj = Model(...); obj.save()
+        elif name == "save" and isinstance(receiver, ast.Name) and (not call.args or (len(call.args) == 1 and is_session(call.args[0]))):
+            local = receiver  # Django / peewee: obj = Model(...); obj.save(); oslo.db's obj.save(session)
         else:
             return None
         if not self.facts.may_construct(local.id):
             return None  # a parameter, a loop variable...: not a Model(...) built here
         values = self.scope.reaching(local.id, local) or ()
-        built = [v for v in values if isinstance(v, ast.Call)]
+        # `obj = q.first()` then `if not obj: obj = M()`: the row found is written back by an
+        # update, the one built here by an insert
+        found = [v for v in values if isinstance(v, ast.Call) and (read := self.op(v)) is not None and read.kind == READ]
+        built = [v for v in values if isinstance(v, ast.Call) and not any(v is f for f in found)]
         models = {self.names.model(v.func) for v in built}
-        if not built or len(built) != len(values) or len(models) != 1 or None in models:
+        if not built or len(built) + len(found) != len(values) or len(models) != 1 or None in models:
             return None
         model = models.pop()
         fields: list[str] = []
@@ -499,6 +503,9 @@ class FunctionIdioms:
         for node in self.nodes:  # obj.k = v anywhere before the write
             if isinstance(node, ast.Assign) and node.lineno < call.lineno:
                 fields.extend(t.attr for t in node.targets if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == local.id)
+            elif isinstance(node, ast.Call) and node.lineno < call.lineno and _call_name(node) == "update" and len(node.args) == 1 \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == local.id:
+                return Operation(INSERT, insert_sql(model, None), call, name)  # obj.update(values): fields unknown
         return Operation(INSERT, insert_sql(model, tuple(dict.fromkeys(fields))), call, name)
 
     def _schema_loaded(self, node: ast.expr) -> str | None:
@@ -702,6 +709,8 @@ class FunctionIdioms:
                             # `if account:` / `with conn:` block
                             branch += block[index + 1 :] + self._after(block)
                     insert = self._insert_after(guard, branch)
+                    if insert is None and empty:  # `if not row: row = M()`, then `row.save()` after the if
+                        insert = self._insert_of_built(branch, block[index + 1 :] + self._after(block))
                     if insert is not None:
                         kind = IdiomKind.CHECK_THEN_INSERT if guard.kind == READ else IdiomKind.UPDATE_THEN_INSERT
                         yield self.idiom(kind, guard, insert), insert
@@ -729,6 +738,20 @@ class FunctionIdioms:
             elif last is not None and self._fetches(statement):
                 for name in _targets(statement):  # cur.execute(...) then row = cur.fetchone()
                     bound[name] = last
+
+    def _insert_of_built(self, branch: list[ast.stmt], later: list[ast.stmt]) -> Operation | None:
+        """The first later insert of a local the branch binds to a new model object."""
+        built = {name for statement in branch if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call)
+                 and self.names.model(statement.value.func) for name in _targets(statement)}
+        if not built:
+            return None
+        for statement in later:
+            for insert in self.ops_in(statement, (INSERT,)):
+                call = insert.node
+                local = call.args[0] if insert.api in ("add", "merge") and call.args else call.func.value if isinstance(call.func, ast.Attribute) else None
+                if isinstance(local, ast.Name) and local.id in built:
+                    return insert
+        return None
 
     def _lookup_caught(self, node: ast.Try) -> tuple[Operation, dict[str, Operation], dict[str, bool]] | None:
         """`try: row = get_by_name(n)` / `except NoResultFound: row = None` (or `missing = True`,

@@ -37,6 +37,9 @@ SESSION_READS = {"scalar", "execute", "scalars"}  # session.scalar(select(M).whe
 DJANGO_LOOKUP_EXACT = {"exact"}
 # A reverse accessor's chain starts with a queryset call (a plain `.get(k)` on some other
 # attribute is far more often a dict's): filter / exclude / create, not get.
+# A project's own query factory, by the name the oslo.db projects (nova, cinder, neutron)
+# give it: `model_query(context, models.Instance, ...)` starts a query of that model.
+QUERY_FACTORIES = {"model_query"}
 ACCESSOR_FIRST_CALLS = {"filter", "exclude", "create", "acreate", "select_related", "prefetch_related", "select_for_update"}
 
 
@@ -319,6 +322,8 @@ def _sqlalchemy_query(call: ast.Call, names: Names = PLAIN) -> Operation | None:
         model, steps = _query_model(calls, names), calls[1:]
     elif isinstance(base, ast.Attribute) and base.attr == "query":  # Flask-SQLAlchemy: Avatar.query.filter_by(...)
         model, steps = names.model(base.value), calls
+    elif isinstance(base, ast.Call) and _call_name(base) in QUERY_FACTORIES:  # model_query(context, models.Avatar)
+        model, steps = next((m for a in base.args[:2] if (m := names.model(a))), None), calls
     else:
         return None
     if model is None:
