@@ -108,7 +108,7 @@ help: `SELECT ... FOR UPDATE` locks nothing when no row exists yet.
 
 Where a unique key covers the lookup the table cannot hold duplicates, but the loser's insert
 fails with a unique violation the caller sees: still a warning. Where the insert sits in a
-`try` that catches that violation (`IntegrityError`, `UniqueViolation`) the race is handled
+`try` that catches that violation (`IntegrityError`, `UniqueViolation`, oslo.db's `DBDuplicateEntry`) the race is handled
 (for a SQLAlchemy session, only where the handler also rolls the session back or the insert
 ran in `begin_nested()`: otherwise the session keeps its failed transaction and its next use
 raises `PendingRollbackError`): the finding is then `info` (one atomic upsert avoids even the exception), and fails nothing at

@@ -66,8 +66,9 @@ SINGLE_CALLS = GET_OR_CREATE | {"merge"}
 ROW_FETCHES = {"fetchone", "fetchall", "fetchrow", "fetchval", "fetch", "fetch_one", "fetch_all", "fetch_val", "first", "one_or_none", "scalar", "scalar_one_or_none", "all", "fetchmany"}
 # What a lookup raises on nothing found: the ORMs' own, and a project's `QuotaClassNotFound`.
 MISSING_ERRORS = ("DoesNotExist", "ObjectDoesNotExist", "NoResultFound", "NotFound")
-INTEGRITY_ERRORS = ("IntegrityError", "UniqueViolation")
-UNIQUE_ONLY_ERRORS = ("UniqueViolation",)
+# oslo.db (nova, cinder) turns a unique violation into its own DBDuplicateEntry.
+INTEGRITY_ERRORS = ("IntegrityError", "UniqueViolation", "DBDuplicateEntry")
+UNIQUE_ONLY_ERRORS = ("UniqueViolation", "DBDuplicateEntry")
 SAVEPOINT_CALLS = {"transaction", "atomic", "begin_nested", "savepoint"}
 SESSION_WRITES = {"add", "merge", "add_all"}  # a SQLAlchemy session's inserts (flushed later)
 _ENDS_PATH = (ast.Return, ast.Raise, ast.Continue, ast.Break)
