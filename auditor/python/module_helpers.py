@@ -20,9 +20,11 @@ A data layer usually lives in another module (`from ..crud import create_account
 get_account_by_username`): ImportedHelpers resolves a function imported from a project module
 (through a package's re-export too, and `crud.get_x(...)` of an imported module) and reads
 it the same way, one level deep, in its own module: a function the first pass found to insert,
-or one named as a lookup (`get_...`, `find...`, `exists...`) in a module that has such
-inserting functions (a data layer: lookups elsewhere are not read, which keeps a big project
-from being parsed twice).
+or one named as a lookup (`get_...`, `find...`, `exists...`, `..._by_...`; others are not read,
+which keeps a big project from being parsed twice). Flexget's web API calls
+`db.get_list_by_exact_name(...)` of a sibling module with no insert of its own: lookups are
+read in any project module, and only from functions that insert. `class_named` finds the
+project's class a name stands for the same way (a model's own `__init__`, a schema's Meta).
 """
 
 from __future__ import annotations
@@ -132,7 +134,6 @@ class ImportedHelpers:
         # their INSERT, so that calling one needs no second reading of its module.
         self.known = known or {}
         self.wanted = frozenset(name for _module, name in self.known)
-        self.data_layers = frozenset(module for module, _name in self.known)
         self._definitions: dict[str, tuple[ModuleInfo, ast.AST] | str | None] = {}  # by the callee as written
 
     def call_lines_needles(self, source: str) -> set[str]:
