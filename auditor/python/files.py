@@ -31,6 +31,7 @@ _OPEN_PAREN = re.compile(rb"\s*\(")
 SINGLE_CALL_NEEDLES = (b"_or_create(", b"session.merge(")
 ORM_INSERT_NEEDLES = (b"session.add(", b"db.add(", b".objects.create(", b".objects.acreate(", b"self.create(", b"self.acreate(")
 MANAGER_NEEDLES = (b".objects.", b"Manager)", b"QuerySet)")
+_MODEL_CREATE = re.compile(rb"\b[A-Z]\w*\.create\(\s*\w+\s*=")  # peewee's `TeamMember.create(user=u, ...)`
 _SAVE_IN_SESSION = re.compile(rb"\.save\(\s*[\w.]*session\s*\)")  # oslo.db's `ref.save(context.session)`
 # The names operations.py reads as a read, update or delete (a test keeps the two in step).
 GUARD_NAMES = (
@@ -101,7 +102,8 @@ def may_hold_orm_idiom(data: bytes) -> bool:
     # Django: obj = Model(...); obj.save() after a lookup through a manager (check-then-insert)
     # (or through a custom manager's own `self.get(...)`)
     inserts = (any(needle in data for needle in ORM_INSERT_NEEDLES) or (b".save()" in data and any(n in data for n in MANAGER_NEEDLES))
-               or (b"session)" in data and _SAVE_IN_SESSION.search(data) is not None))
+               or (b"session)" in data and _SAVE_IN_SESSION.search(data) is not None)
+               or (b".create(" in data and _MODEL_CREATE.search(data) is not None))
     return inserts and any(needle in data for needle in GUARD_NEEDLES)
 
 

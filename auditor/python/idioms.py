@@ -344,7 +344,9 @@ class FunctionIdioms:
         key = id(call)
         if key not in self.facts.operations:
             found = operation(call, self.known_sql, self.names)
-            if found is not None and found.kind == INSERT and found.api in ("add", "merge") and call.args and isinstance(call.args[0], ast.Call) \
+            if found is not None and found.api == "create" and isinstance(call.func, ast.Attribute) and self._defines(call.func.value, "create"):
+                found = None  # the project's own `create` classmethod, not the ORM's: not read as an insert
+            elif found is not None and found.kind == INSERT and found.api in ("add", "merge") and call.args and isinstance(call.args[0], ast.Call) \
                     and self._own_init(call.args[0].func) is not None:
                 # `session.add(Entry(data, list_id))` of a class with its own __init__
                 found = Operation(INSERT, insert_sql(self.names.model(call.args[0].func), self.constructor_fields(call.args[0])), call, found.api)
@@ -564,6 +566,11 @@ class FunctionIdioms:
         if cls is None:
             return None
         return next((m for m in cls.body if isinstance(m, FUNCTION_NODES) and m.name == "__init__"), None)
+
+    def _defines(self, node: ast.expr, method: str) -> bool:
+        """Does the project's class `node` names define `method` itself?"""
+        cls = self._class_of(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+        return cls is not None and any(isinstance(m, FUNCTION_NODES) and m.name == method for m in cls.body)
 
     def _class_of(self, func: ast.expr) -> ast.ClassDef | None:
         """The class `func` names, where the project defines it (this module or one it imports)."""

@@ -380,12 +380,36 @@ def _sqlalchemy_session(call: ast.Call, names: Names = PLAIN) -> Operation | Non
 
 
 def _peewee(call: ast.Call, names: Names = PLAIN) -> Operation | None:
-    """peewee: `Model.get_or_none(Model.k == x)`."""
+    """peewee: `Model.get_or_none(Model.k == x)`, `Model.get(k=x)`, `Model.create(k=x)`,
+    `Model.select().where(Model.k == x).exists()` (or `.first()` / `.get()`)."""
     name = _call_name(call)
     model = names.model(_receiver(call))
     if model and name == "get_or_none":
-        return Operation(READ, select_sql(model, sqlalchemy_lookup(call, model, names)), call, name)
+        return Operation(READ, select_sql(model, _peewee_lookup(call, model, names)), call, name)
+    if model and name == "get" and (call.args or call.keywords) and all(isinstance(a, ast.Compare) for a in call.args) \
+            and all(k.arg for k in call.keywords):
+        return Operation(READ, select_sql(model, _peewee_lookup(call, model, names)), call, name)
+    if model and name == "create" and call.keywords and not call.args:  # with **attrs: fields not all known
+        return Operation(INSERT, insert_sql(model, field_names(call)), call, name)
+    calls = _chain(call)
+    if len(calls) >= 2 and _call_name(calls[0]) == "select" and isinstance(calls[0].func, ast.Attribute) and name in PEEWEE_QUERY_ENDS \
+            and (model := names.model(calls[0].func.value)) and all(_call_name(c) in PEEWEE_QUERY_STEPS for c in calls[1:-1]):
+        lookup = Lookup(())
+        for step in calls[1:]:
+            if _call_name(step) in ("where", "filter", "get"):
+                lookup = lookup + _peewee_lookup(step, model, names)
+        return Operation(READ, select_sql(model, lookup), call, name)
     return None
+
+
+PEEWEE_QUERY_ENDS = {"exists", "first", "get", "get_or_none", "count"}
+PEEWEE_QUERY_STEPS = {"where", "filter", "join", "switch", "limit", "order_by"}
+
+
+def _peewee_lookup(call: ast.Call, model: str, names: Names) -> Lookup:
+    """`get(Model.k == x, other=y)`: the compared fields, and keyword fields (equality)."""
+    keywords = Lookup(tuple(k.arg for k in call.keywords if k.arg), ("?",) * sum(1 for k in call.keywords if not k.arg))
+    return keywords + sqlalchemy_lookup(ast.Call(call.func, call.args, []), model, names) if call.args else keywords
 
 
 # What a database handle is called where code hands it a table name and a row object:
@@ -445,6 +469,7 @@ def raw_sql_operation(call: ast.Call, known_sql: Mapping[tuple[int, int], str | 
 OPERATION_NAMES = (
     EXECUTE_NAMES | DJANGO_READS | SQLALCHEMY_READS | SESSION_READS
     | {"create", "acreate", "add", "merge", "update", "aupdate", "delete", "adelete", "get_or_none", "insert"} | SQL_FETCHES
+    | PEEWEE_QUERY_ENDS
 )
 
 

@@ -84,6 +84,38 @@ class PeeweeModels:
                     found[statement.targets[0].id] = (module, statement.value)
         return found
 
+    def kind(self, call: ast.Call) -> str:
+        """The peewee field class a field call builds: its own name, or for a field class of the
+        project (`class QuayUserField(ForeignKeyField)`) the peewee class it extends."""
+        name = last_name(call_name(call)) or ""
+        return self._peewee_base(name) or name
+
+    def _peewee_base(self, name: str, depth: int = 0) -> str | None:
+        found = self.classes.get(name)
+        if found is None or depth > 10 or name in RELATIONS:
+            return None
+        for base in found[1].bases:
+            base_name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else ""
+            if base_name in RELATIONS or (base_name.endswith("Field") and base_name not in self.classes):
+                return base_name
+            if (deeper := self._peewee_base(base_name, depth + 1)) is not None:
+                return deeper
+        return None
+
+    def default_model(self, call: ast.Call) -> ast.expr | None:
+        """`kwargs["model"] = User` (or `kwargs.setdefault("model", User)`) in the `__init__` of
+        the project's field class: the model its fields point at when the call names none."""
+        found = self.classes.get(last_name(call_name(call)) or "")
+        init = next((n for n in found[1].body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None) if found else None
+        for node in ast.walk(init) if init is not None else ():
+            if isinstance(node, ast.Assign) and isinstance(target := node.targets[0], ast.Subscript) \
+                    and isinstance(target.slice, ast.Constant) and target.slice.value == "model":
+                return node.value
+            if isinstance(node, ast.Call) and call_name(node) and last_name(call_name(node)) == "setdefault" and len(node.args) == 2 \
+                    and isinstance(node.args[0], ast.Constant) and node.args[0].value == "model":
+                return node.args[1]
+        return None
+
     def names(self, module: PythonModule, node: ast.ClassDef) -> tuple[str, dict[str, str]]:
         """(table, {field: column}) of a model, as peewee names them."""
         meta = self.meta(module, node)
@@ -92,7 +124,7 @@ class PeeweeModels:
             re.sub(r"[^\w]+", "_", node.name.lower()) if legacy else snake_case(node.name))
         columns = {}
         for name, (field_module, call) in self.fields(module, node).items():
-            kind = last_name(call_name(call)) or ""
+            kind = self.kind(call)
             # peewee's ForeignKeyField.bind: `user` is `user_id`, a `user_id` field stays `user_id`
             default = name if kind not in RELATIONS or name.endswith("_id") else f"{name}_id"
             columns[name] = value(field_module, keyword(call, "column_name")) or default
@@ -110,7 +142,7 @@ class PeeweeModels:
     def target(self, module: PythonModule, node: ast.ClassDef, call: ast.Call) -> tuple[PythonModule, ast.ClassDef] | None:
         """The model a ForeignKeyField points at: a class (`Account`, `models.Account`) or
         `"self"`, the model `node` itself; None when it is no model these modules define."""
-        model = call.args[0] if call.args else keyword(call, "model") or keyword(call, "rel_model")
+        model = call.args[0] if call.args else keyword(call, "model") or keyword(call, "rel_model") or self.default_model(call)
         if isinstance(model, ast.Constant) and model.value == "self":
             return module, node
         name = model.attr if isinstance(model, ast.Attribute) else model.id if isinstance(model, ast.Name) else None
@@ -145,7 +177,7 @@ class PeeweeModels:
         composite = meta.get("primary_key")
         has_pk = composite is not None
         for name, (field_module, call) in self.fields(module, node).items():
-            kind = last_name(call_name(call)) or ""
+            kind = self.kind(call)
             column = columns[name]
             primary = is_primary(field_module, call)
             has_pk = has_pk or primary

@@ -1,4 +1,5 @@
-"""peewee models, read statically, must equal what `create_tables` builds on the real databases."""
+"""peewee models, read statically, must equal what `create_tables` builds on the real databases
+(a field class of the project that extends ForeignKeyField included)."""
 
 from __future__ import annotations
 
@@ -93,7 +94,23 @@ class LedgerEntry(BaseModel):
     watchers = ManyToManyField(Account)  # a through table, not a column
 
 
-MODELS = [Account, AvatarConfiguration, Preference, ApiToken, Comment, PinnedComment, Ledger, LedgerEntry]
+class AccountField(ForeignKeyField):  # quay's QuayUserField: a foreign key to Account unless told otherwise
+    def __init__(self, allows_robots=False, *args, **kwargs):
+        self.allows_robots = allows_robots
+        if "model" not in kwargs:
+            kwargs["model"] = Account
+        super().__init__(*args, **kwargs)
+
+
+class Membership(BaseModel):
+    member = AccountField(allows_robots=True, index=True)
+    team = CharField()
+
+    class Meta:
+        indexes = ((("member", "team"), True),)
+
+
+MODELS = [Account, AvatarConfiguration, Preference, ApiToken, Comment, PinnedComment, Ledger, LedgerEntry, Membership]
 '''
 
 CREATE = "import sys; sys.path.insert(0, '.'); import models; models.db.create_tables(models.MODELS)"
@@ -111,6 +128,6 @@ def test_models_equal_create_tables(dialect, request, tmp_path):
     static = catalog_from_source(source, dialect)
     assert static.diagnostics == []
     assert sorted(n.name for n in static.tables) == [
-        "account", "api_token", "avatarconfiguration", "comment", "ledger", "ledgerentry", "pinnedcomment", "prefs"]
+        "account", "api_token", "avatarconfiguration", "comment", "ledger", "ledgerentry", "membership", "pinnedcomment", "prefs"]
     assert comparable(static) == live_comparable(dialect, pg or mysql, sqlite_path)
     assert foreign_key_set(static) == live_foreign_keys(dialect, pg or mysql, sqlite_path)
