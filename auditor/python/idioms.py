@@ -325,6 +325,7 @@ class FunctionIdioms:
         self.names = _names_of(function, owner)  # what `cls` / `self` stand for
         self.facts = facts or FunctionFacts(function, module.source.splitlines(keepends=True))
         self._helper_ops: dict[int, Operation | None] = {}
+        self._guards: set[int] | None = None  # _guard_calls, once asked
         self._parents: dict[int, tuple[ast.stmt, list[ast.stmt], int]] | None = None  # statement list -> where it sits
 
     @property
@@ -431,7 +432,28 @@ class FunctionIdioms:
     def _helper_call(self, call: ast.Call) -> Operation | None:
         """A function or method of this module that inserts (`_make_user(email)`,
         `repo.insert(k)`) or returns a lookup (`repo.exists(k)`) is that insert or lookup."""
-        return self.helpers.operation(call, self.function, self.owner) if self.helpers is not None else None
+        if self.helpers is None:
+            return None
+        return self.helpers.operation(call, self.function, self.owner, lookups=id(call) in self._guard_calls())
+
+    def _guard_calls(self) -> set[int]:
+        """The calls whose result can decide a write: in an `if` test, bound to a name an `if`
+        tests, returned, or in the body of a `try` that catches "not found". Only these are
+        worth reading another module for (a lookup helper elsewhere costs a parse)."""
+        if self._guards is None:
+            tested = {name for node in self.nodes if isinstance(node, (ast.If, ast.While, ast.IfExp)) for name in _names(node.test)}
+            positions: list[ast.AST] = []
+            for node in self.nodes:
+                if isinstance(node, (ast.If, ast.While, ast.IfExp)):
+                    positions.append(node.test)
+                elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _targets(node) & tested:
+                    positions.append(node.value)
+                elif isinstance(node, ast.Return) and node.value is not None:
+                    positions.append(node.value)
+                elif isinstance(node, ast.Try) and any(n.endswith(MISSING_ERRORS) for h in node.handlers for n in _caught_names(h.type)):
+                    positions.extend(node.body)
+            self._guards = {id(c) for position in positions for c in ast.walk(position) if isinstance(c, ast.Call)}
+        return self._guards
 
     def as_helper(self) -> Operation | None:
         """What calling this function does: its first insert (if its SQL is known), else the
@@ -498,8 +520,11 @@ class FunctionIdioms:
             return None
         model = models.pop()
         fields: list[str] = []
+        # A Django model's own __init__ is discouraged (and never seen in the corpus): reading it
+        # would parse every models module a view saves through; SQLAlchemy's is common.
+        fields_of = self.constructor_fields if name in ("add", "merge") or call.args else field_names
         for value in built:
-            written = self.constructor_fields(value)
+            written = fields_of(value)
             if written is None:
                 return Operation(INSERT, insert_sql(model, None), call, name)
             fields.extend(written)

@@ -91,11 +91,12 @@ class ModuleHelpers:
             return next((d for d in candidates if d[1] is caller_class), None)
         return candidates[0] if len(candidates) == 1 else None
 
-    def operation(self, call: ast.Call, caller: ast.AST, caller_class: ast.ClassDef | None) -> Operation | None:
-        """What the call does, as the helper it calls does it (never the caller itself)."""
+    def operation(self, call: ast.Call, caller: ast.AST, caller_class: ast.ClassDef | None, lookups: bool = True) -> Operation | None:
+        """What the call does, as the helper it calls does it (never the caller itself).
+        `lookups`: whether a lookup helper of another module is worth reading here."""
         definition = self.resolve(call, caller_class)
         if definition is None and self.imported is not None:
-            found = self.imported.operation(call)
+            found = self.imported.operation(call, lookups)
         elif definition is None or definition[0] is caller:
             return None
         else:
@@ -145,10 +146,10 @@ class ImportedHelpers:
                 names.add(attribute)
         return names
 
-    def operation(self, call: ast.Call) -> Operation | None:
+    def operation(self, call: ast.Call, lookups: bool = True) -> Operation | None:
         key = ast.unparse(call.func) if isinstance(call.func, (ast.Name, ast.Attribute)) else None
         name = _call_name(call) or ""
-        if key is None or not (name in self.wanted or LOOKUP_NAME.match(name)):
+        if key is None or not (name in self.wanted or (lookups and LOOKUP_NAME.match(name))):
             return None  # neither an insert nor named as a lookup: its module is not read
         if key not in self._definitions:
             self._definitions[key] = self.definition(call)
