@@ -23,7 +23,8 @@ it the same way, one level deep, in its own module: a function the first pass fo
 or one named as a lookup (`get_...`, `find...`, `exists...`, `..._by_...`; others are not read,
 which keeps a big project from being parsed twice). Flexget's web API calls
 `db.get_list_by_exact_name(...)` of a sibling module with no insert of its own: lookups are
-read in any project module, and only from functions that insert. `class_named` finds the
+read in any project module, only from functions that insert, and only for calls whose result
+can decide the write (idioms.FunctionIdioms._guard_calls). `class_named` finds the
 project's class a name stands for the same way (a model's own `__init__`, a schema's Meta).
 """
 
