@@ -232,21 +232,12 @@ def _not_exists_key(tree: exp.Insert, table: TableName, dialect: str) -> tuple[s
         names = {checked.name} | ({checked.alias} if checked.alias else set())
         # `SELECT ' ' || n AS token FROM unnest(...) ... WHERE word_token = token`: token is the
         # outer query's, not a column of t
-        outer = frozenset(a.alias for a in source.find_all(exp.Alias) if not _inside(a, subquery))
+        inside = {id(node) for node in subquery.walk()}
+        outer = frozenset(a.alias for a in source.find_all(exp.Alias) if id(a) not in inside)
         pinned = _pinned_by_subquery(subquery, names, dialect, outer)
         if pinned:
             return pinned
     return ()
-
-
-def _inside(node: exp.Expression, ancestor: exp.Expression) -> bool:
-    return any(parent is ancestor for parent in _parents(node))
-
-
-def _parents(node: exp.Expression):
-    while node.parent is not None:
-        node = node.parent
-        yield node
 
 
 def _insert(tree: exp.Insert, dialect: str, sql: str) -> WriteStatement:
