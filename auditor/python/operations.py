@@ -161,9 +161,20 @@ def _one_key_argument(call: ast.Call) -> bool:
 def sqlalchemy_lookup(call: ast.Call, model: str, names: Names = PLAIN) -> Lookup:
     """`filter_by(user_id=u)` or `filter(Avatar.user_id == u, ...)` / `where(...)`."""
     if _call_name(call) == "filter_by":
-        return Lookup(tuple(k.arg for k in call.keywords if k.arg), ("?",) * sum(1 for k in call.keywords if not k.arg))
+        return _keyword_lookup(call)
+    return _compared_lookup(call.args, model, names)
+
+
+def _keyword_lookup(call: ast.Call) -> Lookup:
+    """`filter_by(user_id=u)`, peewee's `get(user=u)`: each keyword pins its field; `**kw` pins
+    fields not known."""
+    return Lookup(tuple(k.arg for k in call.keywords if k.arg), ("?",) * sum(1 for k in call.keywords if not k.arg))
+
+
+def _compared_lookup(arguments: list[ast.expr], model: str, names: Names) -> Lookup:
+    """`Avatar.user_id == u`, `func.lower(Avatar.name) == n`, `Avatar.name.ilike(n)`, AND-ed."""
     exact, inexact, folded = [], [], []
-    for argument in _conjuncts(call.args):
+    for argument in _conjuncts(arguments):
         if isinstance(argument, ast.Compare) and len(argument.ops) == 1 and isinstance(argument.ops[0], ast.Eq):
             if (field := _model_field(argument.left, model, names)) is not None:
                 exact.append(field)
@@ -408,8 +419,7 @@ PEEWEE_QUERY_STEPS = {"where", "filter", "join", "switch", "limit", "order_by"}
 
 def _peewee_lookup(call: ast.Call, model: str, names: Names) -> Lookup:
     """`get(Model.k == x, other=y)`: the compared fields, and keyword fields (equality)."""
-    keywords = Lookup(tuple(k.arg for k in call.keywords if k.arg), ("?",) * sum(1 for k in call.keywords if not k.arg))
-    return keywords + sqlalchemy_lookup(ast.Call(call.func, call.args, []), model, names) if call.args else keywords
+    return _keyword_lookup(call) + _compared_lookup(call.args, model, names)
 
 
 # What a database handle is called where code hands it a table name and a row object:
