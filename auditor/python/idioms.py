@@ -271,6 +271,18 @@ def _unwrap(node: ast.expr) -> ast.expr:
     return node
 
 
+def _written_local(call: ast.Call) -> ast.Name | None:
+    """The local a write call stores: `session.add(obj)` / `session.merge(obj)`, Django's and
+    peewee's `obj.save()`, oslo.db's `obj.save(session)`."""
+    name = _call_name(call)
+    receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+    if name in ("add", "merge") and is_session(receiver) and len(call.args) == 1 and isinstance(call.args[0], ast.Name):
+        return call.args[0]
+    if name == "save" and isinstance(receiver, ast.Name) and (not call.args or (len(call.args) == 1 and is_session(call.args[0]))):
+        return receiver
+    return None
+
+
 def _forwards_keywords(init: ast.AST) -> bool:
     """Does `__init__` pass its `**kwargs` on (`super().__init__(**kwargs)`)?"""
     return init.args.kwarg is not None and any(
@@ -450,7 +462,7 @@ class FunctionIdioms:
                     positions.append(node.value)
                 elif isinstance(node, ast.Return) and node.value is not None:
                     positions.append(node.value)
-                elif isinstance(node, ast.Try) and any(n.endswith(MISSING_ERRORS) for h in node.handlers for n in _caught_names(h.type)):
+                elif isinstance(node, ast.Try) and any(_catches(h, MISSING_ERRORS) for h in node.handlers):
                     positions.extend(node.body)
             self._guards = {id(c) for position in positions for c in ast.walk(position) if isinstance(c, ast.Call)}
         return self._guards
@@ -502,11 +514,8 @@ class FunctionIdioms:
         receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
         if name == "add" and is_session(receiver) and len(call.args) == 1 and (model := self._schema_loaded(call.args[0])):
             return Operation(INSERT, insert_sql(model, None), call, name)  # fields: whatever the request held
-        if name in ("add", "merge") and is_session(receiver) and len(call.args) == 1 and isinstance(call.args[0], ast.Name):
-            local = call.args[0]
-        elif name == "save" and isinstance(receiver, ast.Name) and (not call.args or (len(call.args) == 1 and is_session(call.args[0]))):
-            local = receiver  # Django / peewee: obj = Model(...); obj.save(); oslo.db's obj.save(session)
-        else:
+        local = _written_local(call)
+        if local is None:
             return None
         if not self.facts.may_construct(local.id):
             return None  # a parameter, a loop variable...: not a Model(...) built here
@@ -653,7 +662,7 @@ class FunctionIdioms:
         for node in self.nodes:
             if not (isinstance(node, ast.Try) and any(_holds(s, write.node) for s in node.body)):
                 continue
-            handlers = [h for h in node.handlers if any(n.endswith(INTEGRITY_ERRORS) for n in _caught_names(h.type))]
+            handlers = [h for h in node.handlers if _catches(h, INTEGRITY_ERRORS)]
             if not handlers:
                 continue
             if not session_write or self._in_savepoint(node.body, write):
@@ -780,9 +789,8 @@ class FunctionIdioms:
             return None
         for statement in later:
             for insert in self.ops_in(statement, (INSERT,)):
-                call = insert.node
-                local = call.args[0] if insert.api in ("add", "merge") and call.args else call.func.value if isinstance(call.func, ast.Attribute) else None
-                if isinstance(local, ast.Name) and local.id in built:
+                local = _written_local(insert.node)
+                if local is not None and local.id in built:
                     return insert
         return None
 
@@ -791,7 +799,7 @@ class FunctionIdioms:
         or `pass` then `else: raise Conflict`): a lookup that raises on nothing found, its result
         told apart after the `try` by the names it binds, and by the flags the handler sets
         (name -> the value meaning nothing found)."""
-        handlers = [h for h in node.handlers if any(n.endswith(MISSING_ERRORS) for n in _caught_names(h.type))]
+        handlers = [h for h in node.handlers if _catches(h, MISSING_ERRORS)]
         reads = self.ops_in(ast.Module(node.body, []), (READ,))
         if not handlers or not reads or node.finalbody:
             return None
@@ -881,17 +889,16 @@ class FunctionIdioms:
     def _try_idioms(self, node: ast.Try) -> Iterator[tuple[IdiomCall, Operation]]:
         """try: insert / except IntegrityError: update; try: get / except DoesNotExist: insert."""
         for handler in node.handlers:
-            caught = _caught_names(handler.type)
-            if any(n.endswith(INTEGRITY_ERRORS) for n in caught):
+            if _catches(handler, INTEGRITY_ERRORS):
                 inserts = self.ops_in(ast.Module(node.body, []), (INSERT,))
                 updates = self.ops_in(ast.Module(handler.body, []), (UPDATE,))
                 if inserts and updates:
                     yield self.idiom(
                         IdiomKind.INSERT_EXCEPT_INTEGRITY_ERROR, updates[0], inserts[0],
                         savepoint=self._in_savepoint(node.body, inserts[0]),
-                        narrow_except=all(n.endswith(UNIQUE_ONLY_ERRORS) for n in caught) or _checks_unique_code(handler),
+                        narrow_except=all(n.endswith(UNIQUE_ONLY_ERRORS) for n in _caught_names(handler.type)) or _checks_unique_code(handler),
                     ), inserts[0]
-            elif any(n.endswith(MISSING_ERRORS) for n in caught):
+            elif _catches(handler, MISSING_ERRORS):
                 reads = self.ops_in(ast.Module(node.body, []), (READ,)) or self._related_row_access(node.body)
                 insert = self.first_insert(handler.body)
                 if reads and insert is not None:
@@ -1096,6 +1103,11 @@ def _defaults_fields(call: ast.Call) -> tuple[str, ...] | None:
                 return None
             fields += [k.value for k in keyword.value.keys]
     return tuple(fields)
+
+
+def _catches(handler: ast.excepthandler, errors: tuple[str, ...]) -> bool:
+    """Does the handler catch one of the errors (by the exception class's last name)?"""
+    return any(n.endswith(errors) for n in _caught_names(handler.type))
 
 
 def _caught_names(node: ast.expr | None) -> list[str]:
