@@ -44,7 +44,7 @@ from auditor.schema.django_state import (
     through_table,
 )
 from auditor.python.sinks import dotted_name
-from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, last_name, modules_mentioning, value
+from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, last_name, modules_mentioning, short_name, value
 from auditor.schema.source import SchemaSource, quote
 
 KIND = "django models"
@@ -109,7 +109,7 @@ class DjangoModels:
     def bases(self, model: ModelClass) -> list[ModelClass]:
         found = []
         for base in model.node.bases:
-            name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else None
+            name = short_name(base)
             if name is not None and name != model.node.name and (resolved := self.base(model, name)) is not None:
                 found.append(resolved)
         return found
@@ -141,7 +141,7 @@ class DjangoModels:
         names = []
         for base in model.node.bases:
             dotted = ast.unparse(base)
-            name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else None
+            name = short_name(base)
             if dotted in ("models.Model", "Model", "object") or dotted.endswith(".models.Model") or name is None:
                 continue
             if self.base(model, name) is None:

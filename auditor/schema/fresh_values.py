@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import ast
 
+from auditor.schema.pysource import short_name
+
 FRESH_VALUE_FUNCTIONS = frozenset({"uuid1", "uuid4", "uuid6", "uuid7", "uuid_generate_v4", "ulid", "new_ulid"})
 
 
 def is_fresh_default(node: ast.expr | None) -> bool:
     """`uuid.uuid4`, `uuid4` or `uuid_utils.uuid7` given as the default (the function, not a call
     of it: a call would be one value for every row)."""
-    name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
+    name = short_name(node)
     return name in FRESH_VALUE_FUNCTIONS
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from auditor.model import Diagnostic
 from auditor.python.neutral_sql import PEEWEE_CLASS, writable_key
 from auditor.schema.fresh_values import fresh_primary_key
-from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, keyword, last_name, modules_mentioning, value
+from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, keyword, last_name, modules_mentioning, short_name, value
 from auditor.schema.source import SchemaSource, quote
 
 KIND = "peewee models"
@@ -51,7 +51,7 @@ class PeeweeModels:
     def bases(self, node: ast.ClassDef) -> list[tuple[PythonModule, ast.ClassDef]]:
         found = []
         for base in node.bases:
-            name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else None
+            name = short_name(base)
             if name in self.classes and name != node.name:
                 found.append(self.classes[name])
         return found
@@ -95,7 +95,7 @@ class PeeweeModels:
         if found is None or depth > 10 or name in RELATIONS:
             return None
         for base in found[1].bases:
-            base_name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else ""
+            base_name = short_name(base) or ""
             if base_name in RELATIONS or (base_name.endswith("Field") and base_name not in self.classes):
                 return base_name
             if (deeper := self._peewee_base(base_name, depth + 1)) is not None:
@@ -145,7 +145,7 @@ class PeeweeModels:
         model = call.args[0] if call.args else keyword(call, "model") or keyword(call, "rel_model") or self.default_model(call)
         if isinstance(model, ast.Constant) and model.value == "self":
             return module, node
-        name = model.attr if isinstance(model, ast.Attribute) else model.id if isinstance(model, ast.Name) else None
+        name = short_name(model)
         found = self.classes.get(name)
         return found if found and self.is_model(found[1]) else None
 

@@ -226,6 +226,12 @@ def call_name(node: ast.expr | None) -> str | None:
     return dotted_name(node.func) if isinstance(node, ast.Call) else None
 
 
+def short_name(node: ast.expr | None) -> str | None:
+    """`Model` of `Model` and of `peewee.Model` (a base class, a model, a function named as a
+    default); None for anything else."""
+    return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
+
+
 def last_name(dotted: str | None) -> str | None:
     """`sa.UniqueConstraint` -> `UniqueConstraint` (how most readers match a callee)."""
     return dotted.rsplit(".", 1)[-1] if dotted else None

@@ -31,7 +31,7 @@ from pathlib import Path
 from auditor.model import Diagnostic
 from auditor.python.neutral_sql import COLLECTION_ITEM, PARENT_FIELD, collection_model
 from auditor.schema.name_functions import Functions, NotEvaluable, table_name_for
-from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, dotted_name, last_name, modules_mentioning, parse_module, value
+from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, dotted_name, last_name, modules_mentioning, parse_module, short_name, value
 from auditor.schema.source import SchemaSource, quote, quote_table
 from auditor.schema.sqlalchemy_constructs import (
     ColumnSpec,
@@ -170,7 +170,7 @@ class ModelReader:
         """Bases defined in the project (mixins, abstract models), nearest first."""
         chain = []
         for base in node.bases:
-            name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else None
+            name = short_name(base)
             if name and name not in seen and self.find_class(name):
                 seen.add(name)
                 module, base_node = self.classes[name]
