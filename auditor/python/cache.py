@@ -29,7 +29,7 @@ def content_hash(data: bytes) -> str:
 
 # Bump whenever extraction starts finding something new (SQLAlchemy upserts: 2, Django
 # bulk_create: 3, peewee: 4, multi-statement idioms: 7, exec_driver_sql lines: 8), so a cache written by an older build of the same version is never reused.
-EXTRACTION_FORMAT = 22  # 22: each file's inserting functions, for their importers' idioms
+EXTRACTION_FORMAT = 23  # 22: each file's inserting functions, for their importers' idioms; 23: lookups that raise, oslo.db, peewee idioms
 
 
 @dataclass(frozen=True)
