@@ -39,10 +39,27 @@ def default_format(result: AuditResult) -> str:
     return "django" if "django migrations" in result.schema_sources else "sql"
 
 
+def unknown_layout(result: AuditResult) -> str:
+    """Why no migrations folder can be chosen, and what to give instead: an invented
+    top-level `migrations/` would be a layout the project's tooling never runs."""
+    read = ", ".join(result.schema_sources) or "no schema source"
+    why = f"the schema was read from {read}, and no SQL migration file or migration history the audit could replay"
+    if "django models" in result.schema_sources:
+        why = ("the schema was read from Django models, but their migrations were not replayed "
+               "(none found, or they could not be read: `upsert-audit check` lists why)")
+    return (f"cannot tell where this project keeps its migrations: {why}. "
+            "Say which format and folder to write: --format sql|alembic|django -o DIR "
+            "(e.g. `upsert-audit migrate --format sql -o db/migrations`)")
+
+
 def generate(result: AuditResult, output: Path | None = None, write: bool = True, format: str | None = None) -> MigrateReport:
     plan = plan_migrations(result)
     report = MigrateReport(skipped=plan.skipped)
-    generator = {"alembic": generate_alembic, "django": generate_django}.get(format or default_format(result), generate_sql)
+    format = format or default_format(result)
+    sql_files = [s for s in result.catalog.sources if s.endswith(".sql")]
+    if plan.keys and format == "sql" and output is None and not sql_files:
+        raise ValueError(unknown_layout(result))
+    generator = {"alembic": generate_alembic, "django": generate_django}.get(format, generate_sql)
     generator(result, plan.keys, report, output, write)
     if write:
         for folder in {m.path.parent for m in report.migrations}:
@@ -51,6 +68,8 @@ def generate(result: AuditResult, output: Path | None = None, write: bool = True
 
 
 def generate_sql(result: AuditResult, keys: list[KeyMigration], report: MigrateReport, output: Path | None, write: bool) -> MigrateReport:
+    if not keys:
+        return report
     folder = migrations_folder(result.config.root, [s for s in result.catalog.sources if s.endswith(".sql")], output)
     for key in keys:
         existing = folder.existing(key.slug)

@@ -58,10 +58,8 @@ def remove_stale_temporaries(folder: Path) -> None:
 def migrations_folder(root: Path, schema_files: list[str], output: Path | None) -> SqlFolder:
     if output is not None:
         folder = output
-    elif schema_files:
+    else:  # generate() asks for -o when the project has no SQL migrations folder
         folder = root / Counter(str(Path(f).parent) for f in schema_files if f.endswith(".sql")).most_common(1)[0][0]
-    else:
-        folder = root / "migrations"
     names = tuple(sorted(p.name for p in folder.glob("*.sql"))) if folder.is_dir() else ()
     return SqlFolder(folder, names)
 
