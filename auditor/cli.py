@@ -1,4 +1,4 @@
-"""Command line: `upsert-audit check | report | verify | migrate | schema | config | rules`.
+"""Command line: `upsert-audit check | init | report | verify | migrate | fix | schema | config | rules`.
 
 Exit codes (the contract hooks and CI depend on): 0 nothing found, 1 findings,
 2 usage, configuration or internal error - and 2 when there were write sites
@@ -160,6 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     config = commands.add_parser("config", help="print the effective configuration")
     _add_audit_arguments(config)
 
+    init = commands.add_parser("init", help="write [tool.upsert-audit] into pyproject.toml from what the project shows, then print the first audit's summary")
+    init.add_argument("path", nargs="?", default=".", metavar="PATH", help="the project's root folder (default: .)")
+    init.add_argument("--force", action="store_true", help="replace an existing [tool.upsert-audit] table")
+
     rules = commands.add_parser("rules", help="list the rules, or print one rule's docs")
     rules.add_argument("rule_id", nargs="?")
     return parser
@@ -202,17 +206,21 @@ def on_terminal(stream) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def _run_audit(args):
+def _audit(config, changed=None):
+    """run_audit, with progress on a terminal."""
     from auditor.engine import run_audit
 
-    target, changed = audit_target(args.paths)
-    config = load_config(target, **config_flags(args))
     if not on_terminal(sys.stderr):
         return run_audit(config, changed=changed)
     from auditor.output.progress import terminal_progress
 
     with terminal_progress() as progress:
         return run_audit(config, changed=changed, progress=progress)
+
+
+def _run_audit(args):
+    target, changed = audit_target(args.paths)
+    return _audit(load_config(target, **config_flags(args)), changed)
 
 
 def apply_baseline(result, path: Path) -> None:
@@ -335,6 +343,27 @@ def cmd_schema(args) -> int:
     return EXIT_CLEAN
 
 
+def cmd_init(args) -> int:
+    from auditor.config import SECTION, Config
+    from auditor.init_config import existing_settings, proposed_table, with_table, write_pyproject
+    from auditor.output.text import summary_lines
+
+    root = Path(args.path)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: not a folder (give the project's root)")
+    pyproject = root / "pyproject.toml"
+    existing = pyproject.read_text(encoding="utf-8") if pyproject.is_file() else None
+    if existing is not None:
+        existing_settings(existing, args.force)  # refuse before the audit's seconds are spent
+    result = _audit(Config(root=root.resolve()))
+    table = proposed_table(result)
+    write_pyproject(pyproject, with_table(existing, table, args.force, root))
+    print(f"upsert-audit: {'wrote' if existing is None else 'added'} [tool.{SECTION}] to {pyproject}:", file=sys.stderr)
+    sys.stdout.write(table + "\nThe first audit:\n" + "\n".join(summary_lines(result)) + "\n")
+    print("Next: `upsert-audit check` lists the findings, `upsert-audit report` writes the Markdown report.", file=sys.stderr)
+    return EXIT_CLEAN
+
+
 def cmd_config(args) -> int:
     sys.stdout.write(describe(load_config(audit_target(args.paths)[0], **config_flags(args))))
     return EXIT_CLEAN
@@ -358,7 +387,7 @@ def cmd_rules(args) -> int:
 
 
 COMMANDS = {
-    "check": cmd_check, "report": cmd_report, "verify": cmd_verify, "migrate": cmd_migrate, "fix": cmd_fix, "schema": cmd_schema, "config": cmd_config, "rules": cmd_rules,
+    "check": cmd_check, "init": cmd_init, "report": cmd_report, "verify": cmd_verify, "migrate": cmd_migrate, "fix": cmd_fix, "schema": cmd_schema, "config": cmd_config, "rules": cmd_rules,
 }
 
 

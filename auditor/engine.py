@@ -95,6 +95,7 @@ class AuditResult:
     schema_sources: list[str] = field(default_factory=list)  # kinds of source read: "SQL files", "django migrations", ...
     idiom_sites: list[IdiomSite] = field(default_factory=list)
     unchecked_idioms: list[IdiomUnchecked] = field(default_factory=list)
+    declared_dialects: Counter[str] = field(default_factory=Counter)  # the databases the ORM settings name
 
     @property
     def schema_found(self) -> bool:
@@ -392,5 +393,5 @@ def run_audit(
     summary.idioms_unchecked = sum(1 for u in unchecked_idioms if u.upsert)
     summary.python_files_cached = scan.files_cached
     summary.tests_without_idioms = scan.tests_without_idioms
-    return AuditResult(config, dialect, catalog, sites, findings, diagnostics, summary, rules, unused, project.sources, idioms, unchecked_idioms)
+    return AuditResult(config, dialect, catalog, sites, findings, diagnostics, summary, rules, unused, project.sources, idioms, unchecked_idioms, scan.declared)
 

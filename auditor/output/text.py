@@ -94,6 +94,45 @@ def _colour(lines: list[tuple[str, str | None]]) -> str:
     return buffer.getvalue()
 
 
+def summary_lines(result: AuditResult) -> list[str]:
+    """What was read, what was checked and what was not, and the findings' count: the end of
+    every text run, and what `upsert-audit init` prints after writing the configuration."""
+    lines: list[str] = []
+    if not result.schema_found:
+        lines.append(
+            "warning: no schema found (no .sql schema or migration files under the project, and no --schema): "
+            "write sites could not be checked against unique keys"
+        )
+    s = result.summary
+    if result.schema_found and result.nothing_checked:
+        lines.append(
+            f"warning: {s.write_sites + s.idioms_unchecked} write(s) found and none could be checked "
+            "(the reasons are below): the audit has not passed"
+        )
+    schema = "the live database" if result.config.database_url else f"{s.schema_files} schema file(s)"
+    lines.append(
+        f"Scanned {s.python_files} Python file(s) ({s.python_files_parsed} parsed, {s.python_files_cached} from cache), "
+        f"{schema} with {s.tables} table(s); dialect {result.dialect}."
+    )
+    lines.append(coverage_line(result) + ".")
+    if s.tests_without_idioms:
+        lines.append(f"Race idioms in {s.tests_without_idioms} test file(s) not read (idioms-in-tests = true reads them).")
+    lines.extend(unchecked_lines(result))
+    if s.baselined:
+        lines.append(f"{s.baselined} finding(s) already in the baseline.")
+    if s.suppressed:
+        lines.append(f"{s.suppressed} finding(s) suppressed by inline comments.")
+    if result.findings:
+        counts = Counter(f.severity for f in result.findings)
+        by_severity = ", ".join(f"{counts[sev]} {sev}" for sev in sorted(counts, reverse=True))
+        lines.append(f"Found {len(result.findings)} finding(s): {by_severity}.")
+    elif s.write_sites and s.checked < s.write_sites:
+        lines.append(f"No findings in the {s.checked} checked write site(s); {s.write_sites - s.checked} were not checked.")
+    else:
+        lines.append("No findings.")
+    return lines
+
+
 def render_text(result: AuditResult, terminal: bool = False) -> str:
     """Plain text; with `terminal`, coloured and with code frames."""
     styled: list[tuple[str, str | None]] = []
@@ -111,38 +150,7 @@ def render_text(result: AuditResult, terminal: bool = False) -> str:
         out.append(f"warning: {suppression}")
     if result.diagnostics or result.unused_suppressions:
         out.append("")
-    if not result.schema_found:
-        out.append(
-            "warning: no schema found (no .sql schema or migration files under the project, and no --schema): "
-            "write sites could not be checked against unique keys"
-        )
-    s = result.summary
-    if result.schema_found and result.nothing_checked:
-        out.append(
-            f"warning: {s.write_sites + s.idioms_unchecked} write(s) found and none could be checked "
-            "(see the reasons above): the audit has not passed"
-        )
-    schema = "the live database" if result.config.database_url else f"{s.schema_files} schema file(s)"
-    out.append(
-        f"Scanned {s.python_files} Python file(s) ({s.python_files_parsed} parsed, {s.python_files_cached} from cache), "
-        f"{schema} with {s.tables} table(s); dialect {result.dialect}."
-    )
-    out.append(coverage_line(result) + ".")
-    if s.tests_without_idioms:
-        out.append(f"Race idioms in {s.tests_without_idioms} test file(s) not read (idioms-in-tests = true reads them).")
-    out.extend(unchecked_lines(result))
-    if s.baselined:
-        out.append(f"{s.baselined} finding(s) already in the baseline.")
-    if s.suppressed:
-        out.append(f"{s.suppressed} finding(s) suppressed by inline comments.")
-    if result.findings:
-        counts = Counter(f.severity for f in result.findings)
-        by_severity = ", ".join(f"{counts[sev]} {sev}" for sev in sorted(counts, reverse=True))
-        out.append(f"Found {len(result.findings)} finding(s): {by_severity}.")
-    elif s.write_sites and s.checked < s.write_sites:
-        out.append(f"No findings in the {s.checked} checked write site(s); {s.write_sites - s.checked} were not checked.")
-    else:
-        out.append("No findings.")
+    out.extend(summary_lines(result))
     if terminal:
         return _colour(styled + [(line, None) for line in out[len(styled):]])
     return "\n".join(out) + "\n"
