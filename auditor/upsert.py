@@ -24,14 +24,23 @@ and `values` use field names); `aupsert_record()` is the awaitable twin for asyn
 aiosqlite. Standard library only: the caller's driver does the work. The steps
 are written once, as a generator of queries (`upsert_protocol`), that a blocking
 or an asyncio driver runs.
+
+It logs to `logging.getLogger("upsert_audit")` (silent until the application
+configures logging): each key check at INFO (a failed one at WARNING, before
+MissingUniqueKey is raised), and each call at DEBUG with the table, the key
+columns, whether the row was inserted, updated or left unchanged (or "unknown"
+where the database cannot say), and how long it took. Values are logged only
+when a call passes `log_values=True`.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
-from typing import Any, Callable, Generator, Iterable, Mapping, Sequence
+from typing import Any, Callable, Generator, Iterable, Mapping, NamedTuple, Sequence
 
 __all__ = ["MissingUniqueKey", "UnsupportedConnection", "aupsert_record", "upsert_record"]
 
@@ -46,6 +55,14 @@ DBAPI_DRIVERS: dict[str, tuple[str, Callable[[int], str]]] = {
     "MySQLdb": (MYSQL, lambda n: "%s"),
 }
 SQLALCHEMY_DIALECTS = {"postgresql": POSTGRES, "sqlite": SQLITE, "mysql": MYSQL, "mariadb": MYSQL}
+
+logger = logging.getLogger("upsert_audit")
+# A library's records go nowhere until the application configures logging; without this,
+# Python's last-resort handler would print the WARNINGs to stderr of an unconfigured program.
+logger.addHandler(logging.NullHandler())
+
+# What one call did to the row, as its DEBUG record says.
+INSERTED, UPDATED, UNCHANGED, UNKNOWN = "inserted", "updated", "unchanged", "unknown"
 
 
 class MissingUniqueKey(Exception):
@@ -112,7 +129,7 @@ FROM pg_index i
 WHERE i.indrelid = to_regclass({p0}) AND i.indisunique AND i.indisvalid AND i.indimmediate
   AND i.indpred IS NULL AND i.indexprs IS NULL
 """
-POSTGRES_TABLE = "SELECT to_regclass({p0}) IS NOT NULL"
+POSTGRES_TABLE = "SELECT relkind::text FROM pg_class WHERE oid = to_regclass({p0})"
 MYSQL_KEYS = """
 SELECT INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS
 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {p0} AND NON_UNIQUE = 0
@@ -145,16 +162,26 @@ def _sqlite_keys(table: str) -> Query:
     return keys
 
 
+class TableKeys(NamedTuple):
+    """What the key check learned about a table."""
+
+    keys: list[set[str]]  # column sets of its usable unique keys
+    # PostgreSQL: RETURNING may read the xmax system column (a plain table; a partitioned one refuses it)
+    xmax: bool = False
+
+
 def unique_keys_query(dialect: str, table: str, placeholder: Callable[[int], str]) -> Query:
-    """Column sets of the table's usable unique keys; None if the table does not exist."""
+    """The table's usable unique keys (TableKeys); None if the table does not exist."""
     p0 = placeholder(0)
     if dialect == POSTGRES:
         name = quote_table(table, POSTGRES)
-        if not _tuples((yield POSTGRES_TABLE.format(p0=p0), (name,)))[0][0]:
+        kind = _tuples((yield POSTGRES_TABLE.format(p0=p0), (name,)))
+        if not kind:
             return None
-        return [set(row[0]) for row in _tuples((yield POSTGRES_KEYS.format(p0=p0), (name,)))]
+        return TableKeys([set(row[0]) for row in _tuples((yield POSTGRES_KEYS.format(p0=p0), (name,)))], xmax=kind[0][0] == "r")
     if dialect == SQLITE:
-        return (yield from _sqlite_keys(table))
+        keys = yield from _sqlite_keys(table)
+        return None if keys is None else TableKeys(keys)
     keys: dict[str, set[str]] = {}
     prefixed: set[str] = set()
     bare = table.split(".")[-1]
@@ -164,7 +191,7 @@ def unique_keys_query(dialect: str, table: str, placeholder: Callable[[int], str
             prefixed.add(index)
     if not keys and not (yield f"SHOW TABLES LIKE {p0}", (bare,)):
         return None
-    return [columns for index, columns in keys.items() if index not in prefixed]
+    return TableKeys([columns for index, columns in keys.items() if index not in prefixed])
 
 
 def run_query(query: Query, run: Callable[[str, Sequence], list[dict]]):
@@ -187,7 +214,7 @@ async def arun_query(query: Query, run):
         return done.value
 
 
-_checked: set[tuple] = set()
+_checked: dict[tuple, TableKeys] = {}  # passed checks by _cache_key
 _checked_lock = threading.Lock()
 
 
@@ -196,23 +223,58 @@ def _cache_key(executor: "Executor", table: str, conflict: Sequence[str]) -> tup
     return (executor.identity, executor.dialect, table, wanted)
 
 
-def _already_checked(cache_key: tuple) -> bool:
+def _already_checked(cache_key: tuple) -> TableKeys | None:
+    """The passed check to reuse; None when the key must be checked."""
     if cache_key[0] is None:  # a database we cannot name is checked every time
-        return False
+        return None
     with _checked_lock:
-        return cache_key in _checked
+        return _checked.get(cache_key)
 
 
-def _judge(cache_key: tuple, keys: list[set[str]] | None, table: str, conflict: Sequence[str]) -> None:
-    """Raise MissingUniqueKey unless `conflict` is exactly one of `keys`; remember a pass."""
-    if keys is None:
-        raise MissingUniqueKey(table, conflict, " (the table does not exist)")
-    if not any(k == cache_key[-1] for k in keys):
-        found = "; its unique keys are " + ", ".join("(" + ", ".join(sorted(k)) + ")" for k in keys) if keys else "; it has no unique key"
-        raise MissingUniqueKey(table, conflict, found)
-    if cache_key[0] is not None:
-        with _checked_lock:
-            _checked.add(cache_key)
+def _remember(cache_key: tuple, table_keys: TableKeys) -> bool:
+    """Record a passed check; True the first time this process passes this (database, table, key).
+    An unnamed database's key is recorded too, for the log only: _already_checked ignores it."""
+    with _checked_lock:
+        first = cache_key not in _checked
+        _checked[cache_key] = table_keys
+    return first
+
+
+def _missing_key(table_keys: TableKeys | None, table: str, conflict: Sequence[str], wanted: frozenset) -> MissingUniqueKey | None:
+    """The error to raise unless `conflict` is exactly one of the table's keys."""
+    if table_keys is None:
+        return MissingUniqueKey(table, conflict, " (the table does not exist)")
+    keys = table_keys.keys
+    if any(k == wanted for k in keys):
+        return None
+    found = "; its unique keys are " + ", ".join("(" + ", ".join(sorted(k)) + ")" for k in keys) if keys else "; it has no unique key"
+    return MissingUniqueKey(table, conflict, found)
+
+
+def _judge(cache_key: tuple, table_keys: TableKeys | None, table: str, conflict: Sequence[str]) -> TableKeys:
+    """Raise MissingUniqueKey unless `conflict` is exactly one of the table's keys; remember a pass.
+    Logs the verdict: a pass at INFO the first time per (database, table, key), a failure at WARNING
+    every time (the exception goes to the caller, who may swallow it; the record stays in the log)."""
+    error = _missing_key(table_keys, table, conflict, cache_key[-1])
+    if error is not None:
+        log_key_check(logging.WARNING, cache_key, table, conflict, f"MissingUniqueKey: {str(error).removeprefix('upsert_record: ')}")
+        raise error
+    if cache_key[0] is None and not logger.isEnabledFor(logging.INFO):
+        return table_keys  # checked on every call: with nothing to log, nothing to remember
+    level = logging.INFO if _remember(cache_key, table_keys) else logging.DEBUG
+    if logger.isEnabledFor(level):
+        log_key_check(level, cache_key, table, conflict, "a unique key")
+    return table_keys
+
+
+def log_key_check(level: int, cache_key: tuple, table: str, conflict: Sequence[str], verdict: str) -> None:
+    """One key check's record: the table, the key columns, the database as the cache names it."""
+    identity, dialect = cache_key[0], cache_key[1]
+    database = f"{dialect} {identity!r}" if identity is not None else f"{dialect} (unnamed: checked on every call)"
+    facts = {"event": "key check", "table": table, "key": list(conflict), "database": database,
+             "result": "unique key" if level < logging.WARNING else "missing"}
+    logger.log(level, "upsert_record key check: table %s, key (%s), database %s: %s",
+               table, ", ".join(conflict), database, verdict, extra={"upsert": facts})
 
 
 # --- connections ----------------------------------------------------------------------
@@ -224,17 +286,28 @@ class Executor:
 
     dialect: str
     placeholder: Callable[[int], str]
-    run: Callable[[str, Sequence], Any]  # rows as [{column: value}] (awaitable for asyncio drivers)
+    run: Callable[[str, Sequence], Any]  # rows as [{column: value}], or NoRows (awaitable for asyncio drivers)
     # Which database: the key check is cached per database. None when the connection cannot
     # say (an in-memory SQLite database): never by id(), which Python reuses for a new
     # connection once the old one is gone, so a check could be skipped for another database.
     identity: tuple | None
+    # The driver's own connection, for what only it can tell (MySQL's client flags); None if unknown.
+    dbapi: Callable[[], Any] = lambda: None
 
 
-def _dicts(description: Sequence | None, rows: Iterable[Sequence]) -> list[dict]:
+class NoRows(list):
+    """What `run` returns for a statement without result rows: no rows, and the driver's rowcount
+    (the only answer MySQL gives to "inserted or updated?"; -1 where the driver has none)."""
+
+    def __init__(self, affected: int = -1):
+        super().__init__()
+        self.affected = affected
+
+
+def _dicts(description: Sequence | None, rows: Iterable[Sequence], affected: int = -1) -> list[dict]:
     """DB-API rows as {column: value}, by the cursor's description."""
     if not description:
-        return []
+        return NoRows(affected)
     names = [d[0] for d in description]
     return [dict(zip(names, row)) for row in rows]
 
@@ -247,8 +320,9 @@ def _dbapi_identity(connection: Any, dialect: str) -> tuple:
     info = getattr(connection, "info", None)
     if dialect == POSTGRES and info is not None:  # psycopg 3 and psycopg2 >= 2.8
         return (info.host, info.port, info.dbname)
-    if dialect == MYSQL and hasattr(connection, "host"):  # PyMySQL
-        return (connection.host, connection.port, connection.db)
+    if dialect == MYSQL and hasattr(connection, "host"):  # PyMySQL (its db becomes bytes once connected)
+        db = connection.db
+        return (connection.host, connection.port, db.decode() if isinstance(db, bytes) else db)
     if dialect == MYSQL:  # mysqlclient keeps no such attributes: ask the server
         cursor = connection.cursor()
         cursor.execute("SELECT @@hostname, @@port, DATABASE()")
@@ -273,9 +347,9 @@ def dbapi_executor(conn: Any) -> Executor:
 
     def run(sql: str, params: Sequence) -> list[dict]:
         cursor.execute(sql, tuple(params))
-        return _dicts(cursor.description, cursor.fetchall() if cursor.description else ())
+        return _dicts(cursor.description, cursor.fetchall() if cursor.description else (), cursor.rowcount)
 
-    return Executor(dialect, placeholder, run, _dbapi_identity(connection, dialect))
+    return Executor(dialect, placeholder, run, _dbapi_identity(connection, dialect), lambda: connection)
 
 
 def sqlalchemy_executor(conn: Any) -> Executor:
@@ -289,11 +363,15 @@ def sqlalchemy_executor(conn: Any) -> Executor:
 
     def run(sql: str, params: Sequence) -> list[dict]:
         result = conn.execute(text(sql), {f"p{i}": v for i, v in enumerate(params)})
-        return [dict(r._mapping) for r in result] if result.returns_rows else []
+        return [dict(r._mapping) for r in result] if result.returns_rows else NoRows(result.rowcount)
+
+    def dbapi() -> Any:
+        connection = conn.connection() if hasattr(conn, "get_bind") else conn  # a Session's own Connection
+        return getattr(connection.connection, "dbapi_connection", None)
 
     url = getattr(getattr(bind, "engine", bind), "url", None)
     identity = (url.host, url.port, url.database) if url is not None and (url.host or url.database) else None
-    return Executor(dialect, placeholder, run, identity)
+    return Executor(dialect, placeholder, run, identity, dbapi)
 
 
 DJANGO_VENDORS = {"postgresql": POSTGRES, "sqlite": SQLITE, "mysql": MYSQL}
@@ -308,9 +386,9 @@ def django_executor(conn: Any) -> Executor:
     def run(sql: str, params: Sequence) -> list[dict]:
         with conn.cursor() as cursor:
             cursor.execute(sql, list(params))
-            return _dicts(cursor.description, cursor.fetchall() if cursor.description else ())
+            return _dicts(cursor.description, cursor.fetchall() if cursor.description else (), cursor.rowcount)
 
-    return Executor(dialect, lambda n: "%s", run, (conn.alias, str(conn.settings_dict.get("NAME"))))
+    return Executor(dialect, lambda n: "%s", run, (conn.alias, str(conn.settings_dict.get("NAME"))), lambda: conn.connection)
 
 
 def executor_for(conn: Any) -> Executor:
@@ -341,7 +419,7 @@ def aiosqlite_executor(conn: Any) -> Executor:
     async def run(sql: str, params: Sequence) -> list[dict]:
         cursor = await conn.execute(sql, tuple(params))
         try:
-            return _dicts(cursor.description, await cursor.fetchall() if cursor.description else ())
+            return _dicts(cursor.description, await cursor.fetchall() if cursor.description else (), cursor.rowcount)
         finally:
             await cursor.close()
 
@@ -404,40 +482,123 @@ def column_names(table: Any, names: Iterable[str]) -> list[str]:
     return [meta.get_field(n).column for n in names]
 
 
-def upsert_protocol(executor: Executor, table: Any, values: Mapping[str, Any], conflict: Sequence[str], update: Sequence[str] | None) -> Query:
-    """The whole upsert as queries: check the key (once), upsert, return the row."""
+# PostgreSQL's flag for "this row was inserted", returned beside the row and popped from it. A row
+# version that ON CONFLICT DO UPDATE wrote carries the updating transaction in xmax (it locked the
+# old version first); a freshly inserted one has xmax = 0.
+INSERTED_FLAG = "upsert_audit_inserted"
+CLIENT_FOUND_ROWS = 2  # the MySQL protocol's client capability flag
+
+
+def mysql_outcome(affected: int, found_rows: bool | None) -> str:
+    """MySQL/MariaDB's affected rows for one INSERT ... ON DUPLICATE KEY UPDATE: 1 inserted, 2
+    updated, 0 an existing row already held the values. With CLIENT_FOUND_ROWS (SQLAlchemy and
+    Django set it) an unchanged row counts 1 as well, so 1 means inserted only without that flag."""
+    if affected == 2:
+        return UPDATED
+    if affected == 0:
+        return UNCHANGED
+    return INSERTED if affected == 1 and found_rows is False else UNKNOWN
+
+
+def found_rows(dbapi_connection: Any) -> bool | None:
+    """Whether a PyMySQL / mysqlclient connection counts found rows as affected; None if it cannot say."""
+    flag = getattr(dbapi_connection, "client_flag", None)
+    return bool(flag & CLIENT_FOUND_ROWS) if isinstance(flag, int) else None
+
+
+def rowcount_outcome(dialect: str, update: Sequence[str], affected: int, dbapi: Callable[[], Any]) -> str:
+    """What the upsert did, from the driver's rowcount (the statements without RETURNING)."""
+    if dialect == MYSQL:
+        return mysql_outcome(affected, found_rows(dbapi()) if affected == 1 else None)
+    if update:  # SQLite counts an upsert's update as one change, like an insert
+        return UNKNOWN
+    return {1: INSERTED, 0: UNCHANGED}.get(affected, UNKNOWN)
+
+
+# How the upsert statement's own result tells what it did.
+FLAG, RETURNED, ROWCOUNT = "flag", "returned", "rowcount"
+
+
+def write_statement(dialect: str, table: str, columns: list[str], conflict: list[str], update: list[str],
+                    placeholder: Callable[[int], str], xmax: bool) -> tuple[str, str]:
+    """The upsert statement, and which of FLAG / RETURNED / ROWCOUNT its result answers with."""
+    sql = upsert_sql(dialect, table, columns, conflict, update, placeholder)
+    if dialect == POSTGRES and xmax and update:
+        return f"{sql} RETURNING *, (xmax = 0) AS {INSERTED_FLAG}", FLAG
+    if dialect == POSTGRES or (dialect == SQLITE and sqlite3.sqlite_version_info >= (3, 35)):
+        return sql + " RETURNING *", RETURNED
+    return sql, ROWCOUNT
+
+
+def read_answer(answer: str, rows: list[dict], dialect: str, update: list[str], dbapi: Callable[[], Any]) -> tuple[dict | None, str]:
+    """(the row if the statement returned it, what was done to it) from the upsert's own result."""
+    if answer == ROWCOUNT:
+        return None, rowcount_outcome(dialect, update, getattr(rows, "affected", -1), dbapi)
+    if not rows:  # DO NOTHING met an existing row and kept it (DO UPDATE only if a trigger skipped the write)
+        return None, UNKNOWN if update else UNCHANGED
+    row = rows[0]
+    if answer == FLAG:
+        return row, INSERTED if row.pop(INSERTED_FLAG) else UPDATED
+    # DO NOTHING returns a row only when it inserted one. After DO UPDATE, SQLite's RETURNING (or a
+    # partitioned PostgreSQL table's, which refuses xmax) shows the row as written, not which path
+    # wrote it; changes() and last_insert_rowid() cannot tell either.
+    return row, UNKNOWN if update else INSERTED
+
+
+def upsert_protocol(executor: Executor, table: Any, values: Mapping[str, Any], conflict: Sequence[str], update: Sequence[str] | None,
+                    log_values: bool = False, started: float | None = None) -> Query:
+    """The whole upsert as queries: check the key (once), upsert, return the row. `started`, the
+    call's perf_counter() when its DEBUG record is wanted (else None), asks for that record."""
     if getattr(table, "_meta", None) is not None and hasattr(table._meta, "get_field"):
         values = dict(zip(column_names(table, values), values.values()))
         conflict = column_names(table, conflict)
         update = None if update is None else column_names(table, update)
     columns, conflict, update = _validate(values, conflict, update)
     name = table_name(table)
-    dialect, placeholder = executor.dialect, executor.placeholder
     cache_key = _cache_key(executor, name, conflict)
-    if not _already_checked(cache_key):
-        _judge(cache_key, (yield from unique_keys_query(dialect, name, placeholder)), name, conflict)
-    sql = upsert_sql(dialect, name, columns, conflict, update, placeholder)
-    params = [values[c] for c in columns]
-    if dialect == POSTGRES or (dialect == SQLITE and sqlite3.sqlite_version_info >= (3, 35)):
-        rows = yield sql + " RETURNING *", params
-        if rows:
-            return rows[0]
+    table_keys = _already_checked(cache_key)
+    if table_keys is None:
+        table_keys = _judge(cache_key, (yield from unique_keys_query(executor.dialect, name, executor.placeholder)), name, conflict)
+    sql, answer = write_statement(executor.dialect, name, columns, conflict, update, executor.placeholder, table_keys.xmax)
+    row, outcome = read_answer(answer, (yield sql, [values[c] for c in columns]), executor.dialect, update, executor.dbapi)
+    if row is None:
+        # MySQL (and SQLite < 3.35) has no RETURNING, and DO NOTHING returns no row on a conflict:
+        # read the row by its key, in the same transaction.
+        row = (yield select_sql(executor.dialect, name, conflict, executor.placeholder), [values[c] for c in conflict])[0]
+    if started is not None:
+        log_call(name, conflict, outcome, (time.perf_counter() - started) * 1000, values if log_values else None)
+    return row
+
+
+def _started() -> float | None:
+    """The clock for the DEBUG record, read only when that record will be written: with the logger
+    off, one isEnabledFor() (a cached dict lookup) is all a call pays."""
+    return time.perf_counter() if logger.isEnabledFor(logging.DEBUG) else None
+
+
+def log_call(table: str, conflict: Sequence[str], outcome: str, elapsed_ms: float, values: Mapping[str, Any] | None) -> None:
+    """The per-call DEBUG record; the values only when the call asked for them."""
+    ms = round(elapsed_ms, 3)
+    facts = {"event": "upsert", "table": table, "key": list(conflict), "outcome": outcome, "ms": ms}
+    if values is None:
+        logger.debug("upsert_record: table %s, key (%s): %s in %.3f ms", table, ", ".join(conflict), outcome, ms,
+                     extra={"upsert": facts})
     else:
-        yield sql, params
-    # MySQL (and SQLite < 3.35) has no RETURNING, and DO NOTHING returns no row on a conflict:
-    # read the row by its key, in the same transaction.
-    rows = yield select_sql(dialect, name, conflict, placeholder), [values[c] for c in conflict]
-    return rows[0]
+        logger.debug("upsert_record: table %s, key (%s): %s in %.3f ms, values %r", table, ", ".join(conflict), outcome, ms,
+                     dict(values), extra={"upsert": dict(facts, values=dict(values))})
 
 
-def upsert_record(conn: Any, table: Any, values: Mapping[str, Any], conflict: Sequence[str], update: Sequence[str] | None = None) -> dict:
+def upsert_record(conn: Any, table: Any, values: Mapping[str, Any], conflict: Sequence[str], update: Sequence[str] | None = None, *, log_values: bool = False) -> dict:
     """Insert `values` into `table`, or on a conflict on the unique key `conflict` update the
-    `update` columns (default: every other given column), atomically; return the row."""
+    `update` columns (default: every other given column), atomically; return the row.
+    `log_values=True` puts the values in this call's DEBUG record (never logged otherwise)."""
+    started = _started()
     executor = executor_for(conn)
-    return run_query(upsert_protocol(executor, table, values, conflict, update), executor.run)
+    return run_query(upsert_protocol(executor, table, values, conflict, update, log_values, started), executor.run)
 
 
-async def aupsert_record(conn: Any, table: Any, values: Mapping[str, Any], conflict: Sequence[str], update: Sequence[str] | None = None) -> dict:
+async def aupsert_record(conn: Any, table: Any, values: Mapping[str, Any], conflict: Sequence[str], update: Sequence[str] | None = None, *, log_values: bool = False) -> dict:
     """upsert_record() for asyncio drivers: an asyncpg or aiosqlite connection."""
+    started = _started()
     executor = async_executor_for(conn)
-    return await arun_query(upsert_protocol(executor, table, values, conflict, update), executor.run)
+    return await arun_query(upsert_protocol(executor, table, values, conflict, update, log_values, started), executor.run)

@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 from auditor.dialects import MYSQL, POSTGRES, SQLITE
 from auditor.engine import AuditResult
 from auditor.schema.compare import KeyDrift, foreign_key_drift, key_drift
+from auditor.schema.driver import import_driver
 from auditor.findings import Finding
 from auditor.model import Catalog, Location
 from auditor.schema.live import LiveSchemaError, live_catalog, sqlite_path
@@ -81,10 +82,8 @@ def _placeholder_count(sql: str) -> int:
 
 class PostgresProber:
     def __init__(self, url: str):
-        import psycopg
-
-        self.psycopg = psycopg
-        self.conn = psycopg.connect(url, autocommit=True)
+        self.psycopg = import_driver(POSTGRES, url)
+        self.conn = self.psycopg.connect(url, autocommit=True)
 
     def probe(self, sql: str) -> Probe:
         numbered = numbered_placeholders(sql)
@@ -123,11 +122,9 @@ class SqliteProber:
 
 class MariadbProber:
     def __init__(self, url: str):
-        import pymysql
-
-        self.pymysql = pymysql
+        self.pymysql = import_driver(MYSQL, url)
         parts = urlparse(url)
-        self.conn = pymysql.connect(
+        self.conn = self.pymysql.connect(
             host=parts.hostname or "127.0.0.1", port=parts.port or 3306, user=parts.username or "root",
             password=parts.password or "", database=parts.path.lstrip("/") or None, autocommit=True,
         )

@@ -60,7 +60,7 @@ def _element(column: str | None, sub_part, expression: str | None) -> KeyElement
 
 
 def introspect_mysql(url: str) -> Catalog:
-    pymysql = import_driver("pymysql")
+    pymysql = import_driver(MYSQL, url)
     catalog = Catalog(dialect=MYSQL, sources=[LIVE_DATABASE])
     conn = pymysql.connect(connect_timeout=10, **connect_arguments(url))
     try:

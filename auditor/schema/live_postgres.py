@@ -98,7 +98,7 @@ def _key(row) -> tuple[TableName, UniqueKey]:
 
 
 def introspect_postgres(conninfo: str, schemas: list[str] | None = None) -> Catalog:
-    psycopg = import_driver("psycopg")
+    psycopg = import_driver(POSTGRES, conninfo)
     catalog = Catalog(dialect=POSTGRES, sources=[LIVE_DATABASE])
     with psycopg.connect(conninfo) as conn:
         conn.read_only = True  # introspection never writes
