@@ -28,7 +28,9 @@ from auditor.sql.normalize import SQLGLOT_DIALECT, conjuncts
 # What each database says when inference finds no arbiter (verified; rule examples use it).
 NO_ARBITER_ERRORS = {
     "dialects": ("postgres", "sqlite"),
-    "sqlstate": "42P10",  # there is no unique or exclusion constraint matching the ON CONFLICT specification
+    "sqlstate": "42P10",
+    "postgres_message": "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+    "sqlite_code": "SQLITE_ERROR",
     "sqlite_error": "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint",
 }
 

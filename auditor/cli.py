@@ -164,8 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("path", nargs="?", default=".", metavar="PATH", help="the project's root folder (default: .)")
     init.add_argument("--force", action="store_true", help="replace an existing [tool.upsert-audit] table")
 
-    rules = commands.add_parser("rules", help="list the rules, or print one rule's docs")
-    rules.add_argument("rule_id", nargs="?")
+    rules = commands.add_parser("rules", help="list the rules, print one rule's docs, or write every rule's page (-o)")
+    rules.add_argument("rule_id", nargs="?", metavar="RULE", help="a rule's id or name: its docs")
+    rules.add_argument("--format", choices=("text", "markdown"),
+                       help="text (default): the list, or a rule's docs; markdown: the index of the rule pages, or a rule's page")
+    rules.add_argument("-o", "--output", metavar="DIR",
+                       help="write every rule's Markdown page and their index (README.md) into DIR, e.g. docs/rules/")
     return parser
 
 
@@ -370,19 +374,56 @@ def cmd_config(args) -> int:
 
 
 def cmd_rules(args) -> int:
+    from auditor.output import rule_pages
     from auditor.rulebook import builtin_rules
 
     rules = builtin_rules()
+    if args.output:
+        return _write_rule_pages(rules, args)
+    rule = None
     if args.rule_id:
         wanted = args.rule_id.strip()
         rule = next((r for r in rules if wanted in (r.id, r.name)), None)
         if rule is None:
             print(f"upsert-audit: no rule {wanted!r}; run `upsert-audit rules` for the list", file=sys.stderr)
             return EXIT_ERROR
+    if args.format == "markdown":  # exactly the page -o writes
+        sys.stdout.write(rule_pages.rule_page(rule) if rule else rule_pages.index_page(rules))
+    elif rule:
         print(rule.docs_markdown())
-        return EXIT_CLEAN
-    for rule in rules:
-        print(f"{rule.id}  {rule.name:<36} {rule.severity!s:<8} {', '.join(rule.dialects)}")
+    else:
+        for rule in rules:
+            print(f"{rule.id}  {rule.name:<36} {rule.severity!s:<8} {', '.join(rule.dialects)}")
+    return EXIT_CLEAN
+
+
+def _write_rule_pages(rules, args) -> int:
+    """Every rule's page and the index into one folder. Each file is written atomically;
+    files we did not generate are never overwritten, and only pages we generated for rules
+    that no longer exist are removed."""
+    from auditor.output import rule_pages
+
+    if args.rule_id:
+        raise ConfigError("-o writes every rule's page: leave out the rule, or use --format markdown without -o for one page")
+    if args.format == "text":
+        raise ConfigError("-o writes Markdown pages: use --format markdown")
+    folder = Path(args.output)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{folder}: not a folder (-o takes the folder the rule pages go into)")
+    pages = rule_pages.all_pages(rules)
+    foreign = rule_pages.foreign_files(folder, pages)
+    if foreign:
+        raise ConfigError(f"{', '.join(map(str, foreign))}: not written by `upsert-audit rules`; not overwriting "
+                          f"(move it away, or choose another folder)")
+    folder.mkdir(parents=True, exist_ok=True)
+    changed = [name for name, text in pages.items() if not (folder / name).is_file() or (folder / name).read_text(encoding="utf-8") != text]
+    for name in changed:
+        _write_atomically(folder / name, pages[name])
+    stale = rule_pages.stale_pages(folder, pages)
+    for path in stale:
+        path.unlink()
+    removed = f"; removed {', '.join(p.name for p in stale)} (no such rule)" if stale else ""
+    print(f"Wrote {len(changed)} of {len(pages)} rule pages to {folder} ({len(pages) - len(changed)} unchanged){removed}.", file=sys.stderr)
     return EXIT_CLEAN
 
 

@@ -28,17 +28,44 @@ from auditor.sql.holes import ALL_PARTS, shown
 RULE_ID = re.compile(r"^UPS\d{3}$")
 
 # What a rule can claim the database does with its invalid examples; the oracle tests
-# check each claim on the real databases.
+# check each claim on the real databases. Each reads after "the database" (the rule pages
+# print it so).
 CLAIMS = {
     "fails": "rejects the statement with the error the example names",
     "duplicates": "runs it without error, but running it twice leaves more rows where an upsert meant one",
     "skips": "runs it without error and inserts nothing",
-    "overwrites": "runs it without error and changes a value the statement does not name (the example's `observe` query)",
-    "swallows": "runs it without error, though the same write without the ignoring clause (`strict_sql`) is rejected",
+    "overwrites": "runs it without error and changes a value the statement does not name",  # read by the example's `observe`
+    "swallows": "runs it without error, though the same write without the ignoring clause is rejected",  # `strict_sql`
     "returns-nothing": "runs it without error and returns no row, though it has a RETURNING clause",
-    "races": "two writers running the code at the same moment leave duplicate rows or get an error (tests/runtime/test_race_idioms.py and test_orm_races.py run each idiom)",
-    "unchecked": "runs it here: the finding is about what the tool could not check, or about a server this machine does not run",
+    "races": "runs it without error for one writer, but two writers running it at the same moment leave duplicate rows or get an error (tests/runtime/test_race_idioms.py and test_orm_races.py run each idiom)",
+    "unchecked": "runs it without error: the finding is about what the tool could not check, or about a server the tests do not run",
 }
+# And what the oracle tests check it does with a valid example instead.
+CLAIMS_VALID = {
+    "duplicates": "runs it twice without error and has no more rows after the second run than after the first",
+    "skips": "runs it without error and inserts the row",
+    "overwrites": "runs it without error and leaves unchanged the value this query reads",
+    "returns-nothing": "runs it without error and returns the row",
+}
+
+
+# Where a database's message holds a name or value that depends on where the example runs
+# (the throwaway database's name, a row the test wrote), the declared message says VARIES,
+# which matches anything there.
+VARIES = "…"
+
+
+@dataclass(frozen=True)
+class ExpectedError:
+    """The error an example says the database raises: its code and its primary message,
+    verbatim as the database prints them (but for VARIES)."""
+
+    code: str  # PostgreSQL's SQLSTATE, SQLite's result code name, MariaDB's error number
+    message: str
+
+    def matches(self, code: object, message: str) -> bool:
+        pattern = ".+?".join(re.escape(part) for part in self.message.split(VARIES))
+        return str(code) == self.code and re.fullmatch(pattern, message) is not None
 
 
 @dataclass(frozen=True)
@@ -47,9 +74,13 @@ class Example:
 
     `sql` runs as written, with literal values, so the database can be asked; only
     when `params` is given is it a `%s`-parameterised statement, run prepared, many
-    times over, as a driver that prepares statements runs it. For an invalid example
-    `sqlstate` is the PostgreSQL SQLSTATE it raises, `sqlite_error` a substring of
-    SQLite's message and `mysql_error` MariaDB's error number. `setup` runs after the
+    times over, as a driver that prepares statements runs it. An invalid example that
+    fails (or a `strict_sql` that does) declares each database's error, code and primary
+    message as the database prints them: `sqlstate` and `postgres_message` for
+    PostgreSQL, `sqlite_code` (the extended result code's name, Python's
+    `sqlite_errorname`) and `sqlite_error` for SQLite, `mysql_error` (the number) and
+    `mysql_message` for MariaDB. The oracle tests check each against the real database,
+    so the rule pages can print them. `setup` runs after the
     schema (rows the statement needs). `observe` is a query returning one value, for
     rules that claim a statement changes data it does not name ("overwrites");
     `strict_sql` is the same write without the clause that hides errors ("swallows"),
@@ -63,8 +94,11 @@ class Example:
     sql: str
     dialects: tuple[str, ...] = ("postgres",)
     sqlstate: str | None = None
+    postgres_message: str | None = None
+    sqlite_code: str | None = None
     sqlite_error: str | None = None
     mysql_error: int | None = None
+    mysql_message: str | None = None
     setup: str = ""
     params: tuple = ()
     observe: str = ""
@@ -72,6 +106,15 @@ class Example:
     claim: str | None = None  # where this example's dialect behaves otherwise than the rule's claim
     python: str | None = None
     note: str = ""
+
+    def error(self, dialect: str) -> ExpectedError | None:
+        """The error the example says the database of `dialect` raises; None if it names none."""
+        code, message = {
+            "postgres": (self.sqlstate, self.postgres_message),
+            "sqlite": (self.sqlite_code, self.sqlite_error),
+            "mysql": (self.mysql_error, self.mysql_message),
+        }[dialect]
+        return ExpectedError(str(code), message) if code is not None and message else None
 
 
 def Valid(schema: str, sql: str, **kwargs) -> Example:  # noqa: N802 - reads like Fixit's Valid(...)
@@ -153,15 +196,28 @@ class Rule:
         )
 
     @classmethod
+    def summary(cls) -> str:
+        """One line: the rule file's docstring, after the rule id it starts with."""
+        doc = (sys.modules[cls.__module__].__doc__ or "").strip()
+        return " ".join(doc.removeprefix(f"{cls.id}:").split()) or cls.name
+
+    @classmethod
+    def docs_sections(cls) -> dict[str, str]:
+        """The docs in Ruff's shape, heading -> Markdown; the rule pages add to them."""
+        return {
+            "What it does": cls.what.strip(),
+            "Why is this bad?": cls.why.strip(),
+            "Example": cls.example.strip(),
+            "Use instead": cls.use_instead.strip(),
+        }
+
+    @classmethod
     def docs_markdown(cls) -> str:
+        sections = "\n\n".join(f"### {heading}\n\n{body}" for heading, body in cls.docs_sections().items())
         return (
             f"## {cls.id} `{cls.name}`\n\n"
             f"Severity: {cls.severity}. Fix: {cls.fix_safety.value}. "
-            f"Dialects: {', '.join(cls.dialects)}.\n\n"
-            f"### What it does\n\n{cls.what.strip()}\n\n"
-            f"### Why is this bad?\n\n{cls.why.strip()}\n\n"
-            f"### Example\n\n{cls.example.strip()}\n\n"
-            f"### Use instead\n\n{cls.use_instead.strip()}\n"
+            f"Dialects: {', '.join(cls.dialects)}.\n\n{sections}\n"
         )
 
 

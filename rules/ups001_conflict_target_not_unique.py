@@ -109,6 +109,7 @@ or target a key the table already has.
             INCLUDE_SCHEMA,
             "INSERT INTO counters (k, n) VALUES ('a', 1) ON CONFLICT (k, n) DO UPDATE SET n = EXCLUDED.n",
             sqlstate="42P10",
+            postgres_message=NO_ARBITER_ERRORS["postgres_message"],
             note="INCLUDE columns are not key columns",
         ),
         Invalid(MYSQL_SCHEMA, ODKU, dialects=("mysql",), claim="duplicates",

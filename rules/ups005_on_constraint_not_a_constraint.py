@@ -46,11 +46,13 @@ INSERT INTO tags (id, slug) VALUES (1, 'a') ON CONFLICT (slug) DO NOTHING;
 """
 
     examples = (
-        Invalid(SCHEMA, "INSERT INTO tags (id, slug) VALUES (1, 'a') ON CONFLICT ON CONSTRAINT tags_slug_idx DO NOTHING", sqlstate="42704"),
+        Invalid(SCHEMA, "INSERT INTO tags (id, slug) VALUES (1, 'a') ON CONFLICT ON CONSTRAINT tags_slug_idx DO NOTHING", sqlstate="42704",
+                postgres_message='constraint "tags_slug_idx" for table "tags" does not exist'),
         Invalid(
             SCHEMA,
             "INSERT INTO tags (id, slug) VALUES (1, 'a') ON CONFLICT ON CONSTRAINT tags_slug_key DO UPDATE SET slug = EXCLUDED.slug",
             sqlstate="42704",
+            postgres_message='constraint "tags_slug_key" for table "tags" does not exist',
             note="no key of that name",
         ),
         Valid(SCHEMA, "INSERT INTO tags (id, slug) VALUES (1, 'a') ON CONFLICT ON CONSTRAINT tags_pkey DO NOTHING"),

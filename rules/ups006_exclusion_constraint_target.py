@@ -51,8 +51,10 @@ overlapping row should change.
 """
 
     examples = (
-        Invalid(SCHEMA, ROW + " ON CONFLICT (during) DO NOTHING", sqlstate="42P10"),
-        Invalid(SCHEMA, ROW + " ON CONFLICT ON CONSTRAINT bookings_no_overlap DO UPDATE SET room = EXCLUDED.room", sqlstate="42809"),
+        Invalid(SCHEMA, ROW + " ON CONFLICT (during) DO NOTHING", sqlstate="42P10",
+                postgres_message="there is no unique or exclusion constraint matching the ON CONFLICT specification"),
+        Invalid(SCHEMA, ROW + " ON CONFLICT ON CONSTRAINT bookings_no_overlap DO UPDATE SET room = EXCLUDED.room", sqlstate="42809",
+                postgres_message="ON CONFLICT DO UPDATE not supported with exclusion constraints"),
         Valid(SCHEMA, ROW + " ON CONFLICT ON CONSTRAINT bookings_no_overlap DO NOTHING"),
         Valid(SCHEMA, ROW + " ON CONFLICT DO NOTHING", note="a targetless DO NOTHING reaches exclusion constraints"),
     )

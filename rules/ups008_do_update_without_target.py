@@ -48,6 +48,7 @@ ON CONFLICT (user_id) DO UPDATE SET theme = EXCLUDED.theme;
             SCHEMA,
             "INSERT INTO settings (user_id, theme) VALUES (1, 'dark') ON CONFLICT DO UPDATE SET theme = EXCLUDED.theme",
             sqlstate="42601",
+            postgres_message="ON CONFLICT DO UPDATE requires inference specification or constraint name",
         ),
         Valid(
             SCHEMA,

@@ -44,7 +44,7 @@ ON CONFLICT (day) DO UPDATE SET n = excluded.n;
 """
 
     examples = (
-        Invalid(SCHEMA, UPSERT.format(tail=""), dialects=("sqlite",), sqlite_error='near "DO": syntax error'),
+        Invalid(SCHEMA, UPSERT.format(tail=""), dialects=("sqlite",), sqlite_code="SQLITE_ERROR", sqlite_error='near "DO": syntax error'),
         Valid(SCHEMA, UPSERT.format(tail=" WHERE true"), dialects=("sqlite", "postgres")),
         Valid(SCHEMA, UPSERT.format(tail=" ORDER BY day"), dialects=("sqlite",), note="any clause after FROM ends the ambiguity"),
         Valid(SCHEMA, "INSERT INTO totals (day, n) SELECT '2026-01-01', 1 ON CONFLICT (day) DO NOTHING", dialects=("sqlite",),

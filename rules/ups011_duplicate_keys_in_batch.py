@@ -43,7 +43,7 @@ the value you want), so each key appears once per statement.
 
     examples = (
         Invalid(SCHEMA, "INSERT INTO stock (sku, qty) VALUES ('A-1', 5), ('B-2', 1), ('A-1', 7) ON CONFLICT (sku) DO UPDATE SET qty = EXCLUDED.qty",
-                sqlstate="21000"),
+                sqlstate="21000", postgres_message="ON CONFLICT DO UPDATE command cannot affect row a second time"),
         Valid(SCHEMA, "INSERT INTO stock (sku, qty) VALUES ('A-1', 5), ('B-2', 7) ON CONFLICT (sku) DO UPDATE SET qty = EXCLUDED.qty",
               dialects=("postgres", "sqlite")),
         Valid(SCHEMA, "INSERT INTO stock (sku, qty) VALUES ('A-1', 5), ('A-1', 7) ON CONFLICT (sku) DO UPDATE SET qty = EXCLUDED.qty",

@@ -16,7 +16,11 @@ ODKU = "INSERT INTO slots (k, n) VALUES (1, 1) ON DUPLICATE KEY UPDATE {}"
 NAMED = "INSERT INTO slots (k, n) VALUES ({k}, 1) ON CONFLICT (k) DO UPDATE SET k = {k}, n = EXCLUDED.n"
 ODKU_NAMED = "INSERT INTO slots (k, n) VALUES (%(k)s, 1) ON DUPLICATE KEY UPDATE k = %(k)s, n = n + 1"
 POSITIONAL = "INSERT INTO slots (k, n) VALUES (%s, 1) ON CONFLICT (k) DO UPDATE SET k = %s"
-TAKEN = {"sqlstate": "23505", "sqlite_error": "UNIQUE constraint failed", "mysql_error": 1062}
+TAKEN = {
+    "sqlstate": "23505", "postgres_message": 'duplicate key value violates unique constraint "slots_k_key"',
+    "sqlite_code": "SQLITE_CONSTRAINT_UNIQUE", "sqlite_error": "UNIQUE constraint failed: slots.k",
+    "mysql_error": 1062, "mysql_message": "Duplicate entry '2' for key 'k'",
+}
 
 
 class UpdatesConflictKey(Rule):

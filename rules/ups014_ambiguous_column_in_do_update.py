@@ -49,12 +49,14 @@ ON CONFLICT (page) DO UPDATE SET hits = page_hits.hits + 1;
             "INSERT INTO page_hits (page, hits) VALUES ('/', 1) ON CONFLICT (page) DO UPDATE SET hits = hits + 1",
             setup="INSERT INTO page_hits (page, hits) VALUES ('/', 1)",
             sqlstate="42702",
+            postgres_message='column reference "hits" is ambiguous',
         ),
         Invalid(
             SCHEMA,
             "INSERT INTO page_hits (page, hits) VALUES ('/', 1) ON CONFLICT (page) DO UPDATE SET hits = EXCLUDED.hits "
             "WHERE last_seen IS NULL",
             sqlstate="42702",
+            postgres_message='column reference "last_seen" is ambiguous',
             note="in the DO UPDATE WHERE",
         ),
         Valid(

@@ -17,7 +17,10 @@ SUPERSET_SETUP = "INSERT INTO spaces (tenant, slug) VALUES (1, 'a')"
 SCOPED = "CREATE TABLE settings (id text PRIMARY KEY, tag text NOT NULL, value text, UNIQUE (id, tag));"
 SCOPED_SETUP = "INSERT INTO settings (id, tag, value) VALUES ('a', 'core', 'old')"
 BOTH = ("postgres", "sqlite")
-CLASH = {"sqlstate": "23505", "sqlite_error": "UNIQUE constraint failed"}
+CLASH = {
+    "sqlstate": "23505", "postgres_message": 'duplicate key value violates unique constraint "accounts_email_key"',
+    "sqlite_code": "SQLITE_CONSTRAINT_UNIQUE", "sqlite_error": "UNIQUE constraint failed: accounts.email",
+}
 
 
 class OtherUniqueKeyClash(Rule):

@@ -79,8 +79,12 @@ Role.objects.update_or_create(name=name, defaults={"locked": True})
 """
 
     examples = (
-        Invalid("", "", python=KEY_AND_MORE, dialects=("postgres", "sqlite", "mysql"), sqlstate="23505", sqlite_error="UNIQUE constraint failed",
-                mysql_error="1062", note="Django's own call raises these: tests/runtime/test_orm_lookup_beyond_key.py"),
+        Invalid("", "", python=KEY_AND_MORE, dialects=("postgres", "sqlite", "mysql"),
+                sqlstate="23505", postgres_message='duplicate key value violates unique constraint "roles_name_key"',
+                sqlite_code="SQLITE_CONSTRAINT_UNIQUE", sqlite_error="UNIQUE constraint failed: roles.name",
+                mysql_error=1062, mysql_message="Duplicate entry '…' for key 'name'",  # … is the role's name
+                # Django's own call raises these: tests/runtime/test_orm_lookup_beyond_key.py
+                note="a role of that name exists, unlocked: Django's call raises IntegrityError"),
         Valid("", "", python=KEY_AND_DEFAULTS, dialects=("postgres", "sqlite"), note="the other field is a default: looked up by the key alone"),
         Valid("", "", python=KEY_ALONE, dialects=("postgres",)),
     )

@@ -12,6 +12,8 @@ SCHEMA = "CREATE TABLE items (k int PRIMARY KEY, v varchar(10) NOT NULL);"
 STRICT = "INSERT INTO items (k, v) VALUES (1, NULL)"
 
 
+NOT_NULL = {"sqlite_code": "SQLITE_CONSTRAINT_NOTNULL", "sqlite_error": "NOT NULL constraint failed: items.v"}
+
 class IgnoreSwallowsErrors(Rule):
     id = "UPS303"
     name = "ignore-swallows-errors"
@@ -54,13 +56,14 @@ INSERT INTO items (k, v) VALUES (%s, %s) ON DUPLICATE KEY UPDATE k = k; -- MySQL
 
     examples = (
         Invalid(SCHEMA, "INSERT OR IGNORE INTO items (k, v) VALUES (1, NULL)", strict_sql=STRICT, dialects=("sqlite",),
-                sqlite_error="NOT NULL constraint failed", note="the row is silently dropped"),
+                **NOT_NULL, note="the row is silently dropped"),
         Invalid(SCHEMA, "INSERT IGNORE INTO items (k, v) VALUES (1, NULL)", strict_sql=STRICT, dialects=("mysql",),
-                mysql_error=1048, note="strict mode, yet '' is stored"),
+                mysql_error=1048, mysql_message="Column 'v' cannot be null", note="strict mode, yet '' is stored"),
         Invalid(SCHEMA, "INSERT OR IGNORE INTO items (k) VALUES (2)", strict_sql="INSERT INTO items (k) VALUES (2)", dialects=("sqlite",),
-                sqlite_error="NOT NULL constraint failed", note="v left unset: the row is silently dropped"),
+                **NOT_NULL, note="v left unset: the row is silently dropped"),
         Invalid(SCHEMA, "INSERT IGNORE INTO items (k, v) VALUES (3, 'a string far over ten')",
                 strict_sql="INSERT INTO items (k, v) VALUES (3, 'a string far over ten')", dialects=("mysql",), mysql_error=1406,
+                mysql_message="Data too long for column 'v' at row 1",
                 note="strict mode, yet the value is cut to varchar(10)"),
         Valid(SCHEMA, "INSERT INTO items (k, v) VALUES (1, 'x') ON CONFLICT (k) DO NOTHING", setup="INSERT INTO items VALUES (1, 'x')",
               dialects=("sqlite",)),

@@ -7,7 +7,11 @@ from auditor.sites import SiteStatus
 from auditor.sql.holes import TABLE
 
 SCHEMA = "CREATE TABLE users (id int PRIMARY KEY, email varchar(100) NOT NULL UNIQUE);"
-UNKNOWN = {"sqlstate": "42P01", "sqlite_error": "no such table", "mysql_error": 1146}
+UNKNOWN = {
+    "sqlstate": "42P01", "postgres_message": 'relation "audit_log" does not exist',
+    "sqlite_code": "SQLITE_ERROR", "sqlite_error": "no such table: audit_log",
+    "mysql_error": 1146, "mysql_message": "Table '….audit_log' doesn't exist",  # … is the test's own database
+}
 
 
 class UnknownTable(Rule):

@@ -82,6 +82,8 @@ def _null_key(result: AuditResult, finding, sites: dict) -> tuple[Table, tuple[s
 
 # Idiom rules whose fix is a unique key on the lookup when none covers it.
 LOOKUP_KEY_RULES = ("UPS101", "UPS102", "UPS103", "UPS104", "UPS201")
+# Every rule whose findings plan_migrations can plan a key for.
+KEY_RULES = ("UPS001", "UPS010", *LOOKUP_KEY_RULES)
 
 
 def _lookup_key(result: AuditResult, finding, idioms: dict) -> tuple[Table, tuple[str, ...]] | str | None:

@@ -2,8 +2,10 @@
 
 A `Database` is a fresh, empty database of one dialect with the example's schema and
 setup applied. `run(sql, params)` executes one statement and returns its rows; a
-database error comes back as `Rejected(text)`, where the text holds what the examples
-name: the PostgreSQL SQLSTATE, SQLite's message, or MariaDB's error number.
+database error comes back as `Rejected(code, message)`, what the examples declare
+(rulebook.ExpectedError): PostgreSQL's SQLSTATE and primary message (without the LINE,
+DETAIL and HINT lines), SQLite's result code name and message, MariaDB's error number
+and message.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ PREPARED_RUNS = 10
 
 @dataclass(frozen=True)
 class Rejected:
-    error: str
+    code: str
+    message: str
+
+    @property
+    def error(self) -> str:
+        return f"{self.code}: {self.message}"
 
 
 def split_script(script: str) -> list[str]:
@@ -43,7 +50,7 @@ class PostgresDatabase:
                 cur = self.conn.execute(sql, params, prepare=True)
             return cur.fetchall() if cur.description else []
         except psycopg.Error as error:
-            return Rejected(f"{error.sqlstate}: {error}")
+            return Rejected(error.sqlstate, error.diag.message_primary or str(error))
 
 
 class SqliteDatabase:
@@ -57,7 +64,7 @@ class SqliteDatabase:
             self.conn.commit()
             return rows
         except sqlite3.Error as error:
-            return Rejected(str(error))
+            return Rejected(error.sqlite_errorname, str(error))
 
 
 class MariadbDatabase:
@@ -72,7 +79,8 @@ class MariadbDatabase:
                 cur.execute(sql, params or None)
                 return list(cur.fetchall()) if cur.description else []
         except pymysql.MySQLError as error:
-            return Rejected(f"{error.args[0]}: {error}")
+            code, message = error.args if len(error.args) == 2 else ("", str(error))
+            return Rejected(str(code), message)
 
 
 @contextmanager
@@ -108,15 +116,6 @@ def database(dialect: str, example, request, tmp_path: Path):
             conn.close()
     else:
         raise ValueError(dialect)
-
-
-def expected_error(example, dialect: str) -> str | None:
-    """What the example says the database's error contains."""
-    if dialect == "postgres":
-        return example.sqlstate
-    if dialect == "sqlite":
-        return example.sqlite_error
-    return None if example.mysql_error is None else f"{example.mysql_error}:"
 
 
 def scalar(db, sql: str):
