@@ -26,6 +26,8 @@ FORMATS = {
     "json": ("auditor.output.json_output", "render_json"),
     "sarif": ("auditor.output.sarif", "render_sarif"),
     "github": ("auditor.output.github", "render_github"),
+    "gitlab": ("auditor.output.gitlab", "render_gitlab"),
+    "junit": ("auditor.output.junit", "render_junit"),
 }
 
 

@@ -29,7 +29,7 @@ def code_frame(root: Path, finding: Finding) -> list[str]:
     return []
 
 
-def _finding_block(finding: Finding) -> list[str]:
+def finding_block(finding: Finding) -> list[str]:
     lines = [f"{finding.location}: {finding.rule} [{finding.severity}] {finding.name}: {finding.message}"]
     if finding.sql_origin:
         lines.append(f"    SQL written at {finding.sql_origin}")
@@ -137,7 +137,7 @@ def render_text(result: AuditResult, terminal: bool = False) -> str:
     """Plain text; with `terminal`, coloured and with code frames."""
     styled: list[tuple[str, str | None]] = []
     for finding in result.findings:
-        block = _finding_block(finding)
+        block = finding_block(finding)
         styled.append((block[0], SEVERITY_STYLE[finding.severity] if terminal else None))
         if terminal:
             styled.extend((line, "dim") for line in code_frame(result.config.root, finding))
