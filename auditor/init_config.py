@@ -52,7 +52,9 @@ def dialect_lines(result: AuditResult) -> list[str]:
         return comment(f"What the code's drivers speak: {_names(drivers, 'write site')}.") + [f'dialect = "{result.dialect}"']
     if spoken or declared:
         return comment("dialect: not set: the code speaks several, and each write is checked in its own driver's "
-                       f"dialect ({_names(drivers, 'write site')}).")
+                       f"dialect ({_names(drivers, 'write site')}); writes whose driver the audit cannot tell are "
+                       "checked in this one, its guess. Set the one the application runs on to check them all in "
+                       "it.") + [f'# dialect = "{result.dialect}"']
     return comment("No driver or ORM database setting found, so the audit assumed this dialect: set the one the "
                    "project runs on (postgres | sqlite | mysql).") + [f'# dialect = "{result.dialect}"']
 
@@ -107,7 +109,7 @@ def helper_lines(result: AuditResult) -> list[str]:
         lines += comment(f"The project's own helpers, followed with no setting needed: {_names(followed, 'call')}.")
     if hints:
         lines += comment("Helpers whose SQL is a parameter that no caller could be followed into: if they run SQL, "
-                         "uncomment to check their calls.") + [f"# sinks = [{', '.join(hints)}]"]
+                         "uncomment to check their calls.") + ["# sinks = [", *(f"#     {h}," for h in hints), "# ]"]
     return lines
 
 

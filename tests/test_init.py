@@ -165,7 +165,8 @@ def remember(key, value):
 
     assert main(["init", str(project)]) == 0
     assert "dialect" not in _table(project)
-    assert "the code speaks several" in (project / "pyproject.toml").read_text()
+    text = (project / "pyproject.toml").read_text()
+    assert "the code speaks several" in text and "sqlite3 (1 write site), psycopg (1 write site)" in text.replace("\n# ", " ")
     assert _outcome(project) == before
 
 
@@ -173,12 +174,15 @@ def test_a_helper_it_could_not_follow_is_offered_as_a_sink_that_checks_it(make_p
     project = make_project(WRAPPER_PROJECT)
     assert main(["init", str(project)]) == 0
     text = (project / "pyproject.toml").read_text()
-    [offered] = [line for line in text.splitlines() if line.startswith("# sinks = ")]
+    start = text.index("# sinks = [\n")
+    offered = text[start:text.index("# ]\n", start) + 4]
+    assert offered == '# sinks = [\n#     { call = "run", sql-argument = 0 },\n# ]\n'
     assert "sinks" not in _table(project)  # offered, not decided for the user
     unchecked = run_audit(load_config(project))
     assert unchecked.summary.checked == 0 and not any(f.rule == "UPS001" for f in unchecked.findings)
 
-    (project / "pyproject.toml").write_text(text.replace(offered, offered[2:]))
+    uncommented = "".join(line[2:] for line in offered.splitlines(keepends=True))
+    (project / "pyproject.toml").write_text(text.replace(offered, uncommented))
     result = run_audit(load_config(project))
     assert result.summary.checked == 1
     assert [f.rule for f in result.findings if f.severity.name == "ERROR"] == ["UPS001"]
