@@ -409,23 +409,13 @@ def _write_rule_pages(rules, args) -> int:
         raise ConfigError("-o writes every rule's page: leave out the rule, or use --format markdown without -o for one page")
     if args.format == "text":
         raise ConfigError("-o writes Markdown pages: use --format markdown")
-    folder = Path(args.output)
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"{folder}: not a folder (-o takes the folder the rule pages go into)")
-    pages = rule_pages.all_pages(rules)
-    foreign = rule_pages.foreign_files(folder, pages)
-    if foreign:
-        raise ConfigError(f"{', '.join(map(str, foreign))}: not written by `upsert-audit rules`; not overwriting "
-                          f"(move it away, or choose another folder)")
-    folder.mkdir(parents=True, exist_ok=True)
-    changed = [name for name, text in pages.items() if not (folder / name).is_file() or (folder / name).read_text(encoding="utf-8") != text]
-    for name in changed:
-        _write_atomically(folder / name, pages[name])
-    stale = rule_pages.stale_pages(folder, pages)
-    for path in stale:
-        path.unlink()
-    removed = f"; removed {', '.join(p.name for p in stale)} (no such rule)" if stale else ""
-    print(f"Wrote {len(changed)} of {len(pages)} rule pages to {folder} ({len(pages) - len(changed)} unchanged){removed}.", file=sys.stderr)
+    try:
+        written = rule_pages.write_pages(Path(args.output), rules, _write_atomically)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    removed = f"; removed {', '.join(p.name for p in written.removed)} (no such rule)" if written.removed else ""
+    print(f"Wrote {len(written.changed)} of {written.total} rule pages to {args.output} "
+          f"({written.total - len(written.changed)} unchanged){removed}.", file=sys.stderr)
     return EXIT_CLEAN
 
 

@@ -11,7 +11,9 @@ paths): tests/test_rule_pages.py compares docs/rules/ with a fresh rendering byt
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from auditor.findings import FixSafety
 from auditor.rulebook import CLAIMS, CLAIMS_VALID, VARIES, Example, IdiomRule, Rule
@@ -239,3 +241,31 @@ def stale_pages(folder: Path, pages: dict[str, str]) -> list[Path]:
 def foreign_files(folder: Path, pages: dict[str, str]) -> list[Path]:
     """Files in the way that we did not write: never overwritten."""
     return [folder / name for name in pages if (folder / name).exists() and not is_generated(folder / name)]
+
+
+@dataclass
+class WrittenPages:
+    total: int
+    changed: list[str]  # file names written because they were new or differed
+    removed: list[Path]  # our pages of rules that are gone
+
+
+def write_pages(folder: Path, rules: list[Rule], write: Callable[[Path, str], None]) -> WrittenPages:
+    """Every page and the index into `folder`, each with `write` (atomic), only where it changed.
+    Raises ValueError, before writing anything, when a file in the way is not ours."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder}: not a folder (-o takes the folder the rule pages go into)")
+    pages = all_pages(rules)
+    foreign = foreign_files(folder, pages)
+    if foreign:
+        raise ValueError(f"{', '.join(map(str, foreign))}: not written by `upsert-audit rules`; not overwriting "
+                         f"(move it away, or choose another folder)")
+    folder.mkdir(parents=True, exist_ok=True)
+    changed = [name for name, text in pages.items()
+               if not (folder / name).is_file() or (folder / name).read_text(encoding="utf-8") != text]
+    for name in changed:
+        write(folder / name, pages[name])
+    removed = stale_pages(folder, pages)
+    for path in removed:
+        path.unlink()
+    return WrittenPages(len(pages), changed, removed)
