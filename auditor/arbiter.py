@@ -15,12 +15,13 @@ The rules share one `Inference` per statement, so each rule is a few lines.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 import sqlglot
 
-from auditor.model import KeyKind, Table, UniqueKey
+from auditor.model import KeyElement, KeyKind, Table, UniqueKey
 from auditor.sites import ConflictAction, ConflictClause, WriteStatement
 from auditor.sql.normalize import SQLGLOT_DIALECT, conjuncts
 
@@ -128,12 +129,26 @@ def key_columns(statement: WriteStatement) -> tuple[str, ...]:
     return tuple(dict.fromkeys(e.text for e in conflict.target)) if conflict else ()
 
 
-def covering_key(table: Table, columns: tuple[str, ...]) -> UniqueKey | None:
-    """A unique key that makes `columns = values` match at most one row: a plain-column key
-    (no expression, no partial predicate) over some of those columns. The smallest wins."""
-    pinned = set(columns)
+CASE_FOLDING = re.compile(r"^(?:lower|upper)\((\w+)\)$")
+
+
+def _pinned_element(element: KeyElement, pinned: set[str], case_folded: set[str]) -> bool:
+    """A key element the lookup pins: a column it compares, or `lower(c)` / `upper(c)` of a
+    column it compares ignoring case (an index the lookup's own comparison matches)."""
+    if not element.is_expression:
+        return element.text in pinned
+    folding = CASE_FOLDING.match(element.text)
+    return folding is not None and folding.group(1) in case_folded
+
+
+def covering_key(table: Table, columns: tuple[str, ...], case_folded: tuple[str, ...] = ()) -> UniqueKey | None:
+    """A unique key that makes `columns = values` match at most one row: a key (no partial
+    predicate) over some of those columns, or over `lower(c)` of a column the lookup compares
+    ignoring case. The smallest wins, and of equal ones a key on the comparison the lookup makes."""
+    pinned, folded = set(columns), set(case_folded)
     keys = [
         k for k in table.unique_keys
-        if k.valid and not k.predicate and not k.has_expression and k.kind is not KeyKind.EXCLUSION and k.element_set <= pinned
+        if k.valid and not k.predicate and k.kind is not KeyKind.EXCLUSION
+        and all(_pinned_element(e, pinned, folded) for e in k.elements)
     ]
-    return min(keys, key=lambda k: len(k.elements)) if keys else None
+    return min(keys, key=lambda k: (len(k.elements), not k.has_expression)) if keys else None

@@ -61,4 +61,4 @@ def idiom_site(
     if call.kind not in SELF_PAIRED:
         if not lookup.columns or (insert.columns and not set(lookup.columns) <= set(insert.columns)):
             return IdiomUnchecked(call, f"the {written.name.lower()} does not write the key the lookup matched", upsert=False)
-    return IdiomSite(call, dialect, table.name, lookup.columns, insert, inexact_lookup=lookup.inexact)
+    return IdiomSite(call, dialect, table.name, lookup.columns, insert, inexact_lookup=lookup.inexact, case_folded=lookup.case_folded)

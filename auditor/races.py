@@ -37,15 +37,49 @@ def key_list(columns: tuple[str, ...]) -> str:
     return "(" + ", ".join(columns) + ")"
 
 
+# Where a unique key on a text column compares it with case, though the lookup ignores case
+# (tests/runtime/test_case_folded_lookup_race.py): PostgreSQL's deterministic collations and
+# SQLite's BINARY do; MariaDB's and MySQL's default collations compare without case. The audit
+# reads no collation, so each claim names the declaration that would change it.
+CASE_SENSITIVE_KEYS = {
+    "postgres": "only a citext column or a nondeterministic collation would compare without case",
+    "sqlite": "unless the column is declared COLLATE NOCASE, which the audit does not read",
+}
+
+
+def case_gap(site: IdiomSite, key: UniqueKey | None, table: Table) -> tuple[str, ...]:
+    """The key's columns that the lookup compares ignoring case and the key compares with case:
+    two values differing only in case pass the key, though the lookup takes them for one."""
+    if key is None or site.dialect not in CASE_SENSITIVE_KEYS:
+        return ()
+    plain = {e.text for e in key.elements if not e.is_expression}
+    return tuple(
+        c for c in site.case_folded
+        if c in plain and "citext" not in (table.columns[c].type.lower() if c in table.columns else "")
+    )
+
+
+def case_gap_outcome(site: IdiomSite, key: UniqueKey, gap: tuple[str, ...], violation: str, write: str = "insert") -> str:
+    return (
+        f"the lookup compares {key_list(gap)} ignoring case, but the {key.describe()} compares it with case "
+        f"({CASE_SENSITIVE_KEYS[site.dialect]}): two writers at once with values differing only in case both "
+        f"{write}, and the table keeps rows the lookup takes for one; with the same value, the second fails "
+        f"with {violation}"
+    )
+
+
 def race_outcome(site: IdiomSite, table: Table) -> tuple[UniqueKey | None, str]:
     """(the key that pins the lookup or None, what two concurrent writers get)."""
-    key = covering_key(table, site.key_columns)
+    key = covering_key(table, site.key_columns, site.case_folded)
     if key is None:
         return None, (
             f"no unique key of {sql_table_name(table, site.dialect)} covers {key_list(site.key_columns)}, "
             f"so two writers at once both insert and the table keeps duplicate rows"
         )
     violation = UNIQUE_VIOLATION.get(site.dialect, "a unique violation")
+    gap = case_gap(site, key, table)
+    if gap:
+        return key, case_gap_outcome(site, key, gap, violation)
     ending = "which the code catches" if site.call.violation_handled else "which the code does not catch"
     return key, (
         f"the {key.describe()} stops a duplicate, so two writers at once end with the second failing "
@@ -53,12 +87,13 @@ def race_outcome(site: IdiomSite, table: Table) -> tuple[UniqueKey | None, str]:
     )
 
 
-def race_severity(key: UniqueKey | None, handled: bool) -> Severity | None:
+def race_severity(key: UniqueKey | None, handled: bool, gap: tuple[str, ...] = ()) -> Severity | None:
     """A key that pins the lookup leaves no duplicate, only the loser's unique violation. Where
     the code catches that violation around the insert, the race is handled: info. Where it does
     not, the loser's request fails with an error nobody expected: a warning, as the labelled
-    corpus has it (CTFd's registration, healthchecks' membership: BUG)."""
-    return Severity.INFO if key is not None and handled else None
+    corpus has it (CTFd's registration, healthchecks' membership: BUG). A key that compares
+    with case under a lookup that does not (`gap`) lets duplicates through, handled or not."""
+    return Severity.INFO if key is not None and handled and not gap else None
 
 
 def race_evidence(key: UniqueKey | None, table: Table) -> tuple[Evidence, ...]:
@@ -67,6 +102,10 @@ def race_evidence(key: UniqueKey | None, table: Table) -> tuple[Evidence, ...]:
 
 def upsert_fix(site: IdiomSite, table: Table, key: UniqueKey | None) -> str:
     """The fix in words: one atomic upsert on the key (after the migration that adds it)."""
+    gap = case_gap(site, key, table)
+    if gap:
+        add, target = case_gap_key(site, table, gap)
+        return f"{add}, then replace the idiom with one atomic INSERT ... ON CONFLICT ({target}) on it."
     conflict = [e.text for e in key.elements] if key is not None else list(site.key_columns)
     call = f'upsert_record(conn, "{sql_table_name(table, site.dialect)}", {{...}}, conflict={conflict!r})'
     if key is None and site.kind is IdiomKind.DELETE_THEN_INSERT:
@@ -78,6 +117,15 @@ def upsert_fix(site: IdiomSite, table: Table, key: UniqueKey | None) -> str:
             f"removes duplicates first), then replace the idiom with one atomic upsert: {call}."
         )
     return f"Replace the idiom with one atomic upsert on the key: {call} (from auditor.upsert), or INSERT ... ON CONFLICT."
+
+
+def case_gap_key(site: IdiomSite, table: Table, gap: tuple[str, ...]) -> tuple[str, str]:
+    """(the key to add, in words; its ON CONFLICT target): a unique index on the comparison the
+    lookup makes, `lower(c)`, which PostgreSQL and SQLite take as a conflict target."""
+    elements = [f"lower({c})" if c in gap else c for c in site.key_columns]
+    target = ", ".join(f"({e})" if e.startswith("lower(") else e for e in elements)
+    name = sql_table_name(table, site.dialect)
+    return f"Add a unique index on ({', '.join(elements)}) to {name} (merge the rows that differ only in case first)", target
 
 
 def set_replacement_reason(columns: tuple[str, ...]) -> str:

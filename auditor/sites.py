@@ -200,6 +200,7 @@ class IdiomSite:
     key_columns: tuple[str, ...]  # columns the guard matches by equality (folded)
     insert: WriteStatement | None  # the INSERT, parsed
     inexact_lookup: bool = False  # the lookup also filters by something other than column equality
+    case_folded: tuple[str, ...] = ()  # of key_columns, those the lookup compares ignoring case
 
     @property
     def kind(self) -> IdiomKind:

@@ -79,7 +79,7 @@ except psycopg.IntegrityError:
     )
 
     def check(self, site, table):
-        key = covering_key(table, site.key_columns)
+        key = covering_key(table, site.key_columns, site.case_folded)
         name = sql_table_name(table, site.dialect)
         problems = []
         if key is None:

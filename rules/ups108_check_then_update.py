@@ -2,7 +2,7 @@
 
 from auditor.findings import FixSafety
 from auditor.model import Severity
-from auditor.races import UNIQUE_VIOLATION, key_list, race_evidence, race_severity
+from auditor.races import UNIQUE_VIOLATION, case_gap, case_gap_key, case_gap_outcome, key_list, race_evidence, race_severity
 from auditor.arbiter import covering_key
 from auditor.evidence import sql_table_name
 from auditor.rulebook import IdiomRule, Invalid, Valid, Violation
@@ -94,10 +94,14 @@ except psycopg.errors.UniqueViolation:
     )
 
     def check(self, site, table):
-        key = covering_key(table, site.key_columns)
+        key = covering_key(table, site.key_columns, site.case_folded)
+        gap = case_gap(site, key, table)
         name = sql_table_name(table, site.dialect)
         columns = key_list(site.key_columns)
-        if key is None:
+        if gap:
+            outcome = case_gap_outcome(site, key, gap, UNIQUE_VIOLATION.get(site.dialect, "a unique violation"), "update")
+            fix = case_gap_key(site, table, gap)[0] + ", then catch the unique violation around the UPDATE."
+        elif key is None:
             outcome = (f"no unique key of {name} covers {columns}, so two writers at once both find the value free, "
                        f"both update, and two rows end up holding it")
             fix = (f"Add a unique key on {columns} to {name} (resolve the rows that already share a value first), "
@@ -111,5 +115,5 @@ except psycopg.errors.UniqueViolation:
             message=f"check-then-update on {site.table.name} by {columns}: {outcome}",
             fix=fix,
             evidence=race_evidence(key, table),
-            severity=race_severity(key, site.call.violation_handled),
+            severity=race_severity(key, site.call.violation_handled, gap),
         )

@@ -28,6 +28,7 @@ class Lookup:
     table: TableName
     columns: tuple[str, ...]  # pinned by `column = value`, folded, in order
     inexact: bool  # the WHERE also filters by something that is not a column equality
+    case_folded: tuple[str, ...] = ()  # of `columns`, those only compared ignoring case (`lower(c) = v`)
 
 
 def _conjunct_terms(node: exp.Expression | None) -> list[exp.Expression]:
@@ -83,4 +84,6 @@ def read_lookup(sql: str, dialect: str) -> Lookup | None:
     terms = _conjunct_terms(where.this if where is not None else None)
     pinned = [_pinned_column(t, dialect) for t in terms]
     columns = tuple(dict.fromkeys(c[0] for c in pinned if c))
-    return Lookup(table, columns, inexact=any(c is None or not c[1] for c in pinned))
+    exact = {c[0] for c in pinned if c and c[1]}
+    case_folded = tuple(c for c in columns if c not in exact)
+    return Lookup(table, columns, inexact=any(c is None or not c[1] for c in pinned), case_folded=case_folded)
