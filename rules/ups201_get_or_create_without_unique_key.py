@@ -5,6 +5,7 @@ from auditor.evidence import sql_table_name, table_keys_evidence
 from auditor.findings import FixSafety
 from auditor.model import Severity
 from auditor.orm_fields import lookup_columns
+from auditor.python.neutral_sql import PEEWEE_CLASS
 from auditor.races import key_list
 from auditor.rulebook import IdiomRule, Invalid, Valid, Violation
 from auditor.sites import IdiomKind
@@ -119,6 +120,14 @@ def lookup(registry, name):
 '''
 
 
+def later_calls(site) -> str:
+    """What every call after the duplicates does (tests/runtime/test_orm_races.py and
+    test_peewee_race.py run both): Django's get() raises, peewee's reads the first match."""
+    if PEEWEE_CLASS in (site.call.guard_sql or ""):
+        return "every later call returns whichever duplicate the database reads first, and writes no more"
+    return "every later call raises MultipleObjectsReturned"
+
+
 class GetOrCreateWithoutUniqueKey(IdiomRule):
     id = "UPS201"
     name = "get-or-create-without-unique-key"
@@ -139,7 +148,8 @@ its body is read as the code it is (UPS101).
     why = """
 These methods SELECT, then INSERT when nothing was found; they are atomic only when the
 database enforces uniqueness of the lookup (Django's docs say so). Without a unique key two
-concurrent calls both insert, and from then on every call raises `MultipleObjectsReturned`.
+concurrent calls both insert, and from then on every call raises `MultipleObjectsReturned`
+(Django), or returns whichever of the duplicates the database reads first (peewee).
 A lookup that is not an exact match (`email__iexact`) is not backed by a plain unique key
 either.
 
@@ -189,7 +199,7 @@ handles by reading the winner's row.
         yield Violation(
             message=(
                 f"{site.call.api}() on {name} with {lookup}, which no unique key covers: two concurrent calls both insert, "
-                f"and every later call raises MultipleObjectsReturned"
+                f"and {later_calls(site)}"
             ),
             fix=(
                 f"Add a unique key on {key_list(known)} to {name} (`upsert-audit migrate` writes the migration), or look up by a unique field."

@@ -179,3 +179,30 @@ def test_two_writers_race(dialect, shape, unique, database_url, tmp_path, monkey
         models.db.close()
         for name in ("models", "app"):
             sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql", "sqlite"])
+def test_after_duplicates_peewee_get_or_create_reads_one_and_raises_nothing(dialect, database_url, tmp_path, monkeypatch, capsys):
+    """UPS201's claim for peewee, unlike Django's MultipleObjectsReturned: once two rows match,
+    every later get_or_create returns one of them and inserts nothing."""
+    pytest.importorskip("peewee")
+    project = write_project(tmp_path / "project", unique=False)
+    main(["check", str(project), "--format", "json", "--no-cache", "--dialect", dialect])
+    [finding] = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["rule"] == "UPS201"]
+    assert finding["path"] == "models.py"
+    assert "every later call returns whichever duplicate the database reads first" in finding["message"]
+    assert "MultipleObjectsReturned" not in finding["message"]
+
+    monkeypatch.setenv("PEEWEE_RACE_DB", database_url(dialect))
+    monkeypatch.syspath_prepend(str(project))
+    sys.modules.pop("models", None)
+    models = importlib.import_module("models")
+    try:
+        models.db.create_tables([models.Invite])
+        models.Invite.insert_many([{"email": "ada@x"}, {"email": "ada@x"}]).execute()  # what the race leaves
+        row, created = models.Invite.get_or_create(email="ada@x")
+        assert (row.email, created, models.Invite.select().count()) == ("ada@x", False, 2)
+    finally:
+        models.db.drop_tables([models.Invite])
+        models.db.close()
+        sys.modules.pop("models", None)
