@@ -30,7 +30,8 @@ from auditor.schema import discover_schema_files
 from auditor.schema.discover import migration_order
 from auditor.schema.live import live_catalog
 from auditor import schema_in_background
-from auditor.schema.sources import ProjectSchema, SchemaReading, build_catalog, finish_catalog, python_schema_files, read_schema
+from auditor.schema.reading_cache import read_schema_kept
+from auditor.schema.sources import ProjectSchema, SchemaReading, finish_catalog, python_schema_files
 from auditor.schema_in_background import SchemaInBackground
 from auditor.python.drivers import declared_dialects, module_driver
 from auditor.python.files import execute_call_spans, is_test_file, may_hold_sql_call
@@ -167,7 +168,7 @@ def read_schema_guessing(config: Config, python: list[Path], sql_files: list[Pat
     and the dialect the code's drivers suggest)."""
     votes = DialectVotes(config.root)
     found = python_schema_files(python, None if config.dialect else votes.add)
-    return read_schema(config.root, python, sql_files, config.dialect or votes.winner(), found)
+    return read_schema_kept(config.root, python, sql_files, config.dialect or votes.winner(), found, config.cache)
 
 
 def site_dialect(config: Config, call: SqlCall | IdiomCall, default: str) -> str:
@@ -341,7 +342,8 @@ def run_audit(
     else:
         dialect = project_dialect(config, scan.calls, scan.declared)
         reading = background.reading(dialect) if background else None
-        project = finish_catalog(reading, scan.calls) if reading else build_catalog(config.root, python, files, dialect, scan.calls, found)
+        reading = reading or read_schema_kept(config.root, python, files, dialect, found, config.cache)
+        project = finish_catalog(reading, scan.calls)
         catalog = project.catalog
     python_tables: set[str] | None = frozenset()
     if touched is not None:

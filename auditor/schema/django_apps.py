@@ -17,6 +17,7 @@ import ast
 from pathlib import Path
 
 from auditor.python.syntax import parse_module as parse_python
+from auditor.schema import read_log
 
 APPS_MODULE = "apps.py"
 # Where an app's config may live: apps.py, or the package's __init__.py (pulp plugins'
@@ -62,7 +63,7 @@ class AppLabels:
             declared = None
             for module in CONFIG_MODULES:  # apps.py, else a config kept in the package itself
                 try:
-                    declared = declared_label((folder / module).read_text(encoding="utf-8"))
+                    declared = declared_label(read_log.read_bytes(folder / module).decode("utf-8"))
                 except (OSError, UnicodeDecodeError):
                     continue
                 if declared:

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Iterator
 
+from auditor.schema import read_log
 from auditor.schema.pysource import PythonModule
 
 CONTENTTYPES_SOURCE = '''
@@ -90,6 +91,6 @@ def _module(root: Path, app: str, tree: ast.Module) -> PythonModule:
 def _contents(files: list[Path]) -> Iterator[bytes]:
     for path in files:
         try:
-            yield path.read_bytes()
+            yield read_log.read_bytes(path)
         except OSError:
             continue

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from auditor.model import Diagnostic
+from auditor.schema import read_log
 from auditor.schema.django_apps import AppLabels
 from auditor.schema.django_bases import ProjectClasses, known_base_name, known_bases_module
 from auditor.schema.django_contrib import contrib_modules
@@ -271,7 +272,7 @@ def read_django_models(root: Path, files: list[Path], dialect: str) -> SchemaSou
             candidates.append(path)
         elif path.parent.name == "models":
             try:
-                if MODEL_CLASS.search(path.read_bytes()):
+                if MODEL_CLASS.search(read_log.read_bytes(path)):
                     candidates.append(path)
             except OSError:
                 continue

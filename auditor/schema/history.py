@@ -17,13 +17,14 @@ from pathlib import Path
 
 from auditor.model import Catalog
 from auditor.python.files import may_hold_orm_idiom, may_hold_sql_call
+from auditor.schema import read_log
 from auditor.schema.source import SchemaSource
 
 
 def may_write(root: Path, relative: str) -> bool:
     """Can this migration file hold a write site (the scan's own pre-filters)?"""
     try:
-        data = (root / relative).read_bytes()
+        data = read_log.read_bytes(root / relative)
     except OSError:
         return False
     return may_hold_sql_call(data) or may_hold_orm_idiom(data)

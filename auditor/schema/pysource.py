@@ -19,6 +19,7 @@ from auditor.python.files import decode_source
 from auditor.python.modules import module_file
 from auditor.python.sinks import dotted_name  # the extractor's, shared: `sa.Column`, `op.create_table`
 from auditor.python.syntax import parse_module as parse_python
+from auditor.schema import read_log
 
 
 class FinalName(str):
@@ -140,6 +141,8 @@ class ProjectConstants:
 
     def __call__(self, module: str) -> ModuleConstants | None:
         path = self.path_of(module)
+        if path is not None:
+            read_log.note(path)  # kept across readings in this process: the cache must still see the dependency
         try:
             stamp = (path, path.stat().st_mtime_ns) if path else None
         except OSError:
@@ -188,7 +191,7 @@ def module_name(relative: str) -> tuple[str, str]:
 def parse_module(path: Path, root: Path, project: "ProjectConstants | None" = None) -> tuple[PythonModule | None, Diagnostic | None]:
     relative = relative_path(path, root)
     try:
-        source = path.read_bytes()
+        source = read_log.read_bytes(path)
         decoded = decode_source(source)
         if decoded.text is None:
             raise ValueError(decoded.error)
@@ -208,7 +211,7 @@ def modules_mentioning(root: Path, files: list[Path], needles: tuple[bytes, ...]
     diagnostics: list[Diagnostic] = []
     for path in files:
         try:
-            data = path.read_bytes()
+            data = read_log.read_bytes(path)
         except OSError:
             continue  # the Python extractor reports unreadable files once
         if not any(needle in data for needle in needles):

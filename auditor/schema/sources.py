@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from auditor.model import Catalog, Diagnostic
+from auditor.schema import read_log
 from auditor.schema.compare import key_drift
 from auditor.schema.ddl import apply_sql
 from auditor.schema.partial_ddl import apply_partial_ddl
@@ -112,7 +113,7 @@ def apply_sql_files(catalog: Catalog, files: list[Path], root: Path) -> None:
     for file in files:
         relative = relative_path(file, root)
         try:
-            text = file.read_bytes().decode("utf-8")
+            text = read_log.read_bytes(file).decode("utf-8")
         except (OSError, UnicodeDecodeError) as error:
             catalog.diagnostics.append(Diagnostic(relative, f"schema file could not be read: {error}", None, "decode-error"))
             continue

@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlglot import exp
 
 from auditor.model import Catalog, Diagnostic
+from auditor.schema import read_log
 from auditor.schema.ddl import apply_sql, table_name
 from auditor.schema.discover import version_key
 from auditor.schema.pysource import relative_path
@@ -110,7 +111,7 @@ def choose_sql_files(files: list[Path], root: Path, dialect: str) -> tuple[list[
     texts = []
     for path in updates:
         try:
-            texts.append((path.read_bytes().decode("utf-8"), relative_path(path, root)))
+            texts.append((read_log.read_bytes(path).decode("utf-8"), relative_path(path, root)))
         except (OSError, UnicodeDecodeError):
             continue  # reported when (if) it is applied
     present, absent = cumulative(catalog, texts)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from auditor.model import Diagnostic
 from auditor.python.neutral_sql import COLLECTION_ITEM, PARENT_FIELD, collection_model
+from auditor.schema import read_log
 from auditor.schema.name_functions import Functions, NotEvaluable, table_name_for
 from auditor.schema.pysource import PythonModule, UnreadableSource, call_name, dotted_name, last_name, modules_mentioning, parse_module, short_name, value
 from auditor.schema.source import SchemaSource, quote, quote_table
@@ -117,7 +118,7 @@ class ModelReader:
             self._class_files = {}
             for path in self.others:
                 try:
-                    data = path.read_bytes()
+                    data = read_log.read_bytes(path)
                 except OSError:
                     continue
                 for found in CLASS_LINE.findall(data):
@@ -197,7 +198,7 @@ class ModelReader:
         pattern = re.compile(rb"^def\s+" + re.escape(name.encode()) + rb"\s*\(", re.M)
         for path in self.others:
             try:
-                if pattern.search(path.read_bytes()):
+                if pattern.search(read_log.read_bytes(path)):
                     other, _ = parse_module(path, self.root)
                     return next((n for n in other.tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None) if other else None
             except OSError:
@@ -335,7 +336,7 @@ def read_sqlalchemy_models(root: Path, files: list[Path], dialect: str) -> Schem
     contents: dict[Path, bytes] = {}
     for path in files:
         try:
-            data = path.read_bytes()
+            data = read_log.read_bytes(path)
         except OSError:
             continue
         (model_files if TABLE_HINT.search(data) else others).append(path)
