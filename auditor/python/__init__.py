@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import hashlib
 import os
 import re
 import signal
@@ -131,6 +132,12 @@ class Extractor:
         """More files that can define a helper (they call one)."""
         if self.sql_files is not None:
             self.helpers.sql_files = self.sql_files = self.sql_files | frozenset(files)
+
+    def knowledge(self) -> str:
+        """What a file's extraction depends on beyond its bytes and its imports': the helpers and
+        the files known so far. A later pass knows more, so its results are cached apart."""
+        known = (sorted(self.names.functions), sorted(self.names.methods), sorted(self.sql_files or ()))
+        return hashlib.blake2b(repr(known).encode(), digest_size=8).hexdigest()
 
     def learn(self, names: HelperNames) -> None:
         """More functions that may be helpers, from files read later: what was worked out
@@ -401,9 +408,10 @@ def _extract_files(
     """Extract the files (from the cache where it is still right); the helpers they define."""
     pending: list[tuple[str, bytes]] = []
     digests: dict[str, str] = {}
+    knowledge = extractor.knowledge()
     for rel, data in files:
         digests[rel] = content_hash(data)
-        entry = cache.get(rel, digests[rel])
+        entry = cache.get(rel, digests[rel], knowledge)
         if entry is not None and all(extractor.index.module_hash(m) == h for m, h in entry.dependencies):
             results[rel] = Extraction(entry.calls, entry.diagnostics, entry.dependencies, entry.idioms, entry.helpers, entry.inserting)
             scan.files_cached += 1
@@ -411,7 +419,7 @@ def _extract_files(
             pending.append((rel, data))
     for done, (rel, extraction) in enumerate(_extract_all(extractor, pending, jobs), 1):
         results[rel] = extraction
-        cache.put(rel, Entry(digests[rel], extraction.calls, extraction.diagnostics, extraction.dependencies, extraction.idioms, extraction.helpers,
+        cache.put(rel, knowledge, Entry(digests[rel], extraction.calls, extraction.diagnostics, extraction.dependencies, extraction.idioms, extraction.helpers,
                              extraction.inserting))
         if progress is not None and (done % 50 == 0 or done == len(pending)):
             progress(done, len(pending))

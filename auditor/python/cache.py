@@ -29,7 +29,8 @@ def content_hash(data: bytes) -> str:
 
 # Bump whenever extraction starts finding something new (SQLAlchemy upserts: 2, Django
 # bulk_create: 3, peewee: 4, multi-statement idioms: 7, exec_driver_sql lines: 8), so a cache written by an older build of the same version is never reused.
-EXTRACTION_FORMAT = 23  # 22: each file's inserting functions, for their importers' idioms; 23: lookups that raise, oslo.db, peewee idioms
+EXTRACTION_FORMAT = 24  # 23: lookups that raise, oslo.db, peewee idioms; 24: an entry per pass (what the extractor knew)
+PASSES_KEPT = 4  # entries kept per file: its passes in this run's order, and a few older ones
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,9 @@ class ExtractionCache:
         # Results depend on the tool and on extraction settings (sinks): each gets its own folder.
         self.folder = root / CACHE_DIR / f"{__version__}-{EXTRACTION_FORMAT}-{hashlib.blake2b(salt.encode(), digest_size=6).hexdigest()}"
         self.enabled = enabled
-        self.entries: dict[str, Entry] = {}
+        # path -> what the extractor knew (Extractor.knowledge) -> entry: a file read again in a
+        # later pass, knowing more helpers, has an entry of its own for that pass.
+        self.entries: dict[str, dict[str, Entry]] = {}
         self.dirty = False
         if enabled:
             try:
@@ -101,13 +104,17 @@ class ExtractionCache:
             except Exception:  # noqa: BLE001 - missing or corrupt: start empty
                 self.entries = {}
 
-    def get(self, path: str, digest: str) -> Entry | None:
-        entry = self.entries.get(path) if self.enabled else None
+    def get(self, path: str, digest: str, knowledge: str) -> Entry | None:
+        entry = self.entries.get(path, {}).get(knowledge) if self.enabled else None
         return entry if entry is not None and entry.hash == digest else None
 
-    def put(self, path: str, entry: Entry) -> None:
+    def put(self, path: str, knowledge: str, entry: Entry) -> None:
         if self.enabled:
-            self.entries[path] = entry
+            passes = self.entries.setdefault(path, {})
+            passes.pop(knowledge, None)
+            passes[knowledge] = entry  # the newest last
+            while len(passes) > PASSES_KEPT:
+                del passes[next(iter(passes))]
             self.dirty = True
 
     def save(self) -> None:

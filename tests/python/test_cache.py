@@ -80,3 +80,33 @@ def test_an_idiom_through_the_data_layer_is_cached_and_follows_the_data_layer(ma
     assert warm.idioms == cold.idioms and warm.files_parsed == 0
     (root / "crud.py").write_text(DATA_LAYER["crud.py"].replace("INSERT INTO tags (name) VALUES (?)", "UPDATE tags SET name = ?"))
     assert scan(root).idioms == []
+
+
+# save_all is a helper only the parse finds (it passes its parameters on to run); store.py, which
+# runs SQL of its own, is read a second time knowing it. That second reading must not be served
+# the first one's cached result.
+HELPER_FOUND_BY_THE_PARSE = {
+    "app/__init__.py": "",
+    "app/db.py": "def run(conn, sql, params=()):\n    with conn.cursor() as cur:\n        cur.execute(sql, params)\n",
+    "app/derivers.py": (
+        "from app.db import run\n\n\ndef ping(conn):\n    conn.execute('SELECT 1')\n\n\n"
+        "def save_all(conn, statement, params):\n    return run(conn, statement, params)\n"
+    ),
+    "app/store.py": (
+        "from app.derivers import save_all\n\n\ndef save(conn, user_id):\n    conn.execute('SELECT 1')\n"
+        "    save_all(conn, 'INSERT INTO avatars (user_id) VALUES (%s)', (user_id,))\n"
+    ),
+}
+
+
+def test_a_file_read_again_knowing_more_helpers_is_not_served_its_first_reading(make_project):
+    root = make_project(HELPER_FOUND_BY_THE_PARSE)
+
+    def through_save_all(result):
+        return sorted((c.location.path, c.location.line, c.sql) for c in result.calls if c.location.path == "app/store.py" and c.through)
+
+    expected = [("app/store.py", 6, "INSERT INTO avatars (user_id) VALUES (%s)")]
+    assert through_save_all(scan(root, use_cache=False)) == expected
+    assert through_save_all(scan(root)) == expected  # cold, writing the cache
+    warm = scan(root)
+    assert through_save_all(warm) == expected and warm.files_parsed == 0
