@@ -55,7 +55,7 @@ def _add_audit_arguments(parser: argparse.ArgumentParser) -> None:
         "--sink", action="append", metavar="CALL:sql=N | CALL:table=N,key=N[,values=N]", help="declare a driver wrapper as a write site; repeatable"
     )
     parser.add_argument("--no-cache", action="store_true", help="do not read or write .upsert-audit-cache/")
-    parser.add_argument("--idioms-in-tests", action="store_true", help="read race idioms in test files too (tests/, test_*.py, *_test.py, conftest.py)")
+    parser.add_argument("--idioms-in-tests", action="store_true", help="read race idioms in test files too (tests/, test/, testing/, test_*.py, *_test.py, conftest.py)")
     parser.add_argument("--jobs", type=int, metavar="N", help="processes for parsing big trees (default: cores, at most 4)")
     parser.add_argument("--fail-on", choices=("info", "warning", "error"), help="lowest severity that makes the exit code 1 (default: warning)")
     parser.add_argument("--severity", action="append", metavar="RULE=LEVEL", help="override a rule's severity; repeatable")

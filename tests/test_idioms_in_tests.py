@@ -37,7 +37,8 @@ def _idiom_paths(result) -> set[str]:
 
 @pytest.mark.parametrize(("path", "test"), [
     ("tests/test_x.py", True), ("app/tests/helpers.py", True), ("app/test/x.py", True), ("app/test_views.py", True),
-    ("app/views_test.py", True), ("conftest.py", True), ("app/testing.py", False), ("app/contest.py", False), ("latest/x.py", False),
+    ("app/views_test.py", True), ("conftest.py", True), ("app/utilities/testing/utils.py", True),
+    ("app/testing.py", False), ("app/contest.py", False), ("latest/x.py", False),
 ])
 def test_what_is_test_code(path, test):
     assert is_test_file(path) is test

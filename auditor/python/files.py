@@ -118,11 +118,14 @@ def may_define_insert_helper(data: bytes) -> bool:
     return inserts and TOP_LEVEL_FUNCTION.search(data) is not None
 
 
+TEST_FOLDERS = ("tests", "test", "testing")  # testing/: a test suite (bancho.py) or its helpers (netbox)
+
+
 def is_test_file(relative: str) -> bool:
-    """Test code as pytest and unittest find it: under tests/ or test/, test_*.py, *_test.py,
-    conftest.py."""
+    """Test code as pytest and unittest find it: under tests/, test/ or testing/, test_*.py,
+    *_test.py, conftest.py."""
     *folders, name = relative.split("/")
-    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" or any(f in ("tests", "test") for f in folders)
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" or any(f in TEST_FOLDERS for f in folders)
 
 
 def execute_call_spans(data: bytes) -> list[tuple[int, int]]:
