@@ -15,21 +15,33 @@ from __future__ import annotations
 import hashlib
 import pickle
 import sys
+from functools import lru_cache
 from pathlib import Path
 
+import auditor
 from auditor import __version__
 from auditor.python.cache import CACHE_DIR
 from auditor.schema import read_log
 from auditor.schema.sources import PythonSchemaFiles, SchemaReading, python_schema_files, read_schema
 
-FORMAT = 1  # bump when SchemaReading or what a reader reads changes shape
+FORMAT = 1  # the file's layout; the readers' own code is in the key by its bytes (tool_fingerprint)
+
+
+@lru_cache(maxsize=1)
+def tool_fingerprint() -> str:
+    """The bytes of this tool's own modules: a reading kept by other code of the same version
+    (a checkout between commits) is never used."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(Path(auditor.__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def reading_key(root: Path, python_files: list[Path], sql_files: list[Path], dialect: str, found: PythonSchemaFiles) -> str:
     def names(paths: list[Path]) -> list[str]:
         return [p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p) for p in paths]
 
-    what = (__version__, FORMAT, sys.version_info[:2], dialect, sorted(names(python_files)), names(sql_files),
+    what = (__version__, FORMAT, tool_fingerprint(), sys.version_info[:2], dialect, sorted(names(python_files)), names(sql_files),
             names(found.framework), names(found.ddl))
     return hashlib.blake2b(repr(what).encode(), digest_size=16).hexdigest()
 

@@ -158,3 +158,11 @@ def test_a_django_migration_edit_reads_again(tmp_path, reads):
     edit(migration, migration.read_text() + "\n# reviewed\n")
     assert outcome(project) == outcome(project, cache=False)
     assert len(reads) == 3
+
+
+def test_other_code_of_the_tool_reads_again(project, reads, monkeypatch):
+    """A checkout between two commits keeps the version number: the readers' bytes are the key."""
+    outcome(project)
+    monkeypatch.setattr(reading_cache, "tool_fingerprint", lambda: "another build of the readers")
+    outcome(project)
+    assert len(reads) == 2
