@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import pickle
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
+import auditor
 from auditor import __version__
 from auditor.model import Diagnostic
 from auditor.sites import IdiomCall, SqlCall
@@ -44,13 +46,23 @@ class Entry:
     inserting: tuple[tuple[str, str], ...] = ()  # module-level functions of the file that insert, with their INSERT
 
 
+@lru_cache(maxsize=1)
+def tool_fingerprint() -> str:
+    """The bytes of this tool's own modules: results cached by other code of the same version
+    (a checkout between two commits) are never used."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(Path(auditor.__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 class HelperNameCache:
     """Which functions of each file may be the project's SQL helpers, by the file's content:
     read from the bytes on every run otherwise, before the extraction cache can be chosen
     (its folder depends on these names)."""
 
     def __init__(self, root: Path, enabled: bool = True):
-        self.path = root / CACHE_DIR / f"{__version__}-{EXTRACTION_FORMAT}-helper-names.pickle"
+        self.path = root / CACHE_DIR / f"{__version__}-{EXTRACTION_FORMAT}-{tool_fingerprint()[:12]}-helper-names.pickle"
         self.enabled, self.dirty = enabled, False
         self.entries: dict[str, tuple[str, object]] = {}
         if enabled:
@@ -89,7 +101,7 @@ class ExtractionCache:
     def __init__(self, root: Path, enabled: bool = True, salt: str = ""):
         self.salt = salt
         # Results depend on the tool and on extraction settings (sinks): each gets its own folder.
-        self.folder = root / CACHE_DIR / f"{__version__}-{EXTRACTION_FORMAT}-{hashlib.blake2b(salt.encode(), digest_size=6).hexdigest()}"
+        self.folder = root / CACHE_DIR / f"{__version__}-{EXTRACTION_FORMAT}-{hashlib.blake2b((tool_fingerprint() + salt).encode(), digest_size=6).hexdigest()}"
         self.enabled = enabled
         # path -> what the extractor knew (Extractor.knowledge) -> entry: a file read again in a
         # later pass, knowing more helpers, has an entry of its own for that pass.

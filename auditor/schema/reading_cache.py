@@ -15,26 +15,14 @@ from __future__ import annotations
 import hashlib
 import pickle
 import sys
-from functools import lru_cache
 from pathlib import Path
 
-import auditor
 from auditor import __version__
-from auditor.python.cache import CACHE_DIR
+from auditor.python.cache import CACHE_DIR, tool_fingerprint
 from auditor.schema import read_log
 from auditor.schema.sources import PythonSchemaFiles, SchemaReading, python_schema_files, read_schema
 
 FORMAT = 1  # the file's layout; the readers' own code is in the key by its bytes (tool_fingerprint)
-
-
-@lru_cache(maxsize=1)
-def tool_fingerprint() -> str:
-    """The bytes of this tool's own modules: a reading kept by other code of the same version
-    (a checkout between commits) is never used."""
-    digest = hashlib.blake2b(digest_size=16)
-    for path in sorted(Path(auditor.__file__).parent.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def reading_key(root: Path, python_files: list[Path], sql_files: list[Path], dialect: str, found: PythonSchemaFiles) -> str:

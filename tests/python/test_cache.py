@@ -110,3 +110,14 @@ def test_a_file_read_again_knowing_more_helpers_is_not_served_its_first_reading(
     assert through_save_all(scan(root)) == expected  # cold, writing the cache
     warm = scan(root)
     assert through_save_all(warm) == expected and warm.files_parsed == 0
+
+
+def test_other_code_of_the_tool_does_not_read_this_cache(make_project, monkeypatch):
+    """A checkout between two commits keeps the version number: the tool's own bytes are the key."""
+    import auditor.python.cache as cache_module
+
+    root = make_project({"a.py": "cur.execute('DELETE FROM t')\n"})
+    assert scan(root).files_parsed == 1
+    assert scan(root).files_cached == 1
+    monkeypatch.setattr(cache_module, "tool_fingerprint", lambda: "another build")
+    assert scan(root).files_parsed == 1
