@@ -33,6 +33,10 @@ UNIQUE_VIOLATION = {
 }
 
 
+def unique_violation(dialect: str) -> str:
+    return UNIQUE_VIOLATION.get(dialect, "a unique violation")
+
+
 def key_list(columns: tuple[str, ...]) -> str:
     return "(" + ", ".join(columns) + ")"
 
@@ -59,12 +63,12 @@ def case_gap(site: IdiomSite, key: UniqueKey | None, table: Table) -> tuple[str,
     )
 
 
-def case_gap_outcome(site: IdiomSite, key: UniqueKey, gap: tuple[str, ...], violation: str, write: str = "insert") -> str:
+def case_gap_outcome(site: IdiomSite, key: UniqueKey, gap: tuple[str, ...], write: str = "insert") -> str:
     return (
         f"the lookup compares {key_list(gap)} ignoring case, but the {key.describe()} compares it with case "
         f"({CASE_SENSITIVE_KEYS[site.dialect]}): two writers at once with values differing only in case both "
         f"{write}, and the table keeps rows the lookup takes for one; with the same value, the second fails "
-        f"with {violation}"
+        f"with {unique_violation(site.dialect)}"
     )
 
 
@@ -76,24 +80,24 @@ def race_outcome(site: IdiomSite, table: Table) -> tuple[UniqueKey | None, str]:
             f"no unique key of {sql_table_name(table, site.dialect)} covers {key_list(site.key_columns)}, "
             f"so two writers at once both insert and the table keeps duplicate rows"
         )
-    violation = UNIQUE_VIOLATION.get(site.dialect, "a unique violation")
     gap = case_gap(site, key, table)
     if gap:
-        return key, case_gap_outcome(site, key, gap, violation)
+        return key, case_gap_outcome(site, key, gap)
     ending = "which the code catches" if site.call.violation_handled else "which the code does not catch"
     return key, (
         f"the {key.describe()} stops a duplicate, so two writers at once end with the second failing "
-        f"with {violation}, {ending}"
+        f"with {unique_violation(site.dialect)}, {ending}"
     )
 
 
-def race_severity(key: UniqueKey | None, handled: bool, gap: tuple[str, ...] = ()) -> Severity | None:
+def race_severity(site: IdiomSite, key: UniqueKey | None, table: Table) -> Severity | None:
     """A key that pins the lookup leaves no duplicate, only the loser's unique violation. Where
     the code catches that violation around the insert, the race is handled: info. Where it does
     not, the loser's request fails with an error nobody expected: a warning, as the labelled
     corpus has it (CTFd's registration, healthchecks' membership: BUG). A key that compares
-    with case under a lookup that does not (`gap`) lets duplicates through, handled or not."""
-    return Severity.INFO if key is not None and handled and not gap else None
+    with case under a lookup that does not (case_gap) lets duplicates through, handled or not."""
+    handled = key is not None and site.call.violation_handled and not case_gap(site, key, table)
+    return Severity.INFO if handled else None
 
 
 def race_evidence(key: UniqueKey | None, table: Table) -> tuple[Evidence, ...]:

@@ -2,7 +2,7 @@
 
 from auditor.findings import FixSafety
 from auditor.model import Severity
-from auditor.races import USE_UPSERT_RECORD, case_gap, key_list, race_evidence, race_outcome, race_severity, upsert_fix
+from auditor.races import USE_UPSERT_RECORD, key_list, race_evidence, race_outcome, race_severity, upsert_fix
 from auditor.rulebook import IdiomRule, Invalid, Valid, Violation
 from auditor.sites import IdiomKind
 
@@ -142,5 +142,5 @@ else:
             message=f"check-then-insert on {site.table.name} by {key_list(site.key_columns)}: {outcome}",
             fix=upsert_fix(site, table, key),
             evidence=race_evidence(key, table),
-            severity=race_severity(key, site.call.violation_handled, case_gap(site, key, table)),
+            severity=race_severity(site, key, table),
         )

@@ -2,7 +2,7 @@
 
 from auditor.findings import FixSafety
 from auditor.model import Severity
-from auditor.races import USE_UPSERT_RECORD, case_gap, key_list, race_evidence, race_outcome, race_severity, upsert_fix
+from auditor.races import USE_UPSERT_RECORD, key_list, race_evidence, race_outcome, race_severity, upsert_fix
 from auditor.rulebook import IdiomRule, Invalid, Valid, Violation
 from auditor.sites import IdiomKind
 
@@ -106,5 +106,5 @@ if cur.rowcount == 0:
             fix=upsert_fix(site, table, key),
             evidence=race_evidence(key, table),
             # On MySQL the insert after an update that changed nothing fails with no race at all.
-            severity=race_severity(key, site.call.violation_handled, case_gap(site, key, table)) if site.dialect != "mysql" else None,
+            severity=race_severity(site, key, table) if site.dialect != "mysql" else None,
         )

@@ -2,7 +2,7 @@
 
 from auditor.findings import FixSafety
 from auditor.model import Severity
-from auditor.races import UNIQUE_VIOLATION, case_gap, case_gap_key, case_gap_outcome, key_list, race_evidence, race_severity
+from auditor.races import case_gap, case_gap_key, case_gap_outcome, key_list, race_evidence, race_severity, unique_violation
 from auditor.arbiter import covering_key
 from auditor.evidence import sql_table_name
 from auditor.rulebook import IdiomRule, Invalid, Valid, Violation
@@ -99,7 +99,7 @@ except psycopg.errors.UniqueViolation:
         name = sql_table_name(table, site.dialect)
         columns = key_list(site.key_columns)
         if gap:
-            outcome = case_gap_outcome(site, key, gap, UNIQUE_VIOLATION.get(site.dialect, "a unique violation"), "update")
+            outcome = case_gap_outcome(site, key, gap, "update")
             fix = case_gap_key(site, table, gap)[0] + ", then catch the unique violation around the UPDATE."
         elif key is None:
             outcome = (f"no unique key of {name} covers {columns}, so two writers at once both find the value free, "
@@ -109,11 +109,11 @@ except psycopg.errors.UniqueViolation:
         else:
             caught = "which the code catches" if site.call.violation_handled else "which the code does not catch"
             outcome = (f"the {key.describe()} stops a second row, so of two writers at once the second fails with "
-                       f"{UNIQUE_VIOLATION.get(site.dialect, 'a unique violation')}, {caught}")
+                       f"{unique_violation(site.dialect)}, {caught}")
             fix = "Catch the unique violation around the UPDATE (in a savepoint) and answer as the check does."
         yield Violation(
             message=f"check-then-update on {site.table.name} by {columns}: {outcome}",
             fix=fix,
             evidence=race_evidence(key, table),
-            severity=race_severity(key, site.call.violation_handled, gap),
+            severity=race_severity(site, key, table),
         )
