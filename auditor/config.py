@@ -305,17 +305,22 @@ def load_config(target: Path, **flags) -> Config:
     return Config(**fields)
 
 
+def toml_value(value, root: Path) -> str:
+    """A configuration value as TOML: strings, severities, lists, paths relative to `root`."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v, root) for v in value) + "]"
+    if isinstance(value, Severity):
+        return f'"{value}"'
+    if isinstance(value, Path):
+        return toml_value(value.relative_to(root).as_posix() if value.is_relative_to(root) else str(value), root)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def describe(config: Config) -> str:
     """The effective configuration, as TOML a user could paste into pyproject.toml."""
 
     def toml(value) -> str:
-        if isinstance(value, (list, tuple)):
-            return "[" + ", ".join(toml(v) for v in value) + "]"
-        if isinstance(value, Severity):
-            return f'"{value}"'
-        if isinstance(value, Path):
-            return toml(value.relative_to(config.root).as_posix() if value.is_relative_to(config.root) else str(value))
-        return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return toml_value(value, config.root)
 
     lines = [f"# root: {config.root}", f"# read from: {config.source or 'no pyproject.toml with [tool.upsert-audit]'}", "[tool.upsert-audit]"]
     lines.append(f"dialect = {toml(config.dialect) if config.dialect else '# from the drivers the code imports'}")

@@ -16,7 +16,7 @@ import tomllib
 from collections import Counter
 from pathlib import Path
 
-from auditor.config import SECTION, Config, ConfigError, parse_section
+from auditor.config import SECTION, Config, ConfigError, parse_section, toml_value
 from auditor.engine import DRIVER_DIALECT, AuditResult, project_files
 from auditor.sites import SiteStatus
 
@@ -30,10 +30,6 @@ HEADER = ("Written by `upsert-audit init` from what it read in this project; eac
 def _names(counts: Counter[str], unit: str) -> str:
     shown = [f"{name} ({n} {unit}{'' if n == 1 else 's'})" for name, n in counts.most_common(SHOWN)]
     return ", ".join(shown) + (", …" if len(counts) > SHOWN else "")
-
-
-def _toml_list(items: list[str]) -> str:
-    return "[" + ", ".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in items) + "]"
 
 
 def comment(text: str) -> list[str]:
@@ -80,7 +76,7 @@ def schema_lines(result: AuditResult) -> list[str]:
     sql_count = sum(1 for s in result.catalog.sources if s.endswith(".sql"))
     if folders:
         lines += comment(f"The {sql_count} SQL schema file(s) read are in these folders (default: every .sql "
-                         "file under the project).") + [f"schema = {_toml_list(folders)}"]
+                         "file under the project).") + [f"schema = {toml_value(folders, result.config.root)}"]
     elif sql_count:
         lines += comment(f"schema: not set: the {sql_count} SQL file(s) read are all over the project; list the "
                          "folders that hold the schema to read only those.")
