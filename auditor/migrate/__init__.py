@@ -55,11 +55,7 @@ def unknown_layout(result: AuditResult) -> str:
 def generate(result: AuditResult, output: Path | None = None, write: bool = True, format: str | None = None) -> MigrateReport:
     plan = plan_migrations(result)
     report = MigrateReport(skipped=plan.skipped)
-    format = format or default_format(result)
-    sql_files = [s for s in result.catalog.sources if s.endswith(".sql")]
-    if plan.keys and format == "sql" and output is None and not sql_files:
-        raise ValueError(unknown_layout(result))
-    generator = {"alembic": generate_alembic, "django": generate_django}.get(format, generate_sql)
+    generator = {"alembic": generate_alembic, "django": generate_django}.get(format or default_format(result), generate_sql)
     generator(result, plan.keys, report, output, write)
     if write:
         for folder in {m.path.parent for m in report.migrations}:
@@ -70,7 +66,10 @@ def generate(result: AuditResult, output: Path | None = None, write: bool = True
 def generate_sql(result: AuditResult, keys: list[KeyMigration], report: MigrateReport, output: Path | None, write: bool) -> MigrateReport:
     if not keys:
         return report
-    folder = migrations_folder(result.config.root, [s for s in result.catalog.sources if s.endswith(".sql")], output)
+    sql_files = [s for s in result.catalog.sources if s.endswith(".sql")]
+    if output is None and not sql_files:
+        raise ValueError(unknown_layout(result))
+    folder = migrations_folder(result.config.root, sql_files, output)
     for key in keys:
         existing = folder.existing(key.slug)
         if existing:
