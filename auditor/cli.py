@@ -15,6 +15,7 @@ import traceback
 from pathlib import Path
 
 from auditor import __version__
+from auditor.atomic_write import write_atomically
 from auditor.config import ConfigError, describe, load_config
 from auditor.schema.live import LiveSchemaError
 
@@ -185,13 +186,6 @@ def _exit_code(result) -> int:
     return EXIT_CLEAN
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a report."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def audit_target(paths: list[str]) -> tuple[Path, list[Path] | None]:
     """(where configuration is looked up, changed files or None for a whole-project audit)."""
     if not paths:
@@ -272,7 +266,7 @@ def cmd_report(args) -> int:
         sys.stdout.write(text)
     else:
         output = Path(args.output)
-        _write_atomically(output, text)
+        write_atomically(output, text)
         print(f"Wrote {output} ({len(result.findings)} finding(s)).", file=sys.stderr)
     return _exit_code(result)
 
@@ -351,7 +345,7 @@ def cmd_schema(args) -> int:
 
 def cmd_init(args) -> int:
     from auditor.config import SECTION, Config
-    from auditor.init_config import existing_settings, proposed_table, with_table, write_pyproject
+    from auditor.init_config import existing_settings, proposed_table, with_table
     from auditor.output.text import summary_lines
 
     root = Path(args.path)
@@ -363,7 +357,7 @@ def cmd_init(args) -> int:
         existing_settings(existing, args.force)  # refuse before the audit's seconds are spent
     result = _audit(Config(root=root.resolve()))
     table = proposed_table(result)
-    write_pyproject(pyproject, with_table(existing, table, args.force, root))
+    write_atomically(pyproject, with_table(existing, table, args.force, root))
     print(f"upsert-audit: {'wrote' if existing is None else 'added'} [tool.{SECTION}] to {pyproject}:", file=sys.stderr)
     sys.stdout.write(table + "\nThe first audit:\n" + "\n".join(summary_lines(result)) + "\n")
     print("Next: `upsert-audit check` lists the findings, `upsert-audit report` writes the Markdown report.", file=sys.stderr)
@@ -410,7 +404,7 @@ def _write_rule_pages(rules, args) -> int:
     if args.format == "text":
         raise ConfigError("-o writes Markdown pages: use --format markdown")
     try:
-        written = rule_pages.write_pages(Path(args.output), rules, _write_atomically)
+        written = rule_pages.write_pages(Path(args.output), rules, write_atomically)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     removed = f"; removed {', '.join(p.name for p in written.removed)} (no such rule)" if written.removed else ""

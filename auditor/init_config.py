@@ -9,7 +9,6 @@ the written table is the audit just printed.
 
 from __future__ import annotations
 
-import os
 import re
 import textwrap
 import tomllib
@@ -189,12 +188,3 @@ def with_table(existing: str | None, table: str, force: bool, root: Path) -> str
                           "(is it written as dotted keys or an inline table?); nothing written: remove it by hand "
                           "and run `upsert-audit init` again")
     return text
-
-
-def write_pyproject(path: Path, text: str) -> None:
-    """Replace in one step (temporary file, then rename), keeping the file's mode."""
-    temporary = path.with_name(f".{path.name}.upsert-audit-tmp")
-    temporary.write_text(text, encoding="utf-8")
-    if path.exists():
-        os.chmod(temporary, path.stat().st_mode & 0o7777)
-    temporary.replace(path)
